@@ -1,0 +1,248 @@
+"""Stage 2: canonical text plus an offset map back to the raw text.
+
+The readers (``compare.io``) give the text as the document holds it. Reports from PDF extraction and web
+pages carry defects that make parsing brittle; this stage repairs them *without losing track of where any
+character came from*:
+
+* Traditional characters → simplified (OpenCC ``t2s``, character by character so offsets stay 1:1);
+* ``**bold**`` markers dropped;
+* full-width letters/digits → ASCII, ASCII punctuation in Chinese context → full-width (``，：；（）！？``),
+  ``．`` → ``.``; ideographic and other spaces next to Chinese text removed (``共 30 人`` → ``共30人``);
+* doubled punctuation repaired (``5..`` → ``5.``, ``。。`` → ``。``);
+* sentences re-joined where PDF extraction broke them across (blank) lines (``强\\n\\n化跟踪督办``).
+
+``Normalized.offsets[i]`` is the index in the raw text of normalised character ``i`` (one more entry at the
+end for the raw length), so any span ``[start, end)`` of the normalised text maps back to
+``raw[offsets[start]:offsets[end]]``. Every raw character is either kept (mapped to by some normalised
+character) or listed in ``Normalized.deleted`` with the edit that removed it: nothing is lost silently.
+
+The edit machinery is hand-written (``_Editor``) because no library keeps an offset map through regex
+rewrites; the rules themselves are data (the tables at the top of the module).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+# --- character classes --------------------------------------------------------------------------------
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】—…·「」『』〔〕"
+_HSPACE = r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]"
+
+#: characters that may end a sentence-level line; a line ending in anything else may have been broken
+TERMINAL = "。！？；：!?;:…"
+#: ASCII punctuation → its full-width form in Chinese context
+_TO_FULL = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"}
+
+#: line starts that open a new structural unit; a broken line is never joined onto them
+_STRUCT_START = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、是]|[（(][一二三四五六七八九十\d]+[）)]|\d{1,3}\s*[.．、]|"
+    r"第[一二三四五六七八九十]+(?:方面|部分)|整改情况|整改措施|整改进展|在[^，。：:]{1,20}方面[：:]|"
+    r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*$|中共\S{2,30}(?:党组|党委)\s*$|联系方式|欢迎)"
+)
+_HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|第[一二三四五六七八九十]+方面)")
+
+
+@dataclass
+class Normalized:
+    """Normalised text with its map back to the raw text.
+
+    Attributes
+    ----------
+    raw : str
+        The text as read.
+    text : str
+        The canonical text the parser works on.
+    offsets : numpy.ndarray
+        ``len(text) + 1`` raw indices; ``offsets[i]`` is where ``text[i]`` came from.
+    deleted : list of tuple
+        ``(raw_start, raw_end, edit)`` for every raw range that has no counterpart in ``text``.
+    traditional : bool
+        Whether traditional characters were converted.
+    """
+
+    raw: str
+    text: str
+    offsets: np.ndarray
+    deleted: list[tuple[int, int, str]] = field(default_factory=list)
+    traditional: bool = False
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised span ``[start, end)`` to the raw text."""
+        return int(self.offsets[start]), int(self.offsets[end]) if end < len(self.text) else len(self.raw)
+
+    def raw_slice(self, start: int, end: int) -> str:
+        """The raw text behind normalised ``text[start:end]``."""
+        a, b = self.raw_span(start, end)
+        return self.raw[a:b]
+
+
+class _Editor:
+    """Regex rewrites that keep a per-character offset map (hand-written: no library does this)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.offsets = list(range(len(text)))
+        self.deleted: list[tuple[int, int, str]] = []
+        self.raw_len = len(text)
+
+    def sub(self, pattern: re.Pattern, repl: Callable[[re.Match], str], edit: str) -> None:
+        """Replace every match by ``repl(match)``.
+
+        Replacement characters map to the raw positions of the matched characters they stand for:
+        when the replacement is no longer than the match, character ``k`` of the replacement maps to
+        character ``k`` of the match and the rest of the match is recorded as deleted.
+        """
+        out: list[str] = []
+        offs: list[int] = []
+        pos = 0
+        text, old = self.text, self.offsets
+        for m in pattern.finditer(text):
+            a, b = m.span()
+            out.append(text[pos:a])
+            offs.extend(old[pos:a])
+            r = repl(m)
+            if r == m.group(0):
+                out.append(r)
+                offs.extend(old[a:b])
+            else:
+                if len(r) > b - a:
+                    raise ValueError("replacements may not lengthen the text")
+                out.append(r)
+                offs.extend(old[a : a + len(r)])
+                for i in range(a + len(r), b):
+                    self._delete(old[i], edit)
+            pos = b
+        out.append(text[pos:])
+        offs.extend(old[pos:])
+        self.text = "".join(out)
+        self.offsets = offs
+
+    def _delete(self, raw_i: int, edit: str) -> None:
+        d = self.deleted
+        if d and d[-1][1] == raw_i and d[-1][2] == edit:
+            d[-1] = (d[-1][0], raw_i + 1, edit)
+        else:
+            d.append((raw_i, raw_i + 1, edit))
+
+
+# --- traditional → simplified ---------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str]:
+    """Characters OpenCC changes under t2s (computed once from OpenCC itself)."""
+    conv = _t2s()
+    chars = [chr(c) for c in range(0x4E00, 0xA000)]
+    block = "".join(chars)
+    converted = conv.convert(block)
+    if len(converted) != len(block):  # pragma: no cover - defensive; OpenCC maps characters 1:1 here
+        return frozenset(c for c in chars if conv.convert(c) != c)
+    return frozenset(a for a, b in zip(block, converted, strict=True) if a != b)
+
+
+def to_simplified(text: str) -> tuple[str, bool]:
+    """Convert traditional characters to simplified, keeping the length (and so the offsets).
+
+    OpenCC converts phrase by phrase; where a phrase changes length we fall back to converting that
+    text character by character, so the result always has ``len(text)`` characters.
+    """
+    trad = _traditional_chars()
+    if not any(c in trad for c in text):
+        return text, False
+    conv = _t2s()
+    out = conv.convert(text)
+    if len(out) != len(text):
+        out = "".join(conv.convert(c) if c in trad else c for c in text)
+        out = "".join(o if len(o) == 1 else c for o, c in zip(out, text, strict=True))
+    return out, True
+
+
+# --- the rules ------------------------------------------------------------------------------------------
+_RE_NEWLINE = re.compile(r"\r\n?")
+_RE_BOLD = re.compile(r"\*\*")
+_RE_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]")
+_RE_ASCII_PUNCT = re.compile(r"[,:;()!?]")
+_RE_SPACE_CJK = re.compile(
+    rf"(?<=[{CJK}{CJK_PUNCT}]){_HSPACE}+|{_HSPACE}+(?=[{CJK}{CJK_PUNCT}])|(?<=\d){_HSPACE}+(?=%)|^{_HSPACE}+|{_HSPACE}+$",
+    re.M,
+)
+_RE_DOUBLED = re.compile(r"([.。，、；：,])\1+")
+_RE_BREAK = re.compile(r"\n(?:[ \t\u3000]*\n)*")
+
+
+def _ascii_punct(m: re.Match) -> str:
+    ch, s, i = m.group(0), m.string, m.start()
+    prev = s[i - 1] if i else ""
+    nxt = s[i + 1] if i + 1 < len(s) else ""
+    if ch in ",:" and prev.isdigit() and nxt.isdigit():  # 1,600 and 10:30 stay
+        return ch
+    if ch == ":" and nxt == "/":  # URLs
+        return ch
+    return _TO_FULL[ch]
+
+
+def _fullwidth_alnum(m: re.Match) -> str:
+    ch = m.group(0)
+    return "." if ch == "\uff0e" else chr(ord(ch) - 0xFEE0)
+
+
+def _is_terminal(line: str) -> bool:
+    line = line.rstrip("”’」』\"'）)】》")  or line
+    return line[-1] in TERMINAL if line else True
+
+
+def _join_broken(m: re.Match) -> str:
+    """Decide whether a line break inside a paragraph is a PDF-extraction artefact."""
+    s, a, b = m.string, m.start(), m.end()
+    prev_start = s.rfind("\n", 0, a) + 1
+    prev = s[prev_start:a].strip()
+    nxt_end = s.find("\n", b)
+    nxt = s[b : nxt_end if nxt_end != -1 else len(s)].strip()
+    if not prev or not nxt:
+        return m.group(0)
+    if _is_terminal(prev) or _STRUCT_START.match(nxt):
+        return m.group(0)
+    if not re.match(rf"[{CJK}\d“《（(]", nxt):
+        return m.group(0)
+    if "。" not in prev and (len(prev) < 40 or _HEADING_START.match(prev)):
+        # a short line (a title, a signature) or a heading is complete unless what follows is itself an
+        # unfinished fragment; a paragraph that merely starts with a heading marker is not a heading
+        if _is_terminal(nxt) or len(nxt) > 60:
+            return m.group(0)
+    return ""
+
+
+def normalize(raw: str) -> Normalized:
+    """Return the canonical text of a report and the offset map back to ``raw``.
+
+    Parameters
+    ----------
+    raw : str
+        Decoded text of a report (any width of punctuation, traditional or simplified characters).
+
+    Returns
+    -------
+    Normalized
+    """
+    simplified, traditional = to_simplified(raw)
+    ed = _Editor(simplified)
+    ed.sub(_RE_NEWLINE, lambda m: "\n", "newline")
+    ed.sub(_RE_BOLD, lambda m: "", "bold_marker")
+    ed.sub(_RE_FULLWIDTH_ALNUM, _fullwidth_alnum, "width")
+    ed.sub(_RE_ASCII_PUNCT, _ascii_punct, "width")
+    ed.sub(_RE_SPACE_CJK, lambda m: "", "space")
+    ed.sub(_RE_DOUBLED, lambda m: m.group(1), "doubled_punctuation")
+    ed.sub(_RE_BREAK, _join_broken, "broken_line")
+    offsets = np.array(ed.offsets + [len(raw)], dtype=np.int64)
+    return Normalized(raw=raw, text=ed.text, offsets=offsets, deleted=ed.deleted, traditional=traditional)
