@@ -73,8 +73,15 @@ class Normalized:
     traditional: bool = False
 
     def raw_span(self, start: int, end: int) -> tuple[int, int]:
-        """Map a normalised span ``[start, end)`` to the raw text."""
-        return int(self.offsets[start]), int(self.offsets[end]) if end < len(self.text) else len(self.raw)
+        """Map a normalised span ``[start, end)`` to the raw text.
+
+        The raw span runs from the first to the last raw character behind the span, so it includes raw
+        characters deleted *inside* it (``**`` markers, joined line breaks) but none around it.
+        """
+        if end <= start:
+            a = int(self.offsets[start])
+            return a, a
+        return int(self.offsets[start]), int(self.offsets[end - 1]) + 1
 
     def raw_slice(self, start: int, end: int) -> str:
         """The raw text behind normalised ``text[start:end]``."""
@@ -215,7 +222,7 @@ def _join_broken(m: re.Match) -> str:
         return m.group(0)
     if not re.match(rf"[{CJK}\d“《（(]", nxt):
         return m.group(0)
-    if "。" not in prev and (len(prev) < 40 or _HEADING_START.match(prev)):
+    if "。" not in prev and ((len(prev) < 40 and "，" not in prev) or _HEADING_START.match(prev)):
         # a short line (a title, a signature) or a heading is complete unless what follows is itself an
         # unfinished fragment; a paragraph that merely starts with a heading marker is not a heading
         if _is_terminal(nxt) or len(nxt) > 60:

@@ -33,7 +33,7 @@ RE_NUM = re.compile(r"^(?:(\d{1,3})\s*[.、](?!\d)|[（(](\d{1,3})[）)])\s*(.*)
 RE_FIX = re.compile(r"整改(?:落实)?(?:情况|措施|进展(?:情况)?)[：]")
 RE_FIX_START = re.compile(r"^\s*整改(?:落实)?(?:情况|措施|进展(?:情况)?)[：]")
 RE_ORDINAL = re.compile(rf"(?:(?<=^)|(?<=[。；：！？\n]))[ \t]*([{CN_NUM}]{{1,3}})是")
-RE_SUBAREA = re.compile(r"(?:(?<=^)|(?<=[。；\n]))[ \t]*在([^，。；：\n]{1,20}?)方面[：]")
+RE_SUBAREA = re.compile(r"(?:(?<=^)|(?<=[。；：\n]))[ \t]*在([^，。；：\n]{1,20}?)方面[：]")
 RE_DATE_LINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 RE_SIGNATURE = re.compile(r"^(?:中共)?[^，。；：\s]{2,40}(?:党组|党委|民政局|民政厅|委员会|局|厅)$")
 RE_CONTACT = re.compile(r"(?:联系方式|联系电话|电子邮箱|邮政编码|邮政信箱|欢迎广大干部群众|欢迎广大党员干部)")
@@ -370,7 +370,8 @@ def _dates(pre: str, warnings: list[str]) -> dict:
             if m:
                 iso, year = parse_date(m.group(1), year)
                 if iso is None:
-                    warnings.append(f"garbled feedback date {m.group(1)!r}")
+                    no_year = year is None and "年" not in m.group(1)
+                    warnings.append(f"date without a year: {m.group(1)!r}" if no_year else f"garbled feedback date {m.group(1)!r}")
                 out["feedback_date"] = iso
         for y in re.findall(r"(\d{4})年", sent):
             year = int(y)
