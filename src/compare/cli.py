@@ -94,6 +94,117 @@ def cmd_build(args) -> int:
     return 0 if summary.get("ok", True) else 1
 
 
+def cmd_classify(args) -> int:
+    """Code free texts (first line = title) with the shipped model, or measure types with --measures."""
+    from .classify import load_model, measure_classifier
+
+    texts = [t.replace("\\n", "\n") for t in args.text]
+    if not texts:
+        texts = [sys.stdin.read()]
+    model = measure_classifier() if args.measures else load_model()
+    if args.measures:
+        texts = [t if "\n" in t else t.split("。", 1)[0] + "\n" + t for t in texts]
+    results = model.explain(texts)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2, default=_json_default))
+        return 0
+    for r in results:
+        top = sorted(r["scores"].items(), key=lambda kv: -kv[1])[:3]
+        print(f"{r['title'][:40]}")
+        print(f"  primary: {r['primary_code']}   secondary: {', '.join(r['codes']) or '-'}")
+        print("  scores: " + ", ".join(f"{c} {v:.2f}" for c, v in top))
+        for code, terms in r["matched_terms"].items():
+            print(f"  rule terms [{code}]: {'、'.join(terms)}")
+        if r["top_features"]:
+            print("  model features: " + "、".join(f for f, _ in r["top_features"]))
+    return 0
+
+
+def cmd_train(args) -> int:
+    """Fit the problem classifier on the hand labels, write it, and report leave-one-region-out figures."""
+    from . import config
+    from .classify import evaluate_loro, train_model
+    from .labels import read_labels
+    from .tables import load_reports
+
+    corpus = load_reports(args.raw) if args.raw else load_reports()
+    labels = read_labels(args.labels or config.PROBLEM_LABELS_PATH, problems=corpus.problems)
+    labels = labels[labels["primary_code"] != ""]
+    out = Path(args.out) if args.out else config.PROBLEM_MODEL_PATH
+    model = train_model(corpus, labels, path=out)
+    size = out.stat().st_size
+    print(f"trained on {model.training_info_['n_train']} problems "
+          f"({', '.join(model.training_info_['regions'])}); wrote {out} ({size / 1e6:.2f} MB)")
+    if not args.no_eval:
+        res = evaluate_loro(corpus, labels)
+        print("leave-one-region-out (train on the other regions, predict this one):")
+        print(res.scores.round(3).to_string(index=False))
+    return 0
+
+
+def cmd_vocab_check(args) -> int:
+    """List codebook terms jieba splits apart (exit 1 if any) and terms that match nothing in the corpus."""
+    from .tables import load_reports
+    from .text import vocab_check
+
+    corpus = load_reports(args.raw) if args.raw else None
+    df = vocab_check(corpus)
+    split = df[df["split"]]
+    unmatched = df[df["unmatched"]]
+    if args.json:
+        print(json.dumps({"n_terms": len(df), "split": split.to_dict("records"),
+                          "unmatched": unmatched.to_dict("records")}, ensure_ascii=False, indent=2,
+                         default=_json_default))
+    else:
+        print(f"{len(df)} rule terms; {len(split)} split by jieba; {len(unmatched)} match no problem or measure")
+        for r in split.itertuples():
+            print(f"  split     [{r.codebook}/{r.code}] {r.term} -> {r.tokens}")
+        for r in unmatched.itertuples():
+            print(f"  unmatched [{r.codebook}/{r.code}] {r.term}")
+    return 1 if len(split) else 0
+
+
+def cmd_labels_export(args) -> int:
+    """Write the problems table as a coding sheet (.xlsx or .csv with BOM)."""
+    from . import config
+    from .labels import export_for_coding, read_labels
+    from .tables import load_reports
+
+    corpus = load_reports(args.raw) if args.raw else load_reports()
+    labels = None
+    if args.prefill:
+        labels = read_labels(config.PROBLEM_LABELS_PATH, problems=corpus.problems)
+    for path in export_for_coding(corpus.problems, args.out, labels=labels):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_labels_import(args) -> int:
+    """Validate a coded sheet and write it as a label file (problem_id … rationale)."""
+    from . import config
+    from .labels import LabelError, read_labels
+    from .tables import load_reports
+
+    corpus = load_reports(args.raw) if args.raw else load_reports()
+    try:
+        labels = read_labels(args.file, problems=corpus.problems, allow_uncoded=not args.complete)
+    except LabelError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    n_coded = int((labels["primary_code"] != "").sum())
+    print(f"{args.file}: {len(labels)} rows valid, {n_coded} coded")
+    if args.out is None and not args.write:
+        return 0
+    out = Path(args.out) if args.out else config.PROBLEM_LABELS_PATH
+    if out.exists() and not args.force:
+        print(f"{out} exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    labels.to_csv(out, index=False, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m compare", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -110,6 +221,34 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
     b.set_defaults(func=cmd_build)
+    c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")
+    c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
+    c.add_argument("--json", action="store_true", help="print primary code, scores and evidence as JSON")
+    c.add_argument("--measures", action="store_true", help="code measure types (rules of the measure codebook)")
+    c.set_defaults(func=cmd_classify)
+    t = sub.add_parser("train", help="fit the problem classifier on data/labels and write the shipped model")
+    t.add_argument("--labels", type=Path, default=None, help="label file (default data/labels/problems.csv)")
+    t.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    t.add_argument("--out", type=Path, default=None, help="model file (default: inside the package)")
+    t.add_argument("--no-eval", action="store_true", help="skip the leave-one-region-out evaluation")
+    t.set_defaults(func=cmd_train)
+    v = sub.add_parser("vocab-check", help="codebook terms jieba splits apart or that match nothing")
+    v.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_vocab_check)
+    le = sub.add_parser("labels-export", help="write the problems table as a sheet for hand coding")
+    le.add_argument("out", type=Path, help="coding sheet, .xlsx or .csv")
+    le.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    le.add_argument("--prefill", action="store_true", help="fill in the codes of data/labels/problems.csv")
+    le.set_defaults(func=cmd_labels_export)
+    li = sub.add_parser("labels-import", help="validate a coded sheet and write it as a label file")
+    li.add_argument("file", type=Path, help="the coded .xlsx or .csv")
+    li.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    li.add_argument("--out", type=Path, default=None, help="label file to write")
+    li.add_argument("--write", action="store_true", help="write to data/labels/problems.csv")
+    li.add_argument("--force", action="store_true", help="overwrite an existing label file")
+    li.add_argument("--complete", action="store_true", help="every row must have a primary code")
+    li.set_defaults(func=cmd_labels_import)
     return ap
 
 

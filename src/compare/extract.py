@@ -26,7 +26,7 @@ _RE_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月(?!\
 _RE_PERCENT = re.compile(rf"{_NUM}\s*[%％]")
 _RE_MONEY = re.compile(rf"({_NUM})\s*(余|多)?\s*({'|'.join(MONEY_UNITS)})")
 _RE_COUNT = re.compile(
-    rf"(?<![\d.])({_NUM})\s*(余|多)?\s*({'|'.join(sorted(UNITS, key=len, reverse=True))})"
+    rf"(?<![\d.第届])({_NUM})\s*(余|多)?\s*({'|'.join(sorted(UNITS, key=len, reverse=True))})"
 )
 
 

@@ -9,7 +9,8 @@ character came from*:
 * full-width letters/digits → ASCII, ASCII punctuation in Chinese context → full-width (``，：；（）！？``),
   ``．`` → ``.``; ideographic and other spaces next to Chinese text removed (``共 30 人`` → ``共30人``);
 * doubled punctuation repaired (``5..`` → ``5.``, ``。。`` → ``。``);
-* sentences re-joined where PDF extraction broke them across (blank) lines (``强\\n\\n化跟踪督办``).
+* sentences re-joined where PDF extraction broke them across (blank) lines (``强\\n\\n化跟踪督办``), and the
+  lines of a hard-wrapped text layer (every line as wide as the page) joined back into paragraphs.
 
 ``Normalized.offsets[i]`` is the index in the raw text of normalised character ``i`` (one more entry at the
 end for the raw length), so any span ``[start, end)`` of the normalised text maps back to
@@ -23,6 +24,7 @@ rewrites; the rules themselves are data (the tables at the top of the module).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,7 +34,7 @@ import numpy as np
 # --- character classes --------------------------------------------------------------------------------
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】—…·「」『』〔〕"
-_HSPACE = r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]"
+_HSPACE = r"[ \u00a0\u2000-\u200b\u3000\ufeff]"
 
 #: characters that may end a sentence-level line; a line ending in anything else may have been broken
 TERMINAL = "。！？；：!?;:…"
@@ -178,6 +180,7 @@ def to_simplified(text: str) -> tuple[str, bool]:
 # --- the rules ------------------------------------------------------------------------------------------
 _RE_NEWLINE = re.compile(r"\r\n?")
 _RE_BOLD = re.compile(r"\*\*")
+_RE_TAB = re.compile(r"\t")
 _RE_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]")
 _RE_ASCII_PUNCT = re.compile(r"[,:;()!?]")
 _RE_SPACE_CJK = re.compile(
@@ -209,7 +212,49 @@ def _is_terminal(line: str) -> bool:
     return line[-1] in TERMINAL if line else True
 
 
-def _join_broken(m: re.Match) -> str:
+def _width(s: str) -> int:
+    """Display width: Chinese characters count two, others one."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def wrap_width(text: str) -> int | None:
+    """The line width of a hard-wrapped text (PDF text layers wrap every line), or None.
+
+    A text is hard-wrapped when at least 40% of its non-blank lines (and at least 8) end within a few
+    columns of one width and no line is much longer: then a break after such a full line is a wrap.
+    """
+    widths = [_width(ln.strip()) for ln in text.split("\n") if ln.strip()]
+    if len(widths) < 8:
+        return None
+    best, best_n = 0, 0
+    for w in set(widths):
+        n = sum(1 for x in widths if w - 6 <= x <= w)
+        if n > best_n or (n == best_n and w > best):
+            best, best_n = w, n
+    if best < 30 or best_n < max(8, 0.4 * len(widths)) or max(widths) > best + 8:
+        return None
+    return best
+
+
+_TITLE_END = re.compile(r"(?:通报|情况|公告|公示|报告|说明|决定|通知|党组|党委)$")
+_PAIRS = {"》": "《", "”": "“", "）": "（"}
+
+
+def _ends_inside_brackets(line: str) -> bool:
+    """Whether ``line`` ends after an opening 《 “ （ that it does not close (scanning from the end)."""
+    pending: dict[str, int] = {}
+    for ch in reversed(line):
+        if ch in _PAIRS:
+            pending[_PAIRS[ch]] = pending.get(_PAIRS[ch], 0) + 1
+        elif ch in "《“（":
+            if pending.get(ch):
+                pending[ch] -= 1
+            else:
+                return True
+    return False
+
+
+def _join_broken(m: re.Match, wrap: int | None = None) -> str:
     """Decide whether a line break inside a paragraph is a PDF-extraction artefact."""
     s, a, b = m.string, m.start(), m.end()
     prev_start = s.rfind("\n", 0, a) + 1
@@ -218,14 +263,23 @@ def _join_broken(m: re.Match) -> str:
     nxt = s[b : nxt_end if nxt_end != -1 else len(s)].strip()
     if not prev or not nxt:
         return m.group(0)
+    if nxt[0] in "，、。；：）》”’」』〉】>,.;:)%％":
+        return ""  # a line cannot start with closing punctuation: always a continuation
+    if wrap and "\n\n" not in m.group(0) and _width(prev) >= wrap - 6:
+        if not _is_terminal(prev) or not _STRUCT_START.match(nxt):
+            return ""  # a full line of a hard-wrapped text continues on the next line (even 9|3.75%)
+    if _ends_inside_brackets(prev) and not _STRUCT_START.match(nxt):
+        return ""  # an open 《, “ or （ is closed on the next line
     if _is_terminal(prev) or _STRUCT_START.match(nxt):
         return m.group(0)
-    if not re.match(rf"[{CJK}\d“《（(]", nxt):
+    if not re.match(rf"[{CJK}\d“《（(<A-Za-z]", nxt):
         return m.group(0)
-    if "。" not in prev and ((len(prev) < 40 and "，" not in prev) or _HEADING_START.match(prev)):
+    short = len(prev) < 40 and "，" not in prev and (not wrap or _TITLE_END.search(prev))
+    if "。" not in prev and (short or _HEADING_START.match(prev)):
         # a short line (a title, a signature) or a heading is complete unless what follows is itself an
-        # unfinished fragment; a paragraph that merely starts with a heading marker is not a heading
-        if _is_terminal(nxt) or len(nxt) > 60:
+        # unfinished fragment; a paragraph that merely starts with a heading marker is not a heading.
+        # In a hard-wrapped text only a title-like short line stands alone: others are paragraph tails.
+        if _is_terminal(nxt) or len(nxt) > 60 or (wrap and _width(nxt) >= wrap - 6):
             return m.group(0)
     return ""
 
@@ -245,11 +299,13 @@ def normalize(raw: str) -> Normalized:
     simplified, traditional = to_simplified(raw)
     ed = _Editor(simplified)
     ed.sub(_RE_NEWLINE, lambda m: "\n", "newline")
+    ed.sub(_RE_TAB, lambda m: "\n", "tab")  # table cells (docx rows come joined by tabs) are lines of their own
     ed.sub(_RE_BOLD, lambda m: "", "bold_marker")
     ed.sub(_RE_FULLWIDTH_ALNUM, _fullwidth_alnum, "width")
     ed.sub(_RE_ASCII_PUNCT, _ascii_punct, "width")
     ed.sub(_RE_SPACE_CJK, lambda m: "", "space")
     ed.sub(_RE_DOUBLED, lambda m: m.group(1), "doubled_punctuation")
-    ed.sub(_RE_BREAK, _join_broken, "broken_line")
+    wrap = wrap_width(ed.text)
+    ed.sub(_RE_BREAK, lambda m: _join_broken(m, wrap), "broken_line")
     offsets = np.array(ed.offsets + [len(raw)], dtype=np.int64)
     return Normalized(raw=raw, text=ed.text, offsets=offsets, deleted=ed.deleted, traditional=traditional)

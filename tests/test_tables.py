@@ -1,0 +1,132 @@
+"""compare.tables: the Corpus tables, lossless spans, errors for bad files, saving, and the parse --json CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import BUNDLED, raw_text
+
+from compare import config, load_reports, schema
+from compare.tables import process_file
+
+
+def test_tables_have_the_design_columns(corpus):
+    assert list(corpus.reports.columns) == schema.REPORT_COLUMNS
+    assert list(corpus.problems.columns) == schema.PROBLEM_COLUMNS
+    assert list(corpus.measures.columns) == schema.MEASURE_COLUMNS
+    assert list(corpus.mentions.columns) == schema.MENTION_COLUMNS
+    assert list(corpus.errors.columns) == schema.ERROR_COLUMNS
+    assert corpus.errors.empty
+
+
+def test_counts_and_ids(corpus):
+    rep = corpus.reports.set_index("report_id")
+    assert rep.loc["huidong_2024-08-20", ["n_problems", "n_measures"]].tolist() == [10, 40]
+    assert rep.loc["haizhu_2025-05-13", ["n_problems", "n_measures"]].tolist() == [26, 106]
+    assert rep.loc["xuchang_2024-12-31", ["n_problems", "n_measures"]].tolist() == [39, 113]
+    assert len(corpus.problems) == 75 and len(corpus.measures) == 259
+    assert corpus.problems.problem_id.is_unique and corpus.measures.measure_id.is_unique
+    assert corpus.problems.iloc[0].problem_id == "haizhu_2025-05-13:P01"
+    n_by_problem = corpus.measures.groupby("problem_id").size()
+    assert (corpus.problems.set_index("problem_id").n_measures == n_by_problem).all()
+    assert rep.source_format.tolist() == ["txt"] * 3 and rep.encoding.tolist() == ["utf-8"] * 3
+
+
+def test_every_character_is_accounted_for(corpus):
+    """Spans tile each normalised text; the offset map accounts for every raw character."""
+    for rid, doc in corpus.documents.items():
+        spans = corpus.spans[corpus.spans.report_id == rid]
+        assert spans.start.iloc[0] == 0 and spans.end.iloc[-1] == len(doc.text)
+        assert (spans.start.to_numpy()[1:] == spans.end.to_numpy()[:-1]).all()
+        kept = len(set(doc.offsets[:-1].tolist()))
+        deleted = sum(b - a for a, b, _ in doc.deleted)
+        assert kept + deleted == len(doc.raw)
+        key = rid.split("_")[0]
+        assert doc.raw == raw_text(key)
+
+
+def test_spans_point_back_into_the_original(corpus):
+    m = corpus.measures.set_index("measure_id").loc["huidong_2024-08-20:P03:M01"]
+    assert corpus.text("huidong_2024-08-20", m.start, m.end).startswith("一是推动建设长者照护之家")
+    assert corpus.text("huidong_2024-08-20", m.start, m.end, raw=True).startswith("一是**推动建设长者照护之家。2023 年，全县")
+
+
+def test_mentions_sit_in_their_measures(corpus):
+    men = corpus.mentions
+    money = men[(men.report_id == "huidong_2024-08-20") & (men.kind == "money")]
+    assert money.text.tolist() == ["277万元", "232万元", "45万元"]
+    assert set(money.measure_id) == {"huidong_2024-08-20:P06:M05"}
+
+
+def test_bad_files_become_error_rows_and_the_batch_goes_on(tmp_path):
+    for name in BUNDLED.values():
+        shutil.copy(config.RAW_DIR / name, tmp_path / name)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "notes.xyz").write_text("整改", encoding="utf-8")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    corpus = load_reports(tmp_path, cache=False)
+    assert len(corpus.reports) == 3 and len(corpus.problems) == 75
+    errors = corpus.errors.set_index(corpus.errors.path.map(lambda p: p.rsplit("/", 1)[-1]))
+    assert errors.error.to_dict() == {
+        "binary.txt": "binary", "broken.docx": "corrupt_docx", "empty.txt": "empty", "notes.xyz": "unsupported_format",
+    }
+    for name, msg in errors.message.items():
+        assert name in msg
+    missing = load_reports([tmp_path / "nope.txt"], cache=False)
+    assert missing.errors.error.tolist() == ["not_found"]
+
+
+def test_news_item_loads_with_is_report_false(tmp_path):
+    p = tmp_path / "news.txt"
+    p.write_text("市委第六巡察组向市民政局党组反馈巡察情况\n2024年9月19日，市委第六巡察组向市民政局党组反馈巡察情况。\n", encoding="utf-8")
+    c = load_reports(p, cache=False)
+    assert c.reports.is_report.tolist() == [False] and c.reports.n_warnings.tolist() == [1]
+    assert c.problems.empty and c.errors.empty
+
+
+def test_parallel_and_cache_give_identical_tables(tmp_path, monkeypatch, corpus):
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    cold = load_reports(config.RAW_DIR, jobs=2, cache=True)
+    warm = load_reports(config.RAW_DIR, jobs=1, cache=True)
+    assert len(list((tmp_path / "cache" / "parse").rglob("*.pkl"))) == 3
+    for name in ("reports", "problems", "measures", "mentions", "spans"):
+        pd.testing.assert_frame_equal(getattr(cold, name), getattr(corpus, name))
+        pd.testing.assert_frame_equal(getattr(warm, name), getattr(corpus, name))
+
+
+def test_save_writes_parquet_and_excel_friendly_csv(tmp_path, corpus):
+    corpus.save(tmp_path)
+    raw = (tmp_path / "problems.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_parquet(tmp_path / "problems.parquet")
+    pd.testing.assert_frame_equal(back, corpus.problems)
+    csv = pd.read_csv(tmp_path / "measures.csv", encoding="utf-8-sig")
+    assert len(csv) == 259
+
+
+def test_process_file_reports_missing_file(tmp_path):
+    res = process_file(tmp_path / "missing.txt", cache=False)
+    assert res["error"]["error"] == "not_found" and "missing.txt" in res["error"]["message"]
+
+
+@pytest.mark.parametrize("key", ["xuchang"])
+def test_cli_parse_json(key):
+    path = config.RAW_DIR / BUNDLED[key]
+    out = subprocess.run([sys.executable, "-m", "compare", "parse", str(path), "--json"],
+                         capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    assert set(doc) == {"report", "problems", "warnings"}
+    assert set(doc["report"]) == set(schema.REPORT_COLUMNS) - {"warnings"}
+    assert doc["report"]["published_date"] == "2024-12-31" and doc["report"]["n_problems"] == 39
+    assert len(doc["problems"]) == 39 and sum(len(p["measures"]) for p in doc["problems"]) == 113
+    p5 = doc["problems"][4]
+    assert p5["title"] == "跟进学习习近平总书记重要讲话、指示精神不及时" and p5["label"] == "5."
+    assert set(schema.PROBLEM_COLUMNS) <= set(p5)
+    assert set(p5["measures"][0]) == set(schema.MEASURE_COLUMNS)
+    assert doc["warnings"] == []
