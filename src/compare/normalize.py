@@ -24,7 +24,6 @@ rewrites; the rules themselves are data (the tables at the top of the module).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -212,9 +211,13 @@ def _is_terminal(line: str) -> bool:
     return line[-1] in TERMINAL if line else True
 
 
+_RE_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+                      r"\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+
+
 def _width(s: str) -> int:
-    """Display width: Chinese characters count two, others one."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+    """Display width: East Asian wide and full-width characters count two, others one (by code block)."""
+    return len(s) + len(_RE_WIDE.findall(s))
 
 
 def wrap_width(text: str) -> int | None:
@@ -223,9 +226,10 @@ def wrap_width(text: str) -> int | None:
     A text is hard-wrapped when at least 40% of its non-blank lines (and at least 8) end within a few
     columns of one width and no line is much longer: then a break after such a full line is a wrap.
     """
-    widths = [_width(ln.strip()) for ln in text.split("\n") if ln.strip()]
-    if len(widths) < 8:
-        return None
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if len(lines) < 8 or sum(len(ln) > 150 for ln in lines) > 0.05 * len(lines):
+        return None  # quick exit: paragraphs on long lines are not hard-wrapped
+    widths = [_width(ln) for ln in lines]
     best, best_n = 0, 0
     for w in set(widths):
         n = sum(1 for x in widths if w - 6 <= x <= w)

@@ -1,0 +1,408 @@
+"""The codebook as an object: problem (and measure) types with names, colours and keyword rules.
+
+Stage: coding support. The codebook lives in YAML (``config.CODEBOOK_PATH`` for problem types,
+``config.MEASURE_CODEBOOK_PATH`` for measure types, same schema)::
+
+    version: 1
+    codes:
+      - code: elderly_care
+        name_zh: 养老服务
+        name_en: Elderly care
+        color: "#1b9e77"
+        definition: "…"
+        include: ["…"]
+        exclude: ["…"]
+        rules:
+          - any: [养老机构, 敬老院]   # at least one of these
+            weight: 2                # optional, default 1
+          - all: [福利院, 老人]       # every one of these
+            none: [儿童]             # and none of these
+
+A rule matches a text when every ``all`` term occurs, at least one ``any`` term occurs (when ``any`` is
+given) and no ``none`` term occurs; the tests are plain substring tests, so the text is expected to be
+normalised simplified Chinese already. A code's score is the sum of the weights of its matching rules, and
+the matched ``all``/``any`` terms are kept as evidence.
+
+:func:`load_codebook` validates the file and raises :class:`ValueError` naming the file (and the code)
+for unknown keys, duplicate codes or colours, rules without terms and malformed colours. Figures take
+their labels from :meth:`Codebook.name` and their colours from :meth:`Codebook.palette`, so one type has
+one colour in every chart.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import config
+
+__all__ = ["Code", "Codebook", "Rule", "RuleScore", "load_codebook", "parse_codebook"]
+
+_TOP_KEYS = {"version", "codes", "description"}
+_CODE_KEYS = {"code", "name_zh", "name_en", "color", "definition", "include", "exclude", "rules"}
+_REQUIRED_CODE_KEYS = ("code", "name_zh", "name_en", "color", "rules")
+_RULE_KEYS = {"any", "all", "none", "weight"}
+_CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One keyword rule of a code.
+
+    Parameters
+    ----------
+    any : tuple of str
+        At least one of these terms must occur (ignored when empty).
+    all : tuple of str
+        Every one of these terms must occur.
+    none : tuple of str
+        None of these terms may occur.
+    weight : float
+        What a match adds to the code's score.
+    """
+
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    weight: float = 1.0
+
+    def match(self, text: str) -> tuple[str, ...] | None:
+        """Return the matched terms (``all`` terms, then the ``any`` terms found) or ``None``.
+
+        Parameters
+        ----------
+        text : str
+            Normalised simplified-Chinese text.
+
+        Returns
+        -------
+        tuple of str or None
+            The evidence when the rule matches, else ``None``.
+        """
+        if any(term in text for term in self.none):
+            return None
+        if not all(term in text for term in self.all):
+            return None
+        found_any = tuple(term for term in self.any if term in text)
+        if self.any and not found_any:
+            return None
+        return self.all + found_any
+
+
+@dataclass(frozen=True)
+class RuleScore:
+    """Score of one code on one text: summed rule weights and the matched terms (the evidence)."""
+
+    score: float
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    """One type of the codebook (see the module docstring for the fields)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    color: str
+    definition: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    rules: tuple[Rule, ...]
+
+    def name(self, lang: str = "zh") -> str:
+        """Return the Chinese (``lang="zh"``) or English (``lang="en"``) name."""
+        _check_lang(lang)
+        return self.name_zh if lang == "zh" else self.name_en
+
+    def score(self, text: str) -> RuleScore:
+        """Return the summed weight of the matching rules and their matched terms.
+
+        Parameters
+        ----------
+        text : str
+            Normalised simplified-Chinese text.
+
+        Returns
+        -------
+        RuleScore
+            ``score`` 0.0 and no terms when no rule matches.
+        """
+        total = 0.0
+        terms: list[str] = []
+        for rule in self.rules:
+            found = rule.match(text)
+            if found is None:
+                continue
+            total += rule.weight
+            terms.extend(t for t in found if t not in terms)
+        return RuleScore(score=total, terms=tuple(terms))
+
+
+class Codebook:
+    """An ordered, validated set of :class:`Code` (build it with :func:`load_codebook`).
+
+    Parameters
+    ----------
+    codes : sequence of Code
+        The codes in codebook order (the order of every table and figure).
+    version : int, optional
+        The file's ``version``.
+    path : pathlib.Path, optional
+        Where the codebook was read from.
+
+    Attributes
+    ----------
+    codes : list of Code
+    ids : list of str
+        The code ids in codebook order.
+    """
+
+    def __init__(self, codes, version: int | None = None, path: Path | None = None):
+        self.codes: list[Code] = list(codes)
+        self.version = version
+        self.path = path
+        self._by_id = {c.code: c for c in self.codes}
+        if len(self._by_id) != len(self.codes):
+            raise ValueError(f"{path}: duplicate codes")
+
+    @property
+    def ids(self) -> list[str]:
+        """Code ids in codebook order."""
+        return [c.code for c in self.codes]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self.codes)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_id
+
+    def __getitem__(self, code: str) -> Code:
+        try:
+            return self._by_id[code]
+        except KeyError:
+            raise KeyError(f"unknown code {code!r} (codebook {self.path}; codes: {', '.join(self.ids)})") from None
+
+    def __repr__(self) -> str:
+        return f"Codebook({len(self)} codes from {self.path})"
+
+    def name(self, code: str, lang: str = "zh") -> str:
+        """Return the name of ``code`` in Chinese (``"zh"``) or English (``"en"``).
+
+        Raises
+        ------
+        KeyError
+            For a code that is not in the codebook.
+        """
+        return self[code].name(lang)
+
+    def names(self, lang: str = "zh") -> dict[str, str]:
+        """Return ``{code: name}`` in codebook order."""
+        return {c.code: c.name(lang) for c in self.codes}
+
+    def color(self, code: str) -> str:
+        """Return the colour (hex string) of ``code``."""
+        return self[code].color
+
+    def palette(self) -> dict[str, str]:
+        """Return ``{code: colour}`` in codebook order: one colour per type in every figure."""
+        return {c.code: c.color for c in self.codes}
+
+    def score(self, text: str) -> dict[str, RuleScore]:
+        """Score ``text`` against every code.
+
+        Parameters
+        ----------
+        text : str
+            Normalised simplified-Chinese text (e.g. a problem's title and text).
+
+        Returns
+        -------
+        dict of str to RuleScore
+            Every code in codebook order, with score 0.0 and no terms where no rule matches.
+        """
+        text = text or ""
+        return {c.code: c.score(text) for c in self.codes}
+
+    def to_frame(self):
+        """Return the codebook as a DataFrame (code, name_zh, name_en, color, definition, include, exclude)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "color": c.color,
+                    "definition": c.definition, "include": list(c.include), "exclude": list(c.exclude),
+                    "n_rules": len(c.rules),
+                }
+                for c in self.codes
+            ]
+        )
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in _LANGS:
+        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+
+
+def _terms(value, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(t, str | int | float) for t in value):
+        raise ValueError(f"{where}: expected a list of strings, got {value!r}")
+    terms = tuple(str(t) for t in value)
+    if any(not t.strip() for t in terms):
+        raise ValueError(f"{where}: empty term")
+    return terms
+
+
+def _parse_rule(raw, where: str) -> Rule:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: a rule must be a mapping with any/all/none/weight, got {raw!r}")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown rule keys {sorted(unknown)} (allowed: {sorted(_RULE_KEYS)})")
+    any_ = _terms(raw.get("any"), where + " any")
+    all_ = _terms(raw.get("all"), where + " all")
+    none = _terms(raw.get("none"), where + " none")
+    if not any_ and not all_:
+        raise ValueError(f"{where}: empty rule (needs at least one 'any' or 'all' term)")
+    weight = raw.get("weight", 1)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        raise ValueError(f"{where}: weight must be a positive number, got {weight!r}")
+    return Rule(any=any_, all=all_, none=none, weight=float(weight))
+
+
+def _parse_code(raw, i: int, path: Path) -> Code:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{path}: codes[{i}] must be a mapping, got {raw!r}")
+    name = raw.get("code", f"codes[{i}]")
+    where = f"{path}: code {name!r}"
+    unknown = set(raw) - _CODE_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_CODE_KEYS)})")
+    missing = [k for k in _REQUIRED_CODE_KEYS if k not in raw]
+    if missing:
+        raise ValueError(f"{where}: missing keys {missing}")
+    code = raw["code"]
+    if not isinstance(code, str) or not _CODE_RE.match(code):
+        raise ValueError(f"{where}: code ids are lower-case ascii identifiers like 'elderly_care'")
+    for key in ("name_zh", "name_en"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise ValueError(f"{where}: {key} must be a non-empty string")
+    color = raw["color"]
+    if not isinstance(color, str) or not _COLOR_RE.match(color):
+        raise ValueError(f"{where}: bad colour {color!r} (expected a hex colour like '#1b9e77')")
+    rules_raw = raw["rules"]
+    if not isinstance(rules_raw, list) or not rules_raw:
+        raise ValueError(f"{where}: empty rules (needs a non-empty list of rules)")
+    rules = tuple(_parse_rule(r, f"{where} rule {j + 1}") for j, r in enumerate(rules_raw))
+    definition = raw.get("definition") or ""
+    if not isinstance(definition, str):
+        raise ValueError(f"{where}: definition must be a string")
+    return Code(
+        code=code,
+        name_zh=raw["name_zh"].strip(),
+        name_en=raw["name_en"].strip(),
+        color=color.lower(),
+        definition=definition.strip(),
+        include=_terms(raw.get("include"), where + " include"),
+        exclude=_terms(raw.get("exclude"), where + " exclude"),
+        rules=rules,
+    )
+
+
+def parse_codebook(data, path: Path | str = "<codebook>") -> Codebook:
+    """Validate already-loaded YAML data and build a :class:`Codebook`.
+
+    Parameters
+    ----------
+    data : mapping
+        The parsed YAML (``{"version": ..., "codes": [...]}``).
+    path : path or str
+        Used in error messages.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    ValueError
+        Naming ``path`` and the offending code.
+    """
+    path = Path(path)
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path}: a codebook is a mapping with 'version' and 'codes'")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)} (allowed: {sorted(_TOP_KEYS)})")
+    raw_codes = data.get("codes")
+    if not isinstance(raw_codes, list) or not raw_codes:
+        raise ValueError(f"{path}: 'codes' must be a non-empty list")
+    codes = [_parse_code(raw, i, path) for i, raw in enumerate(raw_codes)]
+    seen: dict[str, str] = {}
+    colours: dict[str, str] = {}
+    for c in codes:
+        if c.code in seen:
+            raise ValueError(f"{path}: duplicate code {c.code!r}")
+        seen[c.code] = c.code
+        if c.color in colours:
+            raise ValueError(
+                f"{path}: code {c.code!r} reuses the colour {c.color} of {colours[c.color]!r} "
+                "(figures need one colour per type)"
+            )
+        colours[c.color] = c.code
+    version = data.get("version")
+    return Codebook(codes, version=version, path=path)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(path: str, mtime_ns: int, size: int) -> Codebook:
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{p}: not valid YAML: {exc}") from exc
+    return parse_codebook(data, p)
+
+
+def load_codebook(path: str | Path | None = None) -> Codebook:
+    """Read and validate a codebook YAML file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        Defaults to ``config.CODEBOOK_PATH`` (problem types); pass ``config.MEASURE_CODEBOOK_PATH`` for
+        measure types. Results are cached until the file changes.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        For invalid YAML, unknown keys, duplicate codes or colours, empty rules or malformed colours;
+        the message names the file and the code.
+    """
+    p = Path(path) if path is not None else config.CODEBOOK_PATH
+    p = p.resolve()
+    if not p.is_file():
+        raise FileNotFoundError(f"codebook not found: {p}")
+    st = p.stat()
+    return _load_cached(str(p), st.st_mtime_ns, st.st_size)

@@ -1,0 +1,315 @@
+"""Exact values of compare.analysis on a hand-made corpus (tests/data/analysis/*.csv).
+
+The fixture corpus: three reports (惠东县 4 problems / 6 measures, 海珠区 3 / 4, 许昌市 3 / 5).
+
+=========  ====================================  ==========================
+problem    primary_code                          secondary codes
+=========  ====================================  ==========================
+惠东 P01   party_building
+惠东 P02   elderly_care                          finance_assets
+惠东 P03   social_assistance
+惠东 P04   funeral_services
+海珠 P01   elderly_care                          mandate_general
+海珠 P02   social_assistance                     elderly_care
+海珠 P03   social_assistance
+许昌 P01   cadre_management
+许昌 P02   elderly_care
+许昌 P03   party_building                        cadre_management
+=========  ====================================  ==========================
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from compare import analysis as A
+from compare import config
+from compare.codebook import load_codebook
+
+FIXTURES = Path(__file__).parent / "data" / "analysis"
+REGIONS = ["惠东县", "海珠区", "许昌市"]
+HD, HZ, XC = "huidong_2024-08-20", "haizhu_2025-05-13", "xuchang_2024-12-31"
+
+
+def load(name: str) -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / f"{name}.csv", dtype={"label": str})
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return {n: load(n) for n in ("reports", "problems", "measures", "mentions")}
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return load_codebook(FIXTURES / "codebook.yaml")
+
+
+@pytest.fixture(scope="module")
+def mcb():
+    return load_codebook(FIXTURES / "measure_codebook.yaml")
+
+
+def cell(df, region, code, col, code_col="code"):
+    row = df[(df["region"] == region) & (df[code_col] == code)]
+    assert len(row) == 1
+    return row[col].iloc[0]
+
+
+# ----------------------------------------------------------------------------------------- type_counts
+def test_type_counts_primary(corpus, cb):
+    tc = A.type_counts(corpus["problems"], corpus["reports"], codebook=cb)
+    assert list(tc.columns) == ["region", "code", "name_zh", "name_en", "n", "n_region", "share_of_region",
+                                "n_type", "share_of_type"]
+    # complete grid, regions in report order, codes in codebook order
+    assert len(tc) == 3 * 9
+    assert list(tc["region"].drop_duplicates()) == REGIONS
+    assert list(tc["code"][:9]) == cb.ids
+    # 惠东县: 4 problems, one elderly_care; elderly_care has 3 problems in all (one per region)
+    assert cell(tc, "惠东县", "elderly_care", "n") == 1
+    assert cell(tc, "惠东县", "elderly_care", "n_region") == 4
+    assert cell(tc, "惠东县", "elderly_care", "share_of_region") == pytest.approx(0.25)
+    assert cell(tc, "惠东县", "elderly_care", "n_type") == 3
+    assert cell(tc, "惠东县", "elderly_care", "share_of_type") == pytest.approx(1 / 3)
+    # 海珠区: 2 of its 3 problems are social_assistance, 2 of the 3 social_assistance problems overall
+    assert cell(tc, "海珠区", "social_assistance", "n") == 2
+    assert cell(tc, "海珠区", "social_assistance", "share_of_region") == pytest.approx(2 / 3)
+    assert cell(tc, "海珠区", "social_assistance", "share_of_type") == pytest.approx(2 / 3)
+    assert cell(tc, "许昌市", "cadre_management", "share_of_type") == pytest.approx(1.0)
+    # zero cells: a type present elsewhere has share_of_type 0; a type nobody has has NaN
+    assert cell(tc, "许昌市", "social_assistance", "n") == 0
+    assert cell(tc, "许昌市", "social_assistance", "share_of_type") == 0
+    zero = tc[tc["code"] == "child_welfare"]
+    assert (zero["n"] == 0).all() and (zero["share_of_region"] == 0).all()
+    assert zero["share_of_type"].isna().all() and (zero["n_type"] == 0).all()
+    # with primary codes only, every problem counts once
+    sums = tc.groupby("region", sort=False)["n"].sum()
+    assert list(sums) == [4, 3, 3] == list(tc.groupby("region", sort=False)["n_region"].first())
+    shares = tc.dropna(subset=["share_of_type"]).groupby("code")["share_of_type"].sum()
+    assert shares.round(12).eq(1).all()
+    assert tc["n"].dtype == "int64" and tc["n_region"].dtype == "int64"
+
+
+def test_type_counts_all_codes(corpus, cb):
+    tc = A.type_counts(corpus["problems"], corpus["reports"], codes="all", codebook=cb)
+    # 海珠区 P01 (primary) and P02 (secondary) both carry elderly_care
+    assert cell(tc, "海珠区", "elderly_care", "n") == 2
+    assert cell(tc, "海珠区", "elderly_care", "n_region") == 3  # denominators stay problem counts
+    assert cell(tc, "海珠区", "elderly_care", "share_of_region") == pytest.approx(2 / 3)
+    assert cell(tc, "海珠区", "elderly_care", "n_type") == 4
+    assert cell(tc, "海珠区", "elderly_care", "share_of_type") == pytest.approx(0.5)
+    assert cell(tc, "许昌市", "cadre_management", "n") == 2
+    assert cell(tc, "惠东县", "finance_assets", "n") == 1
+    assert cell(tc, "海珠区", "mandate_general", "n") == 1
+    # a region's counts can now exceed its number of problems
+    assert tc[tc["region"] == "海珠区"]["n"].sum() == 5
+
+
+def test_type_counts_uncoded_and_missing_region(corpus, cb):
+    problems = corpus["problems"].copy()
+    problems.loc[problems["problem_id"] == f"{HD}:P04", "primary_code"] = None
+    reports = corpus["reports"].copy()
+    reports.loc[reports["report_id"] == XC, "region"] = None
+    tc = A.type_counts(problems, reports, codebook=cb)
+    assert cell(tc, "惠东县", "funeral_services", "n") == 0
+    assert cell(tc, "惠东县", "elderly_care", "n_region") == 4  # uncoded problems stay in the denominator
+    assert tc[tc["region"] == "惠东县"]["n"].sum() == 3
+    assert XC in set(tc["region"])  # a report without region is listed under its id
+
+
+def test_type_counts_errors(corpus, cb):
+    problems = corpus["problems"].copy()
+    problems.loc[0, "primary_code"] = "made_up"
+    with pytest.raises(ValueError, match="made_up"):
+        A.type_counts(problems, corpus["reports"], codebook=cb)
+    with pytest.raises(ValueError, match="missing from the reports"):
+        A.type_counts(corpus["problems"], corpus["reports"].iloc[:2], codebook=cb)
+    with pytest.raises(ValueError, match="codes must be"):
+        A.type_counts(corpus["problems"], corpus["reports"], codes="secondary", codebook=cb)
+
+
+# ----------------------------------------------------------------------------------------- recurring
+def test_recurring_types_ranking_and_titles(corpus, cb):
+    rt = A.recurring_types(corpus["problems"], corpus["reports"], codebook=cb)
+    assert list(rt.columns) == ["code", "name_zh", "name_en", "n_regions", "regions", "n_problems", *REGIONS]
+    # elderly_care in 3 regions; social_assistance and party_building in 2, social has more problems
+    assert list(rt["code"]) == ["elderly_care", "social_assistance", "party_building"]
+    assert list(rt["n_regions"]) == [3, 2, 2]
+    assert list(rt["n_problems"]) == [3, 3, 2]
+    assert rt.loc[1, "regions"] == "惠东县；海珠区"
+    assert rt.loc[1, "海珠区"] == "流浪乞讨人员救助管理不够有力；社会救助领域群众身边不正之风问题整治不深入"
+    assert rt.loc[1, "许昌市"] == ""
+    assert rt.loc[0, "许昌市"] == "社会福利院适老化改造进展缓慢"
+
+
+def test_recurring_types_thresholds_and_ties(corpus, cb):
+    rt3 = A.recurring_types(corpus["problems"], corpus["reports"], min_regions=3, codebook=cb)
+    assert list(rt3["code"]) == ["elderly_care"]
+    rt1 = A.recurring_types(corpus["problems"], corpus["reports"], min_regions=1, codebook=cb)
+    # funeral_services and cadre_management tie (1 region, 1 problem): codebook order decides
+    assert list(rt1["code"]) == ["elderly_care", "social_assistance", "party_building", "funeral_services",
+                                 "cadre_management"]
+    rt_all = A.recurring_types(corpus["problems"], corpus["reports"], codes="all", codebook=cb)
+    assert rt_all.loc[0, "code"] == "elderly_care" and rt_all.loc[0, "n_problems"] == 4
+    none = A.recurring_types(corpus["problems"], corpus["reports"], min_regions=4, codebook=cb)
+    assert none.empty and "n_regions" in none.columns
+
+
+# ----------------------------------------------------------------------------------------- measure types
+def test_measure_type_counts(corpus, mcb):
+    mc = A.measure_type_counts(corpus["measures"], corpus["problems"], corpus["reports"], codebook=mcb)
+    assert len(mc) == 3 * 4
+    assert list(mc["measure_type"][:4]) == ["study", "rules", "supervision", "remedy"]
+    assert cell(mc, "惠东县", "study", "n", "measure_type") == 2
+    assert cell(mc, "惠东县", "study", "n_region", "measure_type") == 6
+    assert cell(mc, "惠东县", "study", "share_of_region", "measure_type") == pytest.approx(1 / 3)
+    assert cell(mc, "惠东县", "study", "n_type", "measure_type") == 5
+    assert cell(mc, "海珠区", "supervision", "share_of_type", "measure_type") == pytest.approx(2 / 3)
+    assert cell(mc, "海珠区", "rules", "n", "measure_type") == 0
+    assert list(mc.drop_duplicates("region")["n_problems"]) == [4, 3, 3]
+    assert cell(mc, "许昌市", "remedy", "name_en", "measure_type") == "Corrective action"
+
+
+def test_measure_type_counts_without_codebook_file(corpus, monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "MEASURE_CODEBOOK_PATH", tmp_path / "missing.yaml")
+    mc = A.measure_type_counts(corpus["measures"], corpus["problems"], corpus["reports"])
+    assert list(mc["measure_type"][:4]) == ["study", "rules", "remedy", "supervision"]  # first appearance
+    assert "name_zh" not in mc.columns
+
+
+# ----------------------------------------------------------------------------------------- concreteness
+EXPECTED_FLAGS = {
+    # measure: (number, date, money, document, unit, concrete, vague_only)
+    f"{HD}:P01:M01": (0, 0, 0, 0, 0, 0, 1),  # 加强…提高政治站位…深化: promises only (站位 is not a unit)
+    f"{HD}:P01:M02": (1, 1, 0, 1, 0, 1, 0),  # 2023年9月印发《…学习中心组…》…12次 (title not a unit)
+    f"{HD}:P02:M01": (0, 1, 1, 0, 1, 1, 0),  # 多坪镇敬老院…2024年3月…80万元
+    f"{HD}:P02:M02": (0, 0, 0, 0, 0, 0, 1),  # 强化…重视…提升
+    f"{HD}:P03:M01": (1, 0, 1, 0, 1, 1, 0),  # 县公安局、县医保局…15户…3.2万元
+    f"{HD}:P04:M01": (0, 0, 0, 0, 0, 0, 1),  # 加强殡葬改革宣传
+    f"{HZ}:P01:M01": (0, 0, 0, 0, 1, 1, 0),  # 江南中街道、江海街道 (我局 is not a named unit)
+    f"{HZ}:P01:M02": (1, 1, 0, 0, 0, 1, 0),  # 2024年11月20日…99%
+    f"{HZ}:P02:M01": (1, 0, 0, 0, 0, 1, 0),  # 316车次、948人次 (小分队/部门: no unit suffix)
+    f"{HZ}:P03:M01": (0, 0, 0, 0, 0, 0, 1),  # 深化…强化…提高
+    f"{XC}:P01:M01": (0, 0, 0, 1, 0, 1, 0),  # 《关于…调研报告》
+    f"{XC}:P01:M02": (0, 0, 0, 0, 0, 0, 0),  # 建立…信息库: an act, but nothing checkable; not vague_only
+    f"{XC}:P02:M01": (0, 0, 1, 0, 1, 1, 0),  # 许昌市社会福利院…120万元
+    f"{XC}:P03:M01": (1, 0, 0, 0, 0, 1, 0),  # 3名
+    f"{XC}:P03:M02": (0, 0, 0, 0, 0, 0, 1),  # 加强…增强
+}
+
+
+@pytest.mark.parametrize("with_mentions", [True, False])
+def test_concreteness_flags(corpus, with_mentions):
+    mentions = corpus["mentions"] if with_mentions else None
+    flags = A.concreteness(corpus["measures"], mentions, corpus["problems"], corpus["reports"])
+    assert len(flags) == 15
+    cols = list(A.CONCRETENESS_FLAGS)
+    got = {mid: tuple(int(v) for v in row) for mid, row in zip(flags["measure_id"], flags[cols].to_numpy(), strict=True)}
+    assert got == EXPECTED_FLAGS
+    assert flags.set_index("measure_id").loc[f"{HD}:P03:M01", "units"] == "县公安局；县医保局"
+    assert flags.set_index("measure_id").loc[f"{HZ}:P01:M01", "units"] == "江南中街道；江海街道"
+    assert flags.set_index("measure_id").loc[f"{HD}:P02:M01", "primary_code"] == "elderly_care"
+    assert flags["cites_unit"].dtype == bool
+
+
+def test_concreteness_by_region(corpus):
+    flags = A.concreteness(corpus["measures"], corpus["mentions"], corpus["problems"], corpus["reports"])
+    by = A.concreteness_by_region(flags)
+    assert list(by.columns) == ["region", "flag", "n", "n_measures", "share"]
+    assert len(by) == 3 * 7
+    assert list(by["flag"][:7]) == list(A.CONCRETENESS_FLAGS)
+    hd = by[by["region"] == "惠东县"].set_index("flag")
+    assert (hd["n_measures"] == 6).all()
+    assert hd.loc["cites_number", "n"] == 2 and hd.loc["cites_document", "n"] == 1
+    assert hd.loc["concrete", "share"] == pytest.approx(0.5)
+    assert hd.loc["vague_only", "share"] == pytest.approx(0.5)
+    hz = by[by["region"] == "海珠区"].set_index("flag")
+    assert hz.loc["concrete", "share"] == pytest.approx(0.75) and hz.loc["cites_money", "n"] == 0
+    xc = by[by["region"] == "许昌市"].set_index("flag")
+    assert xc.loc["concrete", "n"] == 3 and xc.loc["n_measures" if False else "concrete", "n_measures"] == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "units"),
+    [
+        ("会同县公安局、县医保局开展数据比对", ["县公安局", "县医保局"]),
+        ("多坪镇敬老院已完成招标", ["多坪镇敬老院"]),
+        ("许昌市社会福利院完成适老化改造", ["许昌市社会福利院"]),
+        ("待区住建局审批后完成消防验收", ["区住建局"]),
+        ("向市民政局养老服务处反映", ["市民政局养老服务处"]),
+        ("我局督促各街道、相关部门落实", []),
+        ("社会福利院和颐康中心", []),
+        ("推进居家社区养老服务", []),
+        ("提高政治站位，坚持以人民为中心", []),
+        ("印发《局党组理论学习中心组学习制度》", []),
+        ("及时办理群众诉求，处理信访件", []),
+        ("", []),
+    ],
+)
+def test_find_units(text, units):
+    assert A.find_units(text) == units
+
+
+# ----------------------------------------------------------------------------------------- timeline
+def test_timeline_dates_and_lags(corpus):
+    tl = A.timeline(corpus["reports"])
+    assert list(tl["region"]) == REGIONS
+    hd, hz, xc = (tl.iloc[i] for i in range(3))
+    assert hd["inspection_start"] == pd.Timestamp("2023-03-27")
+    assert hd["inspection_days"] == 95
+    assert hd["to_feedback_days"] == 48  # 2023-06-30 → 2023-08-17
+    assert hd["to_publication_days"] == 369  # 2023-08-17 → 2024-08-20 (2024 is a leap year)
+    assert not hd["inspection_days_approx"] and hd["inspection_start_precision"] == "day"
+    # 海珠区 gives only months for the inspection: first of month, flagged
+    assert hz["inspection_start"] == pd.Timestamp("2024-03-01") and hz["inspection_start_precision"] == "month"
+    assert hz["inspection_end"] == pd.Timestamp("2024-06-01")
+    assert (hz["inspection_days"], hz["to_feedback_days"], hz["to_publication_days"]) == (92, 79, 267)
+    assert hz["inspection_days_approx"] and hz["to_feedback_days_approx"] and not hz["to_publication_days_approx"]
+    assert (xc["inspection_days"], xc["to_feedback_days"], xc["to_publication_days"]) == (50, 29, 103)
+    assert str(tl["to_feedback_days"].dtype) == "Int64"
+    assert pd.api.types.is_datetime64_any_dtype(tl["published_date"])
+
+
+def test_timeline_missing_and_bad_dates(corpus):
+    reports = corpus["reports"].copy()
+    reports.loc[0, "feedback_date"] = None
+    reports.loc[1, "published_date"] = "2025年5月"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tl = A.timeline(reports)
+    assert any(HZ in str(w.message) and "published_date" in str(w.message) for w in caught)
+    assert pd.isna(tl.loc[0, "feedback_date"]) and tl.loc[0, "feedback_date_precision"] is None
+    assert pd.isna(tl.loc[0, "to_feedback_days"]) and pd.isna(tl.loc[0, "to_publication_days"])
+    assert not tl.loc[0, "to_feedback_days_approx"]
+    assert tl.loc[0, "inspection_days"] == 95
+    assert pd.isna(tl.loc[1, "published_date"])
+
+
+# ----------------------------------------------------------------------------------------- traceability
+def test_problems_behind(corpus):
+    p, r = corpus["problems"], corpus["reports"]
+    primary = A.problems_behind(p, r, region="海珠区", code="elderly_care")
+    assert list(primary["problem_id"]) == [f"{HZ}:P01"]
+    both = A.problems_behind(p, r, region="海珠区", code="elderly_care", codes="all")
+    assert list(both["problem_id"]) == [f"{HZ}:P01", f"{HZ}:P02"]
+    assert {"title", "text", "start", "end", "region", "seq"} <= set(both.columns)
+    assert both.loc[0, "start"] == 900 and both.loc[0, "end"] == 1500
+    every = A.problems_behind(p, r, code=["elderly_care", "party_building"])
+    assert list(every["region"]) == ["惠东县", "惠东县", "海珠区", "许昌市", "许昌市"]
+    assert len(A.problems_behind(p, r)) == 10
+    # the cells of type_counts are exactly the rows behind them
+    tc = A.type_counts(p, r, codes="all", codebook=load_codebook(FIXTURES / "codebook.yaml"))
+    for row in tc.itertuples():
+        assert row.n == len(A.problems_behind(p, r, region=row.region, code=row.code, codes="all"))
+
+
+def test_nan_shares_only_for_empty_types(corpus, cb):
+    tc = A.type_counts(corpus["problems"], corpus["reports"], codebook=cb)
+    nan_rows = tc[tc["share_of_type"].isna()]
+    assert set(nan_rows["code"]) == {"child_welfare", "grassroots_governance", "finance_assets", "mandate_general"}
+    assert not any(math.isnan(x) for x in tc["share_of_region"])

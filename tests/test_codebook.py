@@ -1,0 +1,165 @@
+"""Tests for compare.codebook: loading, validation, names/colours and rule scoring."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from compare import config
+from compare.codebook import Code, Codebook, RuleScore, load_codebook
+
+FIXTURES = Path(__file__).parent / "data" / "analysis"
+NINE = [
+    "elderly_care", "social_assistance", "funeral_services", "child_welfare", "grassroots_governance",
+    "party_building", "cadre_management", "finance_assets", "mandate_general",
+]
+
+
+@pytest.fixture(scope="module")
+def cb() -> Codebook:
+    return load_codebook(FIXTURES / "codebook.yaml")
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "cb.yaml"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+GOOD_CODE = """\
+      - code: a
+        name_zh: 甲
+        name_en: A
+        color: "#111111"
+        rules:
+          - any: [甲]
+"""
+
+
+# ----------------------------------------------------------------------------------------- the object
+def test_ids_names_colours_in_order(cb):
+    assert cb.ids == NINE
+    assert len(cb) == 9 and "elderly_care" in cb and "nope" not in cb
+    assert cb.name("elderly_care") == "养老服务"
+    assert cb.name("elderly_care", lang="en") == "Elderly care"
+    assert cb.color("social_assistance") == "#d95f02"
+    palette = cb.palette()
+    assert list(palette) == NINE
+    assert len(set(palette.values())) == 9
+    assert cb.names("en")["party_building"] == "Party building"
+
+
+def test_codes_are_frozen_dataclasses(cb):
+    code = cb.codes[0]
+    assert isinstance(code, Code)
+    assert code.include == ("敬老院公建民营",) and code.exclude == ("儿童福利院",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        code.color = "#000000"
+
+
+def test_unknown_code_and_lang(cb):
+    with pytest.raises(KeyError, match="nope"):
+        cb.name("nope")
+    with pytest.raises(ValueError, match="lang"):
+        cb.name("elderly_care", lang="fr")
+
+
+def test_to_frame(cb):
+    df = cb.to_frame()
+    assert list(df["code"]) == NINE
+    assert {"name_zh", "name_en", "color", "definition"} <= set(df.columns)
+
+
+# ----------------------------------------------------------------------------------------- scoring
+def test_score_any_rule_with_weight(cb):
+    s = cb.score("多坪镇敬老院公建民营改革推进缓慢")
+    assert s["elderly_care"] == RuleScore(2.0, ("敬老院",))
+    assert list(s) == NINE  # every code, in order
+    assert s["child_welfare"] == RuleScore(0.0, ())
+
+
+def test_score_all_and_none(cb):
+    assert cb.score("福利院老人入住评估")["elderly_care"] == RuleScore(1.0, ("福利院", "老人"))
+    # the `none` term blocks the rule
+    assert cb.score("福利院老人和儿童")["elderly_care"].score == 0.0
+    # all terms are required
+    assert cb.score("福利院建设")["elderly_care"].score == 0.0
+
+
+def test_score_sums_rules_and_keeps_evidence(cb):
+    s = cb.score("敬老院与长者饭堂，福利院老人")["elderly_care"]
+    assert s.score == 3.0
+    assert s.terms == ("敬老院", "长者饭堂", "福利院", "老人")
+
+
+def test_score_empty_text(cb):
+    assert all(v.score == 0 for v in cb.score("").values())
+    assert all(v.score == 0 for v in cb.score(None).values())
+
+
+# ----------------------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("version: 1\ncodes:\n" + GOOD_CODE + GOOD_CODE, "duplicate code 'a'"),
+        ("version: 1\nextra: 1\ncodes:\n" + GOOD_CODE, "unknown top-level keys"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace("        rules:", "        colour: red\n        rules:"),
+         "code 'a': unknown keys"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace('"#111111"', "green"), "code 'a': bad colour"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace('"#111111"', '"#12345"'), "code 'a': bad colour"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace("          - any: [甲]", "          []"), "code 'a': empty rules"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace("- any: [甲]", "- weight: 2"), "code 'a' rule 1: empty rule"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace("- any: [甲]", "- {any: [甲], some: [乙]}"),
+         "unknown rule keys"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace("- any: [甲]", "- {any: [甲], weight: -1}"), "weight"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace("        name_en: A\n", ""), "missing keys"),
+        ("version: 1\ncodes:\n" + GOOD_CODE.replace("code: a", "code: A-1"), "lower-case"),
+        ("version: 1\ncodes:\n" + GOOD_CODE + GOOD_CODE.replace("code: a", "code: b"), "reuses the colour"),
+        ("version: 1\ncodes: []\n", "non-empty list"),
+        ("version: 1\ncodes: [\n", "not valid YAML"),
+    ],
+)
+def test_invalid_codebooks_name_file_and_code(tmp_path, body, match):
+    path = write(tmp_path, body)
+    with pytest.raises(ValueError, match=match) as err:
+        load_codebook(path)
+    assert str(path.resolve()) in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.yaml"):
+        load_codebook(tmp_path / "nothere.yaml")
+
+
+def test_minimal_codebook_defaults(tmp_path):
+    cb = load_codebook(write(tmp_path, "version: 1\ncodes:\n" + GOOD_CODE))
+    code = cb["a"]
+    assert code.definition == "" and code.include == () and code.exclude == ()
+    assert code.rules[0].weight == 1.0
+
+
+def test_cache_follows_file_changes(tmp_path):
+    path = write(tmp_path, "version: 1\ncodes:\n" + GOOD_CODE)
+    first = load_codebook(path)
+    assert load_codebook(path) is first
+    path.write_text("version: 1\ncodes:\n" + GOOD_CODE.replace("name_zh: 甲", "name_zh: 甲乙"), encoding="utf-8")
+    assert load_codebook(path).name("a") == "甲乙"
+
+
+# ----------------------------------------------------------------------------------------- project codebooks
+@pytest.mark.skipif(not config.CODEBOOK_PATH.is_file(), reason="data/codebook.yaml not written yet")
+def test_project_codebook_has_the_nine_types_of_design_section_4():
+    cb = load_codebook()
+    assert cb.ids == NINE
+    assert cb.name("grassroots_governance") == "基层治理与社会事务"
+    assert all(cb.name(c, "en") for c in cb.ids)
+
+
+@pytest.mark.skipif(not config.MEASURE_CODEBOOK_PATH.is_file(), reason="no measure codebook yet")
+def test_project_measure_codebook_loads():
+    cb = load_codebook(config.MEASURE_CODEBOOK_PATH)
+    assert len(cb) >= 2
+    assert len(set(cb.palette().values())) == len(cb)
