@@ -1,0 +1,235 @@
+"""Analyses over the words of the texts: distinctive terms, alike problems, recycled measures, recurring themes.
+
+Each function returns a tidy DataFrame (companions to the count-based :mod:`compare.analysis`):
+
+* :func:`keyness` — terms distinctive of each region against the others, by signed log-likelihood G²
+  (or Pearson χ²), as quanteda's ``textstat_keyness`` does;
+* :func:`similar_pairs` — the most alike problem pairs across regions (cosine on jieba TF-IDF → LSA);
+* :func:`recycled_text` — near-duplicate measures within and across reports (cosine on character
+  n-gram TF-IDF), e.g. the same paragraph answering two different problems;
+* :func:`recurring_themes` — clusters of problems found in two or more regions, with their top terms
+  and the titles from every region side by side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2 as _chi2
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer
+
+
+def _regions(problems: pd.DataFrame, reports: pd.DataFrame) -> pd.Series:
+    return problems.report_id.map(reports.set_index("report_id").region)
+
+
+def _docs(problems: pd.DataFrame) -> list[str]:
+    return (problems.title.fillna("") + "。" + problems.text.fillna("")).tolist()
+
+
+def _tokenizer():
+    from .text import default_tokenizer
+
+    return default_tokenizer()
+
+
+_ADMIN = {"省", "市", "区", "县", "镇", "乡", "村", "街道", "全县", "全市", "全区", "全省", "各镇", "各街道", "各县",
+          "各区", "县级", "市级", "区级", "镇级", "市直", "区直", "县直"}
+
+
+def place_terms(reports: pd.DataFrame) -> set[str]:
+    """Place names of the reports (惠东县, 惠东, 惠州市 …) and administrative words (区, 全县, 各街道 …)."""
+    out = set(_ADMIN)
+    for col in ("region", "city", "province"):
+        for name in reports.get(col, pd.Series(dtype=object)).dropna():
+            out.add(name)
+            if len(name) > 2:
+                out.add(name.rstrip("省市区县州旗"))
+    return out
+
+
+def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", min_count: int = 3,
+            top_n: int | None = 15, drop_places: bool = True, tokenizer=None) -> pd.DataFrame:
+    """Terms distinctive of each region's problems (title + measures) against all other regions.
+
+    Parameters
+    ----------
+    measure : {"lr", "chi2"}
+        ``"lr"``: likelihood-ratio G² (Dunning); ``"chi2"``: Pearson χ² with Yates' correction
+        (quanteda's default). Both are signed: negative when the term is rarer in the region than elsewhere.
+    min_count : int
+        Ignore terms used fewer times than this in the whole corpus.
+    drop_places : bool
+        Leave out place names and administrative words (:func:`place_terms`): that 海珠区's report says
+        海珠区 is true but says nothing about its weaknesses.
+    top_n : int, optional
+        Keep the ``top_n`` most distinctive (positive) terms per region; ``None`` keeps all.
+
+    Returns
+    -------
+    DataFrame
+        ``region, term, n_target, n_reference, score, p`` sorted by region then score (descending).
+    """
+    tok = tokenizer or _tokenizer()
+    regions = _regions(problems, reports)
+    vec = CountVectorizer(tokenizer=tok, lowercase=False, token_pattern=None)
+    X = vec.fit_transform(_docs(problems))
+    terms = vec.get_feature_names_out()
+    keep = np.asarray(X.sum(axis=0)).ravel() >= min_count
+    if drop_places:
+        places = place_terms(reports)
+        keep &= np.array([t not in places for t in terms])
+    rows = []
+    for region in pd.unique(regions):
+        mask = (regions == region).to_numpy()
+        a = np.asarray(X[mask].sum(axis=0)).ravel().astype(float)
+        b = np.asarray(X[~mask].sum(axis=0)).ravel().astype(float)
+        na, nb = a.sum(), b.sum()
+        if na == 0 or nb == 0:
+            continue
+        c, d = na - a, nb - b
+        n = na + nb
+        obs = np.stack([a, b, c, d])
+        exp = np.stack([(a + b) * na / n, (a + b) * nb / n, (c + d) * na / n, (c + d) * nb / n])
+        if measure == "lr":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                term = np.where(obs > 0, obs * np.log(obs / exp), 0.0)
+            stat = 2 * term.sum(axis=0)
+        elif measure == "chi2":
+            stat = (n * np.maximum(np.abs(a * d - b * c) - n / 2, 0) ** 2) / ((a + b) * (c + d) * na * nb)
+        else:
+            raise ValueError("measure must be 'lr' or 'chi2'")
+        sign = np.where(a > exp[0], 1.0, -1.0)
+        score = sign * stat
+        df = pd.DataFrame({"region": region, "term": terms, "n_target": a.astype(int), "n_reference": b.astype(int),
+                           "score": score, "p": _chi2.sf(stat, 1)})[keep]
+        df = df.sort_values(["score", "term"], ascending=[False, True])
+        if top_n is not None:
+            df = df[df.score > 0].head(top_n)
+        rows.append(df)
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["region", "term", "n_target", "n_reference", "score", "p"])
+    return out.reset_index(drop=True)
+
+
+def lsa_space(docs: list[str], n_components: int = 100, seed: int = 0, tokenizer=None) -> np.ndarray:
+    """jieba TF-IDF → TruncatedSVD → unit length: the LSA space used for similarity."""
+    tok = tokenizer or _tokenizer()
+    tfidf = TfidfVectorizer(tokenizer=tok, lowercase=False, token_pattern=None, sublinear_tf=True)
+    X = tfidf.fit_transform(docs)
+    k = max(1, min(n_components, X.shape[0] - 1, X.shape[1] - 1))
+    return make_pipeline(TruncatedSVD(k, random_state=seed), Normalizer(copy=False)).fit_transform(X)
+
+
+def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20, n_components: int = 30,
+                  seed: int = 0, tokenizer=None) -> pd.DataFrame:
+    """The problem pairs from *different* regions that are most alike (cosine in LSA space).
+
+    Returns
+    -------
+    DataFrame
+        ``similarity, region_a, problem_id_a, title_a, text_a, region_b, problem_id_b, title_b, text_b``,
+        most similar first.
+    """
+    regions = _regions(problems, reports).to_numpy()
+    Z = lsa_space(_docs(problems), n_components, seed, tokenizer)
+    S = Z @ Z.T
+    iu = np.triu_indices(len(problems), k=1)
+    cross = regions[iu[0]] != regions[iu[1]]
+    i, j, s = iu[0][cross], iu[1][cross], S[iu][cross]
+    order = np.lexsort((j, i, -s))[:top_n]
+    p = problems.reset_index(drop=True)
+    return pd.DataFrame({
+        "similarity": s[order].round(4),
+        "region_a": regions[i[order]], "problem_id_a": p.problem_id.to_numpy()[i[order]],
+        "title_a": p.title.to_numpy()[i[order]], "text_a": p.text.to_numpy()[i[order]],
+        "region_b": regions[j[order]], "problem_id_b": p.problem_id.to_numpy()[j[order]],
+        "title_b": p.title.to_numpy()[j[order]], "text_b": p.text.to_numpy()[j[order]],
+    })
+
+
+def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, threshold: float = 0.8,
+                  min_chars: int = 20) -> pd.DataFrame:
+    """Near-duplicate measures answering different problems, within a report and across reports.
+
+    Two measures are near-duplicates when either of two measures of overlap reaches ``threshold``:
+    the cosine of their character 2–4-gram TF-IDF vectors (the same paragraph with small edits), or the
+    *containment* of the shorter one's character 4-grams in the longer one (a paragraph copied into a
+    longer one). Character n-grams need no segmentation. Measures shorter than ``min_chars``
+    (``一是加强学习。``) are left out: short stock phrases are alike by nature.
+
+    Returns
+    -------
+    DataFrame
+        ``similarity`` (the larger of the two), ``cosine, containment, scope`` ("within report" or
+        "across reports"), then report, problem, measure id and text of both measures; most similar first.
+    """
+    cols = ["similarity", "cosine", "containment", "scope", "report_id_a", "problem_id_a", "measure_id_a",
+            "text_a", "report_id_b", "problem_id_b", "measure_id_b", "text_b"]
+    m = measures[measures.text.str.len() >= min_chars].reset_index(drop=True)
+    if len(m) < 2:
+        return pd.DataFrame(columns=cols)
+    X = TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True).fit_transform(m.text)
+    cos = cosine_similarity(X, dense_output=False).tocsr()
+    B = CountVectorizer(analyzer="char", ngram_range=(4, 4), binary=True).fit_transform(m.text)
+    sizes = np.asarray(B.sum(axis=1)).ravel()
+    inter = (B @ B.T).tocoo()
+    smaller = np.minimum(sizes[inter.row], sizes[inter.col])
+    contain = inter.data / np.maximum(smaller, 1)
+    upper = inter.row < inter.col
+    i, j, ct = inter.row[upper], inter.col[upper], contain[upper]
+    cs = np.asarray(cos[i, j]).ravel()
+    best = np.maximum(cs, ct)
+    keep = (best >= threshold) & (m.problem_id.to_numpy()[i] != m.problem_id.to_numpy()[j])
+    i, j, cs, ct, best = i[keep], j[keep], cs[keep], ct[keep], best[keep]
+    order = np.lexsort((j, i, -best))
+    i, j, cs, ct, best = i[order], j[order], cs[order], ct[order], best[order]
+    ra, rb = m.report_id.to_numpy()[i], m.report_id.to_numpy()[j]
+    return pd.DataFrame({
+        "similarity": best.round(4), "cosine": cs.round(4), "containment": ct.round(4),
+        "scope": np.where(ra == rb, "within report", "across reports"),
+        "report_id_a": ra, "problem_id_a": m.problem_id.to_numpy()[i], "measure_id_a": m.measure_id.to_numpy()[i],
+        "text_a": m.text.to_numpy()[i],
+        "report_id_b": rb, "problem_id_b": m.problem_id.to_numpy()[j], "measure_id_b": m.measure_id.to_numpy()[j],
+        "text_b": m.text.to_numpy()[j],
+    }, columns=cols)
+
+
+def recurring_themes(problems: pd.DataFrame, reports: pd.DataFrame, clusters: pd.Series,
+                     terms: pd.Series | dict | None = None, min_regions: int = 2) -> pd.DataFrame:
+    """Themes finer than the codebook's types: clusters of problems present in ``min_regions`` or more regions.
+
+    Parameters
+    ----------
+    clusters : Series
+        Cluster label per problem, aligned with ``problems`` (e.g. ``ClusterResult`` k-means labels).
+    terms : Series or dict, optional
+        Cluster label → its top terms (a string), shown as the theme's name.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster, terms, n_regions, regions, n_problems`` and one column of titles (joined by '；') per
+        region, ranked by how widely the theme recurs.
+    """
+    regions = _regions(problems, reports)
+    df = pd.DataFrame({"cluster": np.asarray(clusters), "region": regions.to_numpy(),
+                       "title": problems.title.to_numpy()})
+    order = list(pd.unique(reports.region))
+    rows = []
+    for c, g in df.groupby("cluster", sort=True):
+        present = [r for r in order if r in set(g.region)]
+        if len(present) < min_regions:
+            continue
+        row = {"cluster": c, "terms": (terms or {}).get(c, "") if isinstance(terms, dict) else
+               (terms.get(c, "") if terms is not None else ""),
+               "n_regions": len(present), "regions": "、".join(present), "n_problems": len(g)}
+        for r in order:
+            row[r] = "；".join(g.loc[g.region == r, "title"])
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["cluster", "terms", "n_regions", "regions", "n_problems", *order])
+    return out.sort_values(["n_regions", "n_problems", "cluster"], ascending=[False, False, True]).reset_index(drop=True)

@@ -1,0 +1,75 @@
+"""compare.similarity: keyness by hand on a toy corpus; recycled measures found in the Xuchang report."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from compare.similarity import keyness, recurring_themes, recycled_text, similar_pairs
+
+
+@pytest.fixture
+def toy():
+    reports = pd.DataFrame({"report_id": ["a", "b"], "region": ["甲县", "乙区"], "city": [None, None],
+                            "province": [None, None]})
+    problems = pd.DataFrame({
+        "report_id": ["a", "b"], "problem_id": ["a:P01", "b:P01"], "title": ["养老", "救助"],
+        "text": ["养老 救助", "救助 殡葬"],
+    })
+    return problems, reports
+
+
+def test_keyness_log_likelihood_by_hand(toy):
+    problems, reports = toy
+    # docs are “title。text”: 甲县 = 养老 养老 救助, 乙区 = 救助 救助 殡葬
+    k = keyness(problems, reports, min_count=1, top_n=None, tokenizer=lambda s: s.replace("。", " ").split())
+    row = k[(k.region == "甲县") & (k.term == "养老")].iloc[0]
+    # a=2, b=0, c=1, d=3; expected 1, 1, 2, 2 → G² = 2(2ln2 + 1·ln½ + 3·ln1.5)
+    assert row.score == pytest.approx(2 * (2 * math.log(2) + math.log(0.5) + 3 * math.log(1.5)))
+    assert (row.n_target, row.n_reference) == (2, 0)
+    neg = k[(k.region == "甲县") & (k.term == "殡葬")].iloc[0]
+    assert neg.score < 0  # rarer in 甲县 than elsewhere
+    chi = keyness(problems, reports, measure="chi2", min_count=1, top_n=None,
+                  tokenizer=lambda s: s.replace("。", " ").split())
+    r = chi[(chi.region == "甲县") & (chi.term == "养老")].iloc[0]
+    # Yates: n(|ad-bc| - n/2)² / ((a+b)(c+d)(a+c)(b+d)) = 6(6-3)² / (2·4·3·3)
+    assert r.score == pytest.approx(6 * 9 / (2 * 4 * 3 * 3))
+
+
+def test_keyness_drops_place_names(corpus):
+    k = keyness(corpus.problems, corpus.reports, top_n=10)
+    assert not set(k.term) & {"海珠区", "惠东县", "许昌市", "区", "市", "县"}
+    top = k.groupby("region").term.first().to_dict()
+    # counted with the tokenizer: 消防安全 17× in 海珠区's problems and never elsewhere; 年轻干部 17× in 许昌市's
+    assert top == {"海珠区": "消防安全", "惠东县": "社工", "许昌市": "年轻干部"}
+
+
+def test_recycled_measures_in_xuchang(corpus):
+    r = recycled_text(corpus.measures, corpus.reports, threshold=0.8)
+    pairs = set(zip(r.measure_id_a, r.measure_id_b, strict=True))
+    x = "xuchang_2024-12-31"
+    # read in the report: P1 and P39 share their 一是/二是, P4 and P31 their 一是, P30 is copied into P29
+    assert pairs == {(f"{x}:P01:M01", f"{x}:P39:M01"), (f"{x}:P01:M02", f"{x}:P39:M02"),
+                     (f"{x}:P04:M01", f"{x}:P31:M01"), (f"{x}:P29:M01", f"{x}:P30:M01")}
+    assert set(r.scope) == {"within report"}
+    row = r[r.measure_id_a == f"{x}:P29:M01"].iloc[0]
+    assert row.containment >= 0.9 > row.cosine
+
+
+def test_similar_pairs_are_across_regions(corpus):
+    s = similar_pairs(corpus.problems, corpus.reports, top_n=10)
+    assert len(s) == 10 and (s.region_a != s.region_b).all()
+    assert s.similarity.is_monotonic_decreasing
+    # the closest pair: the two reports' problems on studying the General Secretary's speeches (第一议题)
+    best = {s.problem_id_a.iloc[0], s.problem_id_b.iloc[0]}
+    assert "xuchang_2024-12-31:P05" in best
+
+
+def test_recurring_themes_ranks_by_regions(toy):
+    problems, reports = toy
+    themes = recurring_themes(problems, reports, pd.Series([0, 0]), {0: "养老 救助"})
+    assert themes.iloc[0][["cluster", "terms", "n_regions", "regions", "n_problems", "甲县", "乙区"]].tolist() == [
+        0, "养老 救助", 2, "甲县、乙区", 2, "养老", "救助"]
+    assert recurring_themes(problems, reports, pd.Series([0, 1])).empty
