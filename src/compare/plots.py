@@ -1058,7 +1058,7 @@ def distinctive_terms(
         sub = terms[terms["region"] == region].sort_values("score", ascending=False, kind="stable").head(top_n)
         y = np.arange(len(sub))
         a.barh(y, sub["score"], color=color, height=0.7)
-        a.set_yticks(y, [wrap_label(t, 16) for t in sub["term"]])
+        a.set_yticks(y, [wrap_label(t, 24) for t in sub["term"]])
         a.set_ylim(rows - 0.5, -0.6)
         a.set_title(region_label(region, lang), loc="left", fontsize=10.5)
         a.grid(axis="x")

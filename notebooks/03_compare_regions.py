@@ -1,0 +1,101 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · 地区比较 / Comparing regions
+#
+# 哪些问题在各地反复出现，哪些是一地特有的；整改措施有多具体；从巡察到公布整改情况用了多久。
+#
+# Which weaknesses recur across the bureaus and which are local, how concrete the claimed measures are, and
+# how long each step took. Every table can be traced back to the problems behind it.
+
+# %%
+import pandas as pd
+
+from compare import analysis, config, load_reports
+from compare.study import code_corpus, make_figures, run_analyses
+
+pd.set_option("display.max_colwidth", 60)
+corpus = code_corpus(load_reports(config.RAW_DIR))
+results = run_analyses(corpus)
+figs = make_figures(results, lang="zh")
+sorted(results)
+
+# %% [markdown]
+# ## 类型 × 地区 / Types by region
+# Shares are of the region's problems (`n_region` is the denominator).
+
+# %%
+tc = results["type_counts"]
+tc.pivot(index="name_zh", columns="region", values="n").loc[tc.name_zh.unique()]
+
+# %%
+figs["01_heatmap_region_type"]
+
+# %% [markdown]
+# ## 反复出现的问题 / Recurring weaknesses
+# Types present in two or more regions, with the titles from every region side by side; then finer themes
+# (clusters of problems) that recur.
+
+# %%
+results["recurring_types"].drop(columns=["name_en"])
+
+# %%
+figs["03_recurring_matrix"]
+
+# %%
+results["recurring_themes"].head(8)
+
+# %% [markdown]
+# ## 一地特有的问题 / Distinctive terms
+# Keyness of terms by region against the others (signed log-likelihood G²; place names left out).
+
+# %%
+figs["08_distinctive_terms"]
+
+# %% [markdown]
+# ## 最相似的跨地区问题 / Most alike problems across regions
+
+# %%
+results["similar_pairs"][["similarity", "region_a", "title_a", "region_b", "title_b"]].head(8)
+
+# %% [markdown]
+# ## 重复使用的措施文字 / Recycled text
+# Measures copied between problems (cosine of character n-grams, or containment of one in the other ≥ 0.8).
+
+# %%
+results["recycled_text"][["similarity", "scope", "measure_id_a", "measure_id_b", "text_a"]]
+
+# %% [markdown]
+# ## 措施有多具体 / How concrete are the measures?
+
+# %%
+figs["06_concreteness"]
+
+# %% [markdown]
+# ## 时间线 / Timeline
+
+# %%
+results["timeline"][["region", "inspection_start", "inspection_end", "feedback_date", "published_date",
+                      "inspection_days", "to_feedback_days", "to_publication_days"]]
+
+# %%
+figs["07_timeline"]
+
+# %% [markdown]
+# ## 追溯 / Tracing a cell back
+# The problems behind one cell of the heatmap: 许昌市 × 党的建设.
+
+# %%
+analysis.problems_behind(corpus.problems, corpus.reports, region="许昌市", code="party_building")[
+    ["problem_id", "title", "start", "end"]]

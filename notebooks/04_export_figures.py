@@ -1,0 +1,52 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · 导出图表 / Exporting figures and tables
+#
+# 供报告使用的图（PNG 300 dpi、SVG、PDF，中文或英文标签）和表（带 BOM 的 CSV 与 XLSX）。
+#
+# Publication-ready figures (PNG at 300 dpi, SVG and PDF; Chinese or English labels, one parameter) and tables
+# (CSV with BOM for Excel, and XLSX). File names are stable: `figures/<number>_<chart>_<lang>.<format>`.
+
+# %%
+import matplotlib.pyplot as plt
+
+from compare import config, load_reports
+from compare.export import save_figure, save_table
+from compare.study import code_corpus, make_figures, run_analyses
+
+LANG = "en"  # "zh" for Chinese labels
+
+corpus = code_corpus(load_reports(config.RAW_DIR))
+results = run_analyses(corpus)
+figs = make_figures(results, lang=LANG)
+list(figs)
+
+# %%
+figs["02_bars_type_by_region"]
+
+# %%
+figs["05_measure_types"]
+
+# %% [markdown]
+# ## 写出文件 / Writing the files
+
+# %%
+written = []
+for name, fig in figs.items():
+    written += save_figure(fig, f"{name}_{LANG}", config.FIGURES_DIR)
+    plt.close(fig)
+for name in ("type_counts", "recurring_types", "concreteness_by_region", "timeline"):
+    written += save_table(results[name], name, config.PROCESSED_DIR / "tables")
+[p.relative_to(config.ROOT).as_posix() for p in written]

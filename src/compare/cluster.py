@@ -1,0 +1,501 @@
+"""Stage 8: structure of the texts on their own — TF-IDF/LSA, k-means and agglomerative clustering.
+
+Follows scikit-learn's example "Clustering text documents using k-means": documents (problems as
+``title + text``, measures as their text, separately) go through a jieba TF-IDF
+(:class:`compare.text.JiebaTokenizer` as ``tokenizer``) and LSA (``TruncatedSVD`` then ``Normalizer``, so
+Euclidean distances are cosine distances). On the LSA vectors:
+
+* **k is chosen by silhouette**: for every k of ``k_range``, k-means is run with ``n_seeds`` seeds
+  (``n_init=1`` each, so the seeds show the variability) and agglomerative clustering (Ward) once; each method
+  takes the k with the highest mean silhouette;
+* **metrics against the hand labels** at that k: homogeneity, completeness, V-measure and adjusted Rand index,
+  mean ± std over the seeds (agglomerative clustering is deterministic: one run, std 0);
+* the reported k-means partition is the seed with the lowest inertia; **top terms** per cluster are the
+  heaviest TF-IDF terms of the cluster centroid mapped back from LSA space; :meth:`ClusterResult.crosstab`
+  is the cluster × code table.
+
+Everything is deterministic given ``seed``. :func:`embed_texts` gives 2-D coordinates (LSA 2 components, or
+t-SNE on the LSA vectors) for a map plot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.manifold import TSNE
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import Normalizer
+
+__all__ = [
+    "METHODS",
+    "ClusterResult",
+    "cluster_measures",
+    "cluster_score",
+    "cluster_problems",
+    "cluster_texts",
+    "embed_measures",
+    "embed_problems",
+    "embed_texts",
+    "evaluate_clustering",
+    "lsa_embed",
+    "select_k",
+]
+
+METHODS = ("kmeans", "agglomerative")
+METRICS = ("homogeneity", "completeness", "v_measure", "adjusted_rand", "silhouette")
+
+
+def _tfidf(tokenizer=None, min_df: int = 2, max_df: float = 0.5) -> TfidfVectorizer:
+    from .text import default_tokenizer
+
+    tok = tokenizer if tokenizer is not None else default_tokenizer()
+    return TfidfVectorizer(
+        tokenizer=tok, token_pattern=None, lowercase=False, min_df=min_df, max_df=max_df, sublinear_tf=True
+    )
+
+
+def lsa_embed(
+    texts, n_components: int = 20, seed: int = 0, tokenizer=None, min_df: int = 2, max_df: float = 0.5
+) -> tuple[np.ndarray, Pipeline]:
+    """TF-IDF then LSA (TruncatedSVD + Normalizer) of texts.
+
+    Parameters
+    ----------
+    texts : list of str
+    n_components : int
+        LSA dimensions (lowered to ``min(n_documents, n_terms) - 1`` when larger).
+    seed : int
+        ``random_state`` of the SVD.
+    tokenizer : callable, optional
+        Defaults to :func:`compare.text.default_tokenizer`.
+    min_df, max_df :
+        Of the TF-IDF vectorizer: terms in fewer than ``min_df`` documents or more than ``max_df`` of them are
+        dropped.
+
+    Returns
+    -------
+    X : ndarray of shape (n_documents, n_components)
+        Unit-length LSA vectors.
+    pipeline : sklearn.pipeline.Pipeline
+        Fitted ``tfidf`` → ``lsa`` (itself ``truncatedsvd`` → ``normalizer``).
+    """
+    texts = list(texts)
+    tfidf = _tfidf(
+        tokenizer, min_df=min_df if len(texts) > 2 else 1, max_df=max_df if len(texts) > 2 else 1.0
+    )
+    Xt = tfidf.fit_transform(texts)
+    k = max(1, min(n_components, min(Xt.shape) - 1))
+    lsa = make_pipeline(TruncatedSVD(n_components=k, random_state=seed), Normalizer(copy=False))
+    X = lsa.fit_transform(Xt)
+    return X, Pipeline([("tfidf", tfidf), ("lsa", lsa)])
+
+
+def _seeds(seed: int, n_seeds: int) -> list[int]:
+    return [seed + i for i in range(n_seeds)]
+
+
+def _fit(method: str, X: np.ndarray, k: int, seed: int):
+    if method == "kmeans":
+        return KMeans(n_clusters=k, n_init=1, max_iter=300, random_state=seed).fit(X)
+    if method == "agglomerative":
+        return AgglomerativeClustering(n_clusters=k, linkage="ward").fit(X)
+    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def select_k(X: np.ndarray, k_range=None, seed: int = 0, n_seeds: int = 5, methods=METHODS) -> pd.DataFrame:
+    """Silhouette of every k of ``k_range`` for each method (k-means over ``n_seeds`` seeds).
+
+    Parameters
+    ----------
+    X : ndarray
+        LSA vectors (:func:`lsa_embed`).
+    k_range : iterable of int, optional
+        Defaults to 2 … min(15, n_documents - 1).
+    seed, n_seeds : int
+        k-means runs with seeds ``seed, seed + 1, …``.
+    methods : sequence of str
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``method``, ``k``, ``silhouette_mean``, ``silhouette_std``, ``n_runs``, ``best`` (the chosen k).
+    """
+    n = len(X)
+    ks = [k for k in (k_range if k_range is not None else range(2, min(15, n - 1) + 1)) if 2 <= k < n]
+    if not ks:
+        raise ValueError(f"no k to try for {n} documents")
+    rows = []
+    for method in methods:
+        runs = _seeds(seed, n_seeds) if method == "kmeans" else [seed]
+        for k in ks:
+            sil = []
+            for s in runs:
+                labels = _fit(method, X, k, s).labels_
+                sil.append(metrics.silhouette_score(X, labels) if len(set(labels)) > 1 else -1.0)
+            rows.append(
+                {
+                    "method": method,
+                    "k": k,
+                    "silhouette_mean": float(np.mean(sil)),
+                    "silhouette_std": float(np.std(sil)),
+                    "n_runs": len(runs),
+                }
+            )
+    df = pd.DataFrame(rows)
+    best = df.loc[df.groupby("method", sort=False)["silhouette_mean"].idxmax()]
+    df["best"] = False
+    df.loc[best.index, "best"] = True
+    return df
+
+
+def cluster_score(
+    result: ClusterResult, method: str = "kmeans", metric: str = "v_measure", k_choice: str | None = None
+) -> float:
+    """The mean of one metric of a :class:`ClusterResult` at its chosen k (or at ``k_choice``)."""
+    s = result.scores
+    choice = k_choice or ("fixed" if "fixed" in set(s["k_choice"]) else "silhouette")
+    row = s[(s["method"] == method) & (s["metric"] == metric) & (s["k_choice"] == choice)]
+    if row.empty:
+        raise KeyError(f"no {metric} for {method} ({choice})")
+    return float(row["mean"].iloc[0])
+
+
+def evaluate_clustering(
+    X: np.ndarray, labels, k: int, method: str = "kmeans", seed: int = 0, n_seeds: int = 5
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Cluster at ``k`` and score the partitions against reference labels, mean ± std over seeds.
+
+    Parameters
+    ----------
+    X : ndarray
+        LSA vectors.
+    labels : array-like or None
+        Reference labels (hand codes); rows with a missing label are left out of the external metrics.
+        None: only the silhouette is computed.
+    k : int
+    method : {"kmeans", "agglomerative"}
+    seed, n_seeds : int
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        ``method``, ``k``, ``metric`` (homogeneity, completeness, v_measure, adjusted_rand, silhouette),
+        ``mean``, ``std``, ``n_runs``.
+    assignment : ndarray of int
+        The partition reported: for k-means the seed with the lowest inertia, else the single run.
+    """
+    runs = _seeds(seed, n_seeds) if method == "kmeans" else [seed]
+    ref = None
+    if labels is not None:
+        ref = pd.Series(list(labels), dtype=object)
+        known = ref.notna().to_numpy() & (ref.astype(str) != "").to_numpy()
+    per_metric: dict[str, list[float]] = {m: [] for m in METRICS}
+    best, best_inertia = None, np.inf
+    for s in runs:
+        est = _fit(method, X, k, s)
+        pred = est.labels_
+        inertia = getattr(est, "inertia_", 0.0)
+        if best is None or inertia < best_inertia:
+            best, best_inertia = pred, inertia
+        per_metric["silhouette"].append(metrics.silhouette_score(X, pred) if len(set(pred)) > 1 else -1.0)
+        if ref is not None:
+            t, p = ref[known].astype(str).to_numpy(), pred[known]
+            per_metric["homogeneity"].append(metrics.homogeneity_score(t, p))
+            per_metric["completeness"].append(metrics.completeness_score(t, p))
+            per_metric["v_measure"].append(metrics.v_measure_score(t, p))
+            per_metric["adjusted_rand"].append(metrics.adjusted_rand_score(t, p))
+    rows = [
+        {
+            "method": method,
+            "k": k,
+            "metric": m,
+            "mean": float(np.mean(v)),
+            "std": float(np.std(v)),
+            "n_runs": len(v),
+        }
+        for m, v in per_metric.items()
+        if v
+    ]
+    return pd.DataFrame(rows), np.asarray(best)
+
+
+def _top_terms(
+    X: np.ndarray, assignment: np.ndarray, pipeline: Pipeline, n_terms: int, method: str
+) -> pd.DataFrame:
+    tfidf = pipeline.named_steps["tfidf"]
+    svd = pipeline.named_steps["lsa"][0]
+    terms = tfidf.get_feature_names_out()
+    rows = []
+    for c in np.unique(assignment):
+        centroid = X[assignment == c].mean(axis=0, keepdims=True)
+        weights = svd.inverse_transform(centroid)[0]
+        for rank, j in enumerate(np.argsort(-weights, kind="stable")[:n_terms], start=1):
+            rows.append(
+                {
+                    "method": method,
+                    "cluster": int(c),
+                    "rank": rank,
+                    "term": str(terms[j]),
+                    "weight": float(weights[j]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["method", "cluster", "rank", "term", "weight"])
+
+
+@dataclass
+class ClusterResult:
+    """Clusters of one kind of text (:func:`cluster_texts`).
+
+    Attributes
+    ----------
+    kind : str
+        ``problems``, ``measures`` or ``texts``.
+    assignments : pandas.DataFrame
+        ``id``, ``label`` (the reference code, if any) and one column per method with the cluster number.
+    selection : pandas.DataFrame
+        Silhouette per method and k (:func:`select_k`).
+    k : dict
+        The k chosen per method.
+    scores : pandas.DataFrame
+        Metrics per method: ``method``, ``k``, ``metric``, ``mean``, ``std``, ``n_runs`` and ``k_choice``:
+        ``silhouette`` (or ``fixed``) for the chosen k, ``n_codes`` for the reference run with as many clusters
+        as the reference labels have codes.
+    top_terms : pandas.DataFrame
+        ``method``, ``cluster``, ``rank``, ``term``, ``weight``.
+    X : ndarray
+        The LSA vectors.
+    pipeline : sklearn.pipeline.Pipeline
+        The fitted TF-IDF → LSA.
+    explained_variance : float
+        Of the SVD step.
+    """
+
+    kind: str
+    assignments: pd.DataFrame
+    selection: pd.DataFrame
+    k: dict
+    scores: pd.DataFrame
+    top_terms: pd.DataFrame
+    X: np.ndarray = field(repr=False)
+    pipeline: Pipeline = field(repr=False)
+    explained_variance: float = 0.0
+
+    def metrics_table(self) -> pd.DataFrame:
+        """The scores as ``mean ± std`` strings, (method, k_choice, k) × metrics, as scikit-learn's example."""
+        s = self.scores.assign(
+            value=lambda d: d["mean"].map("{:.3f}".format) + " ± " + d["std"].map("{:.3f}".format)
+        )
+        out = s.pivot(index=["method", "k_choice", "k"], columns="metric", values="value")
+        return out[[m for m in METRICS if m in out.columns]]
+
+    def crosstab(self, method: str = "kmeans") -> pd.DataFrame:
+        """Cluster × reference code counts (clusters as rows)."""
+        a = self.assignments
+        if a["label"].isna().all():
+            raise ValueError("no reference labels to cross-tabulate")
+        return pd.crosstab(a[method].rename("cluster"), a["label"].fillna("(none)").rename("code"))
+
+    def terms(self, method: str = "kmeans", n: int = 10) -> pd.Series:
+        """Top terms per cluster joined by ``、`` (cluster → terms)."""
+        t = self.top_terms[(self.top_terms["method"] == method) & (self.top_terms["rank"] <= n)]
+        return t.groupby("cluster")["term"].agg("、".join)
+
+
+def cluster_texts(
+    texts,
+    ids,
+    labels=None,
+    kind: str = "texts",
+    k=None,
+    k_range=None,
+    seed: int = 0,
+    n_seeds: int = 5,
+    n_components: int = 20,
+    methods=METHODS,
+    n_terms: int = 10,
+    tokenizer=None,
+) -> ClusterResult:
+    """Cluster texts with every method, choosing k by silhouette, and score against reference labels.
+
+    Parameters
+    ----------
+    texts : list of str
+    ids : list of str
+    labels : array-like, optional
+        Reference codes aligned with ``texts`` (hand labels); None or missing entries are not scored.
+    kind : str
+        Recorded on the result.
+    k : int or dict, optional
+        Fixed k (for every method, or per method) instead of the silhouette choice.
+    k_range : iterable of int, optional
+        Candidates for the silhouette choice (default 2 … min(15, n - 1)).
+    seed, n_seeds : int
+        Seeds ``seed … seed + n_seeds - 1`` for k-means; ``seed`` also seeds the SVD.
+    n_components : int
+        LSA dimensions.
+    methods : sequence of str
+    n_terms : int
+        Top terms per cluster.
+    tokenizer : callable, optional
+
+    Returns
+    -------
+    ClusterResult
+    """
+    texts, ids = list(texts), list(ids)
+    if len(texts) != len(ids):
+        raise ValueError(f"{len(texts)} texts but {len(ids)} ids")
+    X, pipe = lsa_embed(texts, n_components=n_components, seed=seed, tokenizer=tokenizer)
+    selection = select_k(X, k_range=k_range, seed=seed, n_seeds=n_seeds, methods=methods)
+    chosen = {}
+    for method in methods:
+        if isinstance(k, dict) and method in k:
+            chosen[method] = int(k[method])
+        elif isinstance(k, int):
+            chosen[method] = k
+        else:
+            row = selection[(selection["method"] == method) & selection["best"]]
+            chosen[method] = int(row["k"].iloc[0])
+    ref = list(labels) if labels is not None else [None] * len(texts)
+    assignments = pd.DataFrame({"id": ids, "label": pd.Series(ref, dtype=object)})
+    choice = "fixed" if k is not None else "silhouette"
+    n_codes = len(
+        {str(x) for x in ref if x is not None and not (isinstance(x, float) and np.isnan(x)) and x != ""}
+    )
+    scores, tops = [], []
+    for method in methods:
+        sc, assignment = evaluate_clustering(X, labels, chosen[method], method, seed=seed, n_seeds=n_seeds)
+        scores.append(sc.assign(k_choice=choice))
+        assignments[method] = assignment
+        tops.append(_top_terms(X, assignment, pipe, n_terms, method))
+        if labels is not None and 2 <= n_codes < len(texts) and n_codes != chosen[method]:
+            # for reference: the same metrics with as many clusters as there are codes
+            ref_sc, _ = evaluate_clustering(X, labels, n_codes, method, seed=seed, n_seeds=n_seeds)
+            scores.append(ref_sc.assign(k_choice="n_codes"))
+    svd = pipe.named_steps["lsa"][0]
+    return ClusterResult(
+        kind=kind,
+        assignments=assignments,
+        selection=selection,
+        k=chosen,
+        scores=pd.concat(scores, ignore_index=True),
+        top_terms=pd.concat(tops, ignore_index=True),
+        X=X,
+        pipeline=pipe,
+        explained_variance=float(svd.explained_variance_ratio_.sum()),
+    )
+
+
+def _problem_labels(labels, ids) -> list | None:
+    if labels is None:
+        return None
+    if isinstance(labels, pd.DataFrame):
+        labels = labels.set_index("problem_id")["primary_code"]
+    return [labels.get(i) for i in ids]
+
+
+def cluster_problems(problems: pd.DataFrame, labels=None, **kwargs) -> ClusterResult:
+    """Cluster problems (``title + text``) — :func:`cluster_texts` with the problems table.
+
+    Parameters
+    ----------
+    problems : pandas.DataFrame
+    labels : pandas.DataFrame or Series, optional
+        Hand labels (``problem_id``, ``primary_code``) or a Series ``problem_id`` → code.
+    **kwargs
+        Passed to :func:`cluster_texts`.
+
+    Returns
+    -------
+    ClusterResult
+    """
+    from .classify import problem_documents
+
+    ids = problems["problem_id"].tolist()
+    return cluster_texts(
+        problem_documents(problems), ids, _problem_labels(labels, ids), kind="problems", **kwargs
+    )
+
+
+def cluster_measures(measures: pd.DataFrame, labels=None, **kwargs) -> ClusterResult:
+    """Cluster measures (their text) — :func:`cluster_texts` with the measures table.
+
+    Parameters
+    ----------
+    measures : pandas.DataFrame
+    labels : pandas.DataFrame or Series, optional
+        A Series ``measure_id`` → reference type, or the *problem* hand labels (DataFrame with
+        ``problem_id``, ``primary_code``): then every measure is scored against its problem's code, the only
+        hand coding the measures have.
+    **kwargs
+        Passed to :func:`cluster_texts`.
+
+    Returns
+    -------
+    ClusterResult
+    """
+    ids = measures["measure_id"].tolist()
+    ref = None
+    if isinstance(labels, pd.DataFrame):
+        ref = _problem_labels(labels, measures["problem_id"].tolist())
+    elif labels is not None:
+        ref = [labels.get(i) for i in ids]
+    texts = measures["text"].fillna("").astype(str).tolist()
+    return cluster_texts(texts, ids, ref, kind="measures", **kwargs)
+
+
+def embed_texts(
+    texts, ids, method: str = "tsne", seed: int = 0, n_components: int = 20, tokenizer=None
+) -> pd.DataFrame:
+    """2-D coordinates of texts for a map plot.
+
+    Parameters
+    ----------
+    texts, ids : list of str
+    method : {"tsne", "lsa"}
+        ``lsa``: the first two LSA components (normalised); ``tsne``: t-SNE (cosine, PCA init) on the
+        ``n_components``-dimensional LSA vectors, perplexity ``min(30, (n - 1) / 3)``.
+    seed : int
+    n_components : int
+    tokenizer : callable, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``x``, ``y``.
+    """
+    texts, ids = list(texts), list(ids)
+    if method == "lsa":
+        X, _ = lsa_embed(texts, n_components=2, seed=seed, tokenizer=tokenizer)
+        xy = X[:, :2] if X.shape[1] >= 2 else np.hstack([X, np.zeros((len(X), 1))])
+    elif method == "tsne":
+        X, _ = lsa_embed(texts, n_components=n_components, seed=seed, tokenizer=tokenizer)
+        perplexity = max(1.0, min(30.0, (len(X) - 1) / 3))
+        xy = TSNE(
+            n_components=2, metric="cosine", init="pca", perplexity=perplexity, random_state=seed
+        ).fit_transform(X)
+    else:
+        raise ValueError(f"method must be 'tsne' or 'lsa', got {method!r}")
+    return pd.DataFrame({"id": ids, "x": xy[:, 0].astype(float), "y": xy[:, 1].astype(float)})
+
+
+def embed_problems(problems: pd.DataFrame, method: str = "tsne", seed: int = 0, **kwargs) -> pd.DataFrame:
+    """:func:`embed_texts` of the problems (``title + text``); columns ``problem_id``, ``x``, ``y``."""
+    from .classify import problem_documents
+
+    df = embed_texts(problem_documents(problems), problems["problem_id"], method=method, seed=seed, **kwargs)
+    return df.rename(columns={"id": "problem_id"})
+
+
+def embed_measures(measures: pd.DataFrame, method: str = "tsne", seed: int = 0, **kwargs) -> pd.DataFrame:
+    """:func:`embed_texts` of the measures; columns ``measure_id``, ``x``, ``y``."""
+    df = embed_texts(
+        measures["text"].fillna("").astype(str), measures["measure_id"], method=method, seed=seed, **kwargs
+    )
+    return df.rename(columns={"id": "measure_id"})

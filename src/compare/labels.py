@@ -1,0 +1,333 @@
+"""Hand-coded labels: the round trip researchers code in Excel, validated on the way back.
+
+:func:`export_for_coding` writes the problems table as a coding sheet (CSV with BOM, or XLSX) with the
+ids, title and full text and empty ``primary_code`` / ``secondary_codes`` / ``rationale`` columns, plus
+the list of codes (a second sheet of the workbook, or ``<name>_codes.csv`` next to a CSV).
+:func:`read_labels` reads a coded file back and validates it against the codebook and the problems
+table: unknown codes, unknown ids, duplicate ids and malformed rows raise one :class:`LabelError` that
+lists *every* offending row — nothing is dropped silently.
+
+The label file format (``data/labels/problems.csv``) is
+``problem_id, report_id, seq, title, primary_code, secondary_codes, rationale``; ``secondary_codes`` are
+joined by ``;`` (``；``, ``,``, ``，``, ``、`` and spaces are accepted when reading, as typed in Excel).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+
+__all__ = [
+    "LABEL_COLUMNS",
+    "LabelError",
+    "export_for_coding",
+    "load_problem_labels",
+    "read_labels",
+    "split_codes",
+]
+
+#: Columns of a label file, in order.
+LABEL_COLUMNS = ["problem_id", "report_id", "seq", "title", "primary_code", "secondary_codes", "rationale"]
+#: Columns of a coding sheet (a label file plus the text to read).
+EXPORT_COLUMNS = [
+    "problem_id",
+    "report_id",
+    "seq",
+    "title",
+    "text",
+    "primary_code",
+    "secondary_codes",
+    "rationale",
+]
+CODES_SHEET = "codes"
+PROBLEMS_SHEET = "problems"
+_SEP_RE = re.compile(r"[;；,，、\s]+")
+
+
+class LabelError(ValueError):
+    """A label file that does not validate.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    rows : list of dict
+        One entry per offending row: ``row`` (the row number as Excel shows it, header = 1),
+        ``problem_id``, ``column`` and ``message``.
+    """
+
+    def __init__(self, path, rows: list[dict]):
+        self.path = str(path)
+        self.rows = rows
+        lines = [f"{self.path}: {len(rows)} invalid label row(s):"]
+        for r in rows:
+            lines.append(f"  row {r['row']} ({r['problem_id'] or 'no id'}) {r['column']}: {r['message']}")
+        super().__init__("\n".join(lines))
+
+
+def split_codes(value) -> list[str]:
+    """Split a ``secondary_codes`` cell into codes (``""``/NaN → ``[]``).
+
+    Parameters
+    ----------
+    value : str, list or None
+
+    Returns
+    -------
+    list of str
+    """
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v for v in _SEP_RE.split(str(value).strip()) if v]
+
+
+def _title_key(title) -> str:
+    """A title compared across punctuation widths and spacing (labels keep the raw widths)."""
+    return re.sub(r"[\s。.]+", "", unicodedata.normalize("NFKC", str(title)))
+
+
+def _codes_frame(codebook) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "code": c.code,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "definition": c.definition,
+                "include": "\n".join(c.include),
+                "exclude": "\n".join(c.exclude),
+            }
+            for c in codebook
+        ]
+    )
+
+
+def export_for_coding(
+    problems: pd.DataFrame, path: str | os.PathLike, codebook=None, labels: pd.DataFrame | None = None
+) -> list[Path]:
+    """Write the problems table as a sheet for hand coding.
+
+    Parameters
+    ----------
+    problems : pandas.DataFrame
+        The problems table (``problem_id``, ``report_id``, ``seq``, ``title``, ``text``).
+    path : path-like
+        ``.xlsx`` (a ``problems`` sheet and a ``codes`` sheet) or ``.csv`` (UTF-8 with BOM, so Excel opens
+        it; the codes go to ``<stem>_codes.csv`` next to it).
+    codebook : compare.codebook.Codebook, optional
+        Defaults to :func:`compare.codebook.load_codebook`.
+    labels : pandas.DataFrame, optional
+        Existing labels (:func:`read_labels`) to pre-fill the code columns with; empty otherwise.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    from .codebook import load_codebook
+
+    cb = codebook or load_codebook()
+    path = Path(path)
+    df = problems[["problem_id", "report_id", "seq", "title", "text"]].copy()
+    df["primary_code"] = ""
+    df["secondary_codes"] = ""
+    df["rationale"] = ""
+    if labels is not None and len(labels):
+        lab = labels.set_index("problem_id")
+        for col in ("primary_code", "secondary_codes", "rationale"):
+            if col in lab:
+                df[col] = df["problem_id"].map(lab[col]).fillna("").astype(str)
+    df = df[EXPORT_COLUMNS]
+    codes = _codes_frame(cb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        with pd.ExcelWriter(path, engine="openpyxl") as xw:
+            df.to_excel(xw, sheet_name=PROBLEMS_SHEET, index=False)
+            codes.to_excel(xw, sheet_name=CODES_SHEET, index=False)
+            ws = xw.sheets[PROBLEMS_SHEET]
+            for col, width in zip("ABCDEFGH", (28, 20, 6, 40, 80, 18, 30, 40), strict=True):
+                ws.column_dimensions[col].width = width
+            ws.freeze_panes = "B2"
+        return [path]
+    if suffix == ".csv":
+        df.to_csv(path, index=False, encoding="utf-8-sig")
+        codes_path = path.with_name(f"{path.stem}_codes.csv")
+        codes.to_csv(codes_path, index=False, encoding="utf-8-sig")
+        return [path, codes_path]
+    raise ValueError(f"{path}: export to .csv or .xlsx, not {path.suffix!r}")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        with pd.ExcelFile(path, engine="openpyxl") as xl:
+            sheet = PROBLEMS_SHEET if PROBLEMS_SHEET in xl.sheet_names else xl.sheet_names[0]
+            return pd.read_excel(xl, sheet_name=sheet, dtype=str, keep_default_na=False)
+    if suffix == ".csv":
+        # Excel on a Chinese Windows saves "CSV" as GB18030; UTF-8 (with or without BOM) first
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
+            except UnicodeDecodeError:
+                continue
+        raise LabelError(
+            path, [{"row": 1, "problem_id": None, "column": "-", "message": "neither UTF-8 nor GB18030 text"}]
+        )
+    raise ValueError(f"{path}: read labels from .csv or .xlsx, not {path.suffix!r}")
+
+
+def read_labels(
+    path: str | os.PathLike, problems: pd.DataFrame | None = None, codebook=None, allow_uncoded: bool = True
+) -> pd.DataFrame:
+    """Read a hand-coded label file (CSV or XLSX) and validate it.
+
+    Parameters
+    ----------
+    path : path-like
+        A label file or a coding sheet from :func:`export_for_coding`, filled in.
+    problems : pandas.DataFrame, optional
+        The problems table the ids must belong to. Defaults to the bundled corpus
+        (:func:`compare.load_reports`); pass ``False`` to skip the id check.
+    codebook : compare.codebook.Codebook, optional
+        Defaults to :func:`compare.codebook.load_codebook`.
+    allow_uncoded : bool
+        Accept rows with an empty ``primary_code`` (not coded yet; they are returned with an empty code).
+        With ``False`` they are errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``LABEL_COLUMNS`` in file order; ``secondary_codes`` normalised to ``;``-joined codes in codebook
+        order, ``seq`` as int when known.
+
+    Raises
+    ------
+    LabelError
+        Listing every row with an unknown code, a secondary code repeating the primary one, an empty id,
+        an id not in ``problems``, a duplicate id or (``allow_uncoded=False``) no primary code.
+    """
+    from .codebook import load_codebook
+
+    path = Path(path)
+    cb = codebook or load_codebook()
+    raw = _read_table(path)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in ("problem_id", "primary_code") if c not in raw.columns]
+    if missing:
+        raise LabelError(
+            path,
+            [
+                {
+                    "row": 1,
+                    "problem_id": None,
+                    "column": ", ".join(missing),
+                    "message": f"missing column(s); expected at least problem_id, primary_code "
+                    f"(found {', '.join(raw.columns)})",
+                }
+            ],
+        )
+    for col in LABEL_COLUMNS:
+        if col not in raw.columns:
+            raw[col] = ""
+    df = raw[LABEL_COLUMNS].copy()
+    for col in LABEL_COLUMNS:
+        df[col] = df[col].astype(str).str.strip()
+    # rows with nothing at all (Excel leaves them behind) are not labels
+    df = df[(df != "").any(axis=1)]
+
+    known_ids = None
+    if problems is None:
+        from .tables import load_reports
+
+        problems = load_reports().problems
+    if problems is not False:
+        known_ids = problems.set_index("problem_id")
+
+    order = {c: i for i, c in enumerate(cb.ids)}
+    errors: list[dict] = []
+    seen: dict[str, int] = {}
+    secondaries = []
+    for idx, r in df.iterrows():
+        rownum = int(idx) + 2  # header is row 1
+        pid = r["problem_id"] or None
+
+        def err(column, message, _row=rownum, _pid=pid):
+            errors.append({"row": _row, "problem_id": _pid, "column": column, "message": message})
+
+        if pid is None:
+            err("problem_id", "empty id")
+        elif pid in seen:
+            err("problem_id", f"duplicate id (first on row {seen[pid]})")
+        else:
+            seen[pid] = rownum
+        if pid is not None and known_ids is not None and pid not in known_ids.index:
+            err("problem_id", "unknown id (not in the problems table)")
+        primary = r["primary_code"]
+        if not primary:
+            if not allow_uncoded:
+                err("primary_code", "no primary code")
+        elif primary not in cb:
+            err("primary_code", f"unknown code {primary!r} (codes: {', '.join(cb.ids)})")
+        sec = split_codes(r["secondary_codes"])
+        bad = [c for c in sec if c not in cb]
+        if bad:
+            err("secondary_codes", f"unknown code(s) {', '.join(map(repr, bad))}")
+        if primary and primary in sec:
+            err("secondary_codes", f"repeats the primary code {primary!r}")
+        sec = sorted(dict.fromkeys(c for c in sec if c in cb), key=order.get)
+        secondaries.append(";".join(sec))
+    if errors:
+        raise LabelError(path, errors)
+    df["secondary_codes"] = secondaries
+
+    if known_ids is not None and len(df):
+        # fill report_id/seq/title from the table and warn when a title no longer matches (stale labels)
+        stale = []
+        for i, r in df.iterrows():
+            ref = known_ids.loc[r["problem_id"]]
+            if r["title"] and "title" in ref and _title_key(ref["title"]) != _title_key(r["title"]):
+                stale.append(r["problem_id"])
+            df.at[i, "report_id"] = ref["report_id"]
+            df.at[i, "seq"] = str(ref["seq"])
+            if not r["title"] and "title" in ref:
+                df.at[i, "title"] = ref["title"]
+        if stale:
+            warnings.warn(
+                f"{path}: title differs from the problems table for {', '.join(stale)} "
+                "(labels coded on an older parse?)",
+                stacklevel=2,
+            )
+    seq = pd.to_numeric(df["seq"].replace("", None), errors="coerce")
+    df["seq"] = seq.astype("Int64")
+    return df.reset_index(drop=True)
+
+
+def load_problem_labels(
+    path: str | os.PathLike | None = None, problems: pd.DataFrame | None = None, codebook=None
+) -> pd.DataFrame:
+    """Read ``config.PROBLEM_LABELS_PATH`` (or ``path``) with :func:`read_labels`; coded rows only.
+
+    Parameters
+    ----------
+    path : path-like, optional
+    problems : pandas.DataFrame, optional
+        See :func:`read_labels`.
+    codebook : compare.codebook.Codebook, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows with a primary code.
+    """
+    df = read_labels(path or config.PROBLEM_LABELS_PATH, problems=problems, codebook=codebook)
+    return df[df["primary_code"] != ""].reset_index(drop=True)

@@ -1,0 +1,160 @@
+"""compare.labels: the hand-coding round trip (export → code in Excel → read back, validated)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from compare import config
+from compare.codebook import load_codebook
+from compare.labels import (
+    EXPORT_COLUMNS,
+    LABEL_COLUMNS,
+    LabelError,
+    export_for_coding,
+    load_problem_labels,
+    read_labels,
+    split_codes,
+)
+
+
+@pytest.fixture(scope="module")
+def problems(corpus):
+    return corpus.problems
+
+
+def _code(sheet: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    """Fill a coding sheet as a coder would: a primary code per row, a secondary code on every third."""
+    sheet = sheet.copy()
+    sheet["primary_code"] = [codes[i % len(codes)] for i in range(len(sheet))]
+    sheet["secondary_codes"] = [
+        "" if i % 3 else f"{codes[(i + 1) % len(codes)]}；{codes[(i + 2) % len(codes)]}"
+        for i in range(len(sheet))
+    ]
+    sheet["rationale"] = "测试"
+    return sheet
+
+
+def test_csv_round_trip(problems, tmp_path):
+    cb = load_codebook()
+    path = tmp_path / "coding.csv"
+    written = export_for_coding(problems, path)
+    assert written == [path, tmp_path / "coding_codes.csv"]
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
+    sheet = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(sheet.columns) == EXPORT_COLUMNS
+    assert sheet["problem_id"].tolist() == problems["problem_id"].tolist()
+    assert (sheet[["primary_code", "secondary_codes", "rationale"]] == "").all().all()
+    assert pd.read_csv(written[1], encoding="utf-8-sig")["code"].tolist() == cb.ids
+
+    coded = _code(sheet, cb.ids)
+    coded.to_csv(path, index=False, encoding="utf-8-sig")
+    labels = read_labels(path, problems=problems)
+    assert list(labels.columns) == LABEL_COLUMNS
+    assert labels["primary_code"].tolist() == coded["primary_code"].tolist()
+    # secondary codes come back ';'-joined in codebook order, whatever separator the coder typed
+    first = split_codes(coded["secondary_codes"].iloc[0])
+    assert labels["secondary_codes"].iloc[0] == ";".join(sorted(first, key=cb.ids.index))
+    assert labels["seq"].tolist() == problems["seq"].tolist()
+
+
+def test_xlsx_round_trip_with_codes_sheet(problems, tmp_path):
+    cb = load_codebook()
+    path = tmp_path / "coding.xlsx"
+    assert export_for_coding(problems, path) == [path]
+    with pd.ExcelFile(path) as xl:
+        assert xl.sheet_names == ["problems", "codes"]
+        codes = pd.read_excel(xl, sheet_name="codes")
+        sheet = pd.read_excel(xl, sheet_name="problems", dtype=str, keep_default_na=False)
+    assert codes["code"].tolist() == cb.ids and codes["name_zh"].notna().all()
+    assert sheet["text"].tolist() == problems["text"].tolist()
+    coded = _code(sheet, cb.ids)
+    with pd.ExcelWriter(path) as xw:
+        coded.to_excel(xw, sheet_name="problems", index=False)
+        codes.to_excel(xw, sheet_name="codes", index=False)
+    labels = read_labels(path, problems=problems)
+    assert labels["primary_code"].tolist() == coded["primary_code"].tolist()
+    assert (labels["rationale"] == "测试").all()
+
+
+def test_every_offending_row_is_reported(problems, tmp_path):
+    ids = problems["problem_id"].tolist()
+    rows = [
+        {"problem_id": ids[0], "primary_code": "elderly_care", "secondary_codes": ""},
+        {"problem_id": ids[1], "primary_code": "elderly_cares", "secondary_codes": ""},  # row 3: unknown code
+        {"problem_id": ids[2], "primary_code": "party_building", "secondary_codes": "finance;x"},  # row 4
+        {
+            "problem_id": "nowhere_2024-01-01:P01",
+            "primary_code": "party_building",
+            "secondary_codes": "",
+        },  # row 5
+        {"problem_id": ids[0], "primary_code": "party_building", "secondary_codes": ""},  # row 6: duplicate
+        {
+            "problem_id": ids[3],
+            "primary_code": "finance_assets",
+            "secondary_codes": "finance_assets",
+        },  # row 7
+    ]
+    path = tmp_path / "bad.csv"
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    with pytest.raises(LabelError) as info:
+        read_labels(path, problems=problems)
+    err = info.value
+    assert sorted({r["row"] for r in err.rows}) == [3, 4, 5, 6, 7]
+    msg = str(err)
+    for needle in (
+        "elderly_cares",
+        "'finance'",
+        "'x'",
+        "nowhere_2024-01-01:P01",
+        "duplicate id (first on row 2)",
+        "repeats the primary code",
+    ):
+        assert needle in msg
+    assert str(path) in msg
+
+
+def test_uncoded_rows(problems, tmp_path):
+    path = tmp_path / "partial.csv"
+    ids = problems["problem_id"].tolist()
+    pd.DataFrame({"problem_id": ids[:2], "primary_code": ["child_welfare", ""]}).to_csv(path, index=False)
+    labels = read_labels(path, problems=problems)
+    assert labels["primary_code"].tolist() == ["child_welfare", ""]
+    assert labels["report_id"].tolist() == problems["report_id"].tolist()[:2]  # filled from the table
+    with pytest.raises(LabelError, match="no primary code"):
+        read_labels(path, problems=problems, allow_uncoded=False)
+
+
+def test_excel_gb18030_csv_and_missing_columns(problems, tmp_path):
+    path = tmp_path / "excel.csv"
+    pid = problems["problem_id"].iloc[0]
+    pd.DataFrame({"problem_id": [pid], "primary_code": ["party_building"], "rationale": ["第一议题"]}).to_csv(
+        path, index=False, encoding="gb18030"
+    )
+    assert read_labels(path, problems=problems)["rationale"].tolist() == ["第一议题"]
+    pd.DataFrame({"id": [pid]}).to_csv(path, index=False)
+    with pytest.raises(LabelError, match="missing column"):
+        read_labels(path, problems=problems)
+
+
+def test_bundled_labels_validate(problems):
+    labels = load_problem_labels(config.PROBLEM_LABELS_PATH, problems=problems)
+    assert len(labels) == len(problems)
+    assert set(labels["problem_id"]) == set(problems["problem_id"])
+    assert labels["primary_code"].isin(load_codebook().ids).all()
+
+
+def test_cli_export_import(tmp_path, capsys):
+    from compare.cli import main
+
+    sheet = tmp_path / "sheet.xlsx"
+    assert main(["labels-export", str(sheet), "--prefill"]) == 0
+    out = tmp_path / "labels.csv"
+    assert main(["labels-import", str(sheet), "--out", str(out)]) == 0
+    again = pd.read_csv(out, dtype=str, keep_default_na=False)
+    bundled = pd.read_csv(config.PROBLEM_LABELS_PATH, dtype=str, keep_default_na=False)
+    assert dict(zip(again["problem_id"], again["primary_code"], strict=True)) == dict(
+        zip(bundled["problem_id"], bundled["primary_code"], strict=True)
+    )
+    assert main(["labels-import", str(sheet), "--out", str(out)]) == 1  # no silent overwrite
+    assert "--force" in capsys.readouterr().err

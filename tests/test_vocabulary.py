@@ -1,0 +1,44 @@
+"""The codebook vocabulary against the tokenizer and the bundled corpus (compare.text.vocab_check).
+
+Fails when jieba splits a codebook term apart (data/userdict.txt must protect every rule term); lists the
+terms that match no problem or measure of the bundled reports as a warning, without failing.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from compare.text import vocab_check
+
+
+@pytest.fixture(scope="module")
+def vocab(corpus):
+    return vocab_check(corpus)
+
+
+def test_covers_both_codebooks(vocab):
+    assert set(vocab["codebook"]) == {"problem", "measure"}
+    assert len(vocab) > 100
+    assert vocab["term"].str.len().min() >= 1
+
+
+def test_no_codebook_term_is_split(vocab):
+    split = vocab[vocab["split"]]
+    listing = "\n".join(f"  [{r.codebook}/{r.code}] {r.term} -> {r.tokens}" for r in split.itertuples())
+    assert split.empty, (
+        f"{len(split)} codebook terms are split by jieba; add them to data/userdict.txt:\n{listing}"
+    )
+
+
+def test_unmatched_terms_are_reported(vocab):
+    unmatched = vocab[vocab["unmatched"]]
+    assert (unmatched["n_problems"] == 0).all() and (unmatched["n_measures"] == 0).all()
+    if len(unmatched):
+        terms = ", ".join(f"{r.codebook}/{r.code}:{r.term}" for r in unmatched.itertuples())
+        warnings.warn(
+            f"{len(unmatched)} codebook terms match no bundled problem or measure: {terms}", stacklevel=1
+        )
+    # most of the vocabulary must be grounded in the corpus it was gathered from
+    assert len(unmatched) <= 0.2 * len(vocab)
