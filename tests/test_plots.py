@@ -83,12 +83,18 @@ def _labels_do_not_overlap(fig: Figure) -> None:
 # ----------------------------------------------------------------------------------------- font & theme
 def test_cjk_font_comes_from_the_pypi_package():
     site = Path(sysconfig.get_paths()["purelib"]).resolve()
-    assert P.FONT_PATH.is_file()
-    assert P.FONT_PATH.is_relative_to(site), P.FONT_PATH
-    assert "mplfonts" in P.FONT_PATH.parts
+    assert P.FONT_SOURCE.is_file()
+    assert P.FONT_SOURCE.is_relative_to(site), P.FONT_SOURCE
+    assert "mplfonts" in P.FONT_SOURCE.parts
+    # matplotlib uses a copy of that file without layout tables, made under the project's cache
+    assert P.FONT_PATH.is_relative_to(P.config.CACHE_DIR.resolve()) or P.FONT_PATH == P.FONT_SOURCE
     assert P.FONT_NAME == "Noto Sans CJK SC"
     found = font_manager.findfont(font_manager.FontProperties(family=P.FONT_NAME), fallback_to_default=False)
-    assert Path(found).resolve() == P.FONT_PATH
+    assert Path(found).resolve() == P.FONT_PATH.resolve()
+    from fontTools.ttLib import TTFont
+
+    src, light = TTFont(str(P.FONT_SOURCE), lazy=True), TTFont(str(P.FONT_PATH), lazy=True)
+    assert light.getGlyphOrder() == src.getGlyphOrder() and light["cmap"].getBestCmap() == src["cmap"].getBestCmap()
 
 
 def test_theme():

@@ -19,6 +19,7 @@ from . import config
 class _Stages:
     def __init__(self, quiet: bool):
         self.seconds: dict[str, float] = {}
+        self.skipped: list[str] = []
         self.quiet = quiet
 
     @contextmanager
@@ -30,30 +31,84 @@ class _Stages:
         self.seconds[name] = round(time.perf_counter() - t, 2)
 
 
-def execute_notebooks(out_dir: Path | None = None, timeout: int = 600, progress: bool | None = None) -> list[Path]:
-    """Execute every notebook in ``notebooks/`` (in a fresh kernel, in order) and write it as HTML.
+def _run_notebook(nb_path: Path, out: Path, timeout: int) -> Path:
+    import tempfile
 
-    The committed ``.ipynb`` files carry no outputs; the executed copies go to ``out_dir`` only.
-    """
     import nbformat
+    from jupyter_client import KernelManager
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
+
+    nb = nbformat.read(nb_path, as_version=4)
+    with tempfile.TemporaryDirectory() as sock:  # local IPC sockets: no TCP ports, no warning about them
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sock) / "kernel"))
+        try:
+            NotebookClient(nb, km=km, timeout=timeout,
+                           resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}}).execute()
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    target = out / f"{nb_path.stem}.html"
+    target.write_text(html, encoding="utf-8")
+    return target
+
+
+def execute_notebooks(out_dir: Path | None = None, timeout: int = 600, progress: bool | None = None,
+                      jobs: int | None = 1) -> list[Path]:
+    """Execute every notebook in ``notebooks/`` (each in a fresh kernel) and write it as HTML.
+
+    The committed ``.ipynb`` files carry no outputs; the executed copies go to ``out_dir`` only (default
+    ``reports/``). With ``jobs`` > 1 that many notebooks run at once (each kernel is its own process).
+    Returns the HTML files in notebook order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
+
+    from .parallel import n_jobs
 
     out = Path(out_dir or config.REPORTS_HTML_DIR)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     books = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
     disable = not (progress if progress is not None else sys.stderr.isatty())
-    for nb_path in tqdm(books, desc="notebooks", unit="nb", disable=disable):
-        nb = nbformat.read(nb_path, as_version=4)
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}}).execute()
-        html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-        target = out / f"{nb_path.stem}.html"
-        target.write_text(html, encoding="utf-8")
-        written.append(target)
-    return written
+    with ThreadPoolExecutor(max_workers=max(1, min(n_jobs(jobs), len(books) or 1))) as ex:
+        futures = [ex.submit(_run_notebook, b, out, timeout) for b in books]
+        return [f.result() for f in tqdm(futures, desc="notebooks", unit="nb", disable=disable)]
+
+
+def _stamp(*parts) -> str:
+    """A hash of everything an output depends on: the package's code, the data files, and ``parts``."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(config.PACKAGE_DIR.rglob("*.py")) + sorted(config.PACKAGE_DIR.glob("models/*")):
+        h.update(path.name.encode() + path.read_bytes())
+    for path in (config.CODEBOOK_PATH, config.MEASURE_CODEBOOK_PATH, config.USERDICT_PATH, config.STOPWORDS_PATH,
+                 config.PROBLEM_LABELS_PATH):
+        h.update(path.read_bytes() if path.exists() else b"-")
+    for part in parts:
+        h.update(str(part).encode())
+    return h.hexdigest()
+
+
+class _Stamps:
+    """Remembers what each output was made from, so an unchanged output is not made again."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+
+    def fresh(self, key: str, stamp: str, outputs: list[Path]) -> bool:
+        return self.data.get(key) == stamp and bool(outputs) and all(p.exists() for p in outputs)
+
+    def set(self, key: str, stamp: str) -> None:
+        self.data[key] = stamp
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.data, indent=1), encoding="utf-8")
 
 
 def draw_figures(results_tables: dict, lang: str, figs_dir) -> int:
@@ -120,7 +175,14 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = 0, engine: str = "local
             for name, df in results_tables.items():
                 save_table(df, name, out / "tables")
     n_figs = 0
-    if figures and results_tables:
+    corpus_key = ",".join(sorted(corpus.reports.sha256.astype(str)))
+    stamps = _Stamps(config.CACHE_DIR / "build_stamps.json")
+    fig_stamp = _stamp(corpus_key, figs_dir.resolve())
+    fig_files = sorted(figs_dir.glob("0[0-9]_*.png"))
+    if figures and results_tables and stamps.fresh("figures", fig_stamp, fig_files):
+        n_figs = len(fig_files)
+        stage.skipped.append("figures")
+    elif figures and results_tables:
         with stage("figures"):
             langs = ("zh", "en")
             if n_jobs(jobs) > 1:  # one process per language: writing PNG/SVG/PDF is CPU-bound
@@ -130,13 +192,21 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = 0, engine: str = "local
                     n_figs = sum(ex.map(draw_figures, [results_tables] * len(langs), langs, [figs_dir] * len(langs)))
             else:
                 n_figs = sum(draw_figures(results_tables, lang, figs_dir) for lang in langs)
+        stamps.set("figures", fig_stamp)
     if notebooks:
-        with stage("notebooks"):
-            execute_notebooks(progress=progress)
+        books = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+        nb_stamp = _stamp(corpus_key, *(b.read_bytes() for b in books))
+        html = [config.REPORTS_HTML_DIR / f"{b.stem}.html" for b in books]
+        if stamps.fresh("notebooks", nb_stamp, html):
+            stage.skipped.append("notebooks")
+        else:
+            with stage("notebooks"):
+                execute_notebooks(progress=progress, jobs=jobs)
+            stamps.set("notebooks", nb_stamp)
     summary = {
         "reports": int(corpus.reports.is_report.sum()), "documents": len(corpus.reports),
         "problems": len(corpus.problems), "measures": len(corpus.measures), "mentions": len(corpus.mentions),
-        "errors": len(corpus.errors), "figures": n_figs, "seconds": stage.seconds,
+        "errors": len(corpus.errors), "figures": n_figs, "seconds": stage.seconds, "skipped": stage.skipped,
         "total_seconds": round(time.perf_counter() - t0, 2), "ok": True,
     }
     (out / "build_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -145,6 +215,8 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = 0, engine: str = "local
               f"{summary['measures']} measures, {summary['errors']} errors, {n_figs} figures "
               f"in {summary['total_seconds']} s", file=sys.stderr)
         print("  seconds per stage: " + ", ".join(f"{k} {v}" for k, v in stage.seconds.items()), file=sys.stderr)
+        if stage.skipped:
+            print(f"  up to date, not redone: {', '.join(stage.skipped)}", file=sys.stderr)
         for _, e in corpus.errors.iterrows():
             print(f"  error: {e.message.splitlines()[0]}", file=sys.stderr)
     return summary
