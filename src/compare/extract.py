@@ -22,11 +22,12 @@ MONEY_UNITS = ("亿元", "万元", "千元", "元")
 
 _NUM = r"\d+(?:\.\d+)?"
 _RE_DOC = re.compile(r"《[^《》\n]{1,80}》")
-_RE_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月(?!\d{0,2}日)|\d{4}年(?!\d)")
+# The leading (?=\d) changes no match (every form starts with a digit); it lets the scan skip other characters fast.
+_RE_DATE = re.compile(r"(?=\d)(?:(?:\d{4}年)?\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月(?!\d{0,2}日)|\d{4}年(?!\d))")
 _RE_PERCENT = re.compile(rf"{_NUM}\s*[%％]")
 _RE_MONEY = re.compile(rf"({_NUM})\s*(余|多)?\s*({'|'.join(MONEY_UNITS)})")
 _RE_COUNT = re.compile(
-    rf"(?<![\d.第届])({_NUM})\s*(余|多)?\s*({'|'.join(sorted(UNITS, key=len, reverse=True))})"
+    rf"(?=\d)(?<![\d.第届])({_NUM})\s*(余|多)?\s*({'|'.join(sorted(UNITS, key=len, reverse=True))})"
 )
 
 

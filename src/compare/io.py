@@ -71,6 +71,8 @@ _MAGIC = {
 }
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1A), 0x1C, 0x1D, 0x1E, 0x1F, 0x7F])
 _ALLOWED_CONTROLS = frozenset("\t\n\x0b\x0c\r\x1a\x1b\x85")
+# str.translate table deleting the allowed controls that str.split() does not treat as whitespace.
+_ALLOWED_NONSPACE = {ord(ch): None for ch in _ALLOWED_CONTROLS if not ch.isspace()}
 _BINARY_CONTROL_RATIO = 0.02  # share of control bytes/characters above which a file is "binary"
 _BAD_CHAR_RATIO = 0.05  # share of U+FFFD / private-use / unassigned characters that makes text "undecodable"
 _LENIENT_REPLACEMENT_RATIO = 0.005  # at most this share of U+FFFD is tolerated in a lenient decode
@@ -429,6 +431,16 @@ def _plausible(ch: str) -> bool:
 def _checked(text: str, name: str) -> str:
     """Reject decoded text dominated by control or replacement characters."""
     if not text:
+        return text
+    # Fast path (nearly every file): once whitespace and the allowed controls are removed, everything left is
+    # printable, so the only suspicious characters are U+FFFD (printable, counted below by str.count).
+    core = "".join(text.split())
+    if "\x1a" in core or "\x1b" in core:
+        core = core.translate(_ALLOWED_NONSPACE)
+    if core.isprintable():
+        n_bad = text.count("\ufffd")
+        if n_bad > _BAD_CHAR_RATIO * len(text):
+            raise ReadError(name, "undecodable", f"{n_bad} of {len(text)} characters are replacement/unassigned")
         return text
     n_control = n_bad = 0
     for ch in text:

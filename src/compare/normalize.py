@@ -60,7 +60,7 @@ class Normalized:
     text : str
         The canonical text the parser works on.
     offsets : numpy.ndarray
-        ``len(text) + 1`` raw indices; ``offsets[i]`` is where ``text[i]`` came from.
+        ``len(text) + 1`` raw indices (int32); ``offsets[i]`` is where ``text[i]`` came from.
     deleted : list of tuple
         ``(raw_start, raw_end, edit)`` for every raw range that has no counterpart in ``text``.
     traditional : bool
@@ -111,21 +111,20 @@ class _Editor:
         pos = 0
         text, old = self.text, self.offsets
         for m in pattern.finditer(text):
-            a, b = m.span()
-            out.append(text[pos:a])
-            offs.extend(old[pos:a])
             r = repl(m)
-            if r == m.group(0):
-                out.append(r)
-                offs.extend(old[a:b])
-            else:
-                if len(r) > b - a:
-                    raise ValueError("replacements may not lengthen the text")
-                out.append(r)
-                offs.extend(old[a : a + len(r)])
-                for i in range(a + len(r), b):
-                    self._delete(old[i], edit)
+            a, b = m.span()
+            if r == text[a:b]:
+                continue  # unchanged: stays part of the copied stretch
+            if len(r) > b - a:
+                raise ValueError("replacements may not lengthen the text")
+            out.append(text[pos:a])
+            out.append(r)
+            offs.extend(old[pos : a + len(r)])
+            for i in range(a + len(r), b):
+                self._delete(old[i], edit)
             pos = b
+        if not pos:
+            return  # nothing changed (a change at 0 always ends past 0): keep the text and offsets as they are
         out.append(text[pos:])
         offs.extend(old[pos:])
         self.text = "".join(out)
@@ -159,15 +158,21 @@ def _traditional_chars() -> frozenset[str]:
     return frozenset(a for a, b in zip(block, converted, strict=True) if a != b)
 
 
+@lru_cache(maxsize=1)
+def _traditional_re() -> re.Pattern:
+    """A character class of :func:`_traditional_chars` (a regex scan is far faster than a per-character loop)."""
+    return re.compile("[" + "".join(sorted(_traditional_chars())) + "]")
+
+
 def to_simplified(text: str) -> tuple[str, bool]:
     """Convert traditional characters to simplified, keeping the length (and so the offsets).
 
     OpenCC converts phrase by phrase; where a phrase changes length we fall back to converting that
     text character by character, so the result always has ``len(text)`` characters.
     """
-    trad = _traditional_chars()
-    if not any(c in trad for c in text):
+    if not _traditional_re().search(text):
         return text, False
+    trad = _traditional_chars()
     conv = _t2s()
     out = conv.convert(text)
     if len(out) != len(text):
@@ -182,8 +187,9 @@ _RE_BOLD = re.compile(r"\*\*")
 _RE_TAB = re.compile(r"\t")
 _RE_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]")
 _RE_ASCII_PUNCT = re.compile(r"[,:;()!?]")
+# Every alternative starts at a space: the leading (?=…) changes no match but lets the scan skip text fast.
 _RE_SPACE_CJK = re.compile(
-    rf"(?<=[{CJK}{CJK_PUNCT}]){_HSPACE}+|{_HSPACE}+(?=[{CJK}{CJK_PUNCT}])|(?<=\d){_HSPACE}+(?=%)|^{_HSPACE}+|{_HSPACE}+$",
+    rf"(?={_HSPACE})(?:(?<=[{CJK}{CJK_PUNCT}]){_HSPACE}+|{_HSPACE}+(?=[{CJK}{CJK_PUNCT}])|(?<=\d){_HSPACE}+(?=%)|^{_HSPACE}+|{_HSPACE}+$)",
     re.M,
 )
 _RE_DOUBLED = re.compile(r"([.。，、；：,])\1+")
@@ -242,12 +248,13 @@ def wrap_width(text: str) -> int | None:
 
 _TITLE_END = re.compile(r"(?:通报|情况|公告|公示|报告|说明|决定|通知|党组|党委)$")
 _PAIRS = {"》": "《", "”": "“", "）": "（"}
+_RE_BRACKETS = re.compile("[《》“”（）]")
 
 
 def _ends_inside_brackets(line: str) -> bool:
     """Whether ``line`` ends after an opening 《 “ （ that it does not close (scanning from the end)."""
     pending: dict[str, int] = {}
-    for ch in reversed(line):
+    for ch in reversed(_RE_BRACKETS.findall(line)):  # the other characters play no part
         if ch in _PAIRS:
             pending[_PAIRS[ch]] = pending.get(_PAIRS[ch], 0) + 1
         elif ch in "《“（":
@@ -311,5 +318,7 @@ def normalize(raw: str) -> Normalized:
     ed.sub(_RE_DOUBLED, lambda m: m.group(1), "doubled_punctuation")
     wrap = wrap_width(ed.text)
     ed.sub(_RE_BREAK, lambda m: _join_broken(m, wrap), "broken_line")
-    offsets = np.array(ed.offsets + [len(raw)], dtype=np.int64)
+    # int32 halves the map's memory (a corpus keeps one per report); a text of 2**31 characters needs int64
+    dtype = np.int32 if len(raw) < 2**31 - 1 else np.int64
+    offsets = np.array(ed.offsets + [len(raw)], dtype=dtype)
     return Normalized(raw=raw, text=ed.text, offsets=offsets, deleted=ed.deleted, traditional=traditional)

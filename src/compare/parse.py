@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .dates import RANGE_RE, cn_number, parse_date
 
@@ -380,11 +381,17 @@ def _dates(pre: str, warnings: list[str]) -> dict:
 
 def _region(issuer_core: str) -> dict:
     """Province, city, region, admin level and agency from an issuer like 广州市海珠区民政局 (via cpca)."""
-    import cpca
+    return dict(_region_cached(issuer_core))
 
+
+@lru_cache(maxsize=4096)
+def _region_cached(issuer_core: str) -> dict:
+    """:func:`_region`, once per issuer (cpca builds a DataFrame per call; reports of a bureau share an issuer)."""
     out = {"region": None, "city": None, "province": None, "admin_level": None, "agency": None}
     if not issuer_core:
         return out
+    import cpca
+
     df = cpca.transform([issuer_core])
     row = df.iloc[0]
     prov, city, dist, rest = (row.get("省"), row.get("市"), row.get("区"), row.get("地址"))

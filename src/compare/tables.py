@@ -1,13 +1,21 @@
 """Stage 5: the Corpus — tidy DataFrames ``reports``, ``problems``, ``measures``, ``mentions``, ``errors``.
 
-:func:`process_file` is the per-file work (read → normalise → parse → extract), a pure function of the
-file's bytes and name, cached by content hash; :func:`load_reports` runs it over a folder, a glob or a list of
-paths (in parallel processes with ``jobs``) and gathers the rows. A file that cannot be read or parsed becomes a
-row of ``errors`` naming the file and the reason; the rest of the batch goes on.
+:func:`process_file` is the per-file work (read → normalise → parse → extract → tokenise), a pure function of
+the file's bytes and name, cached by content hash; :func:`load_reports` runs it over a folder, a glob or a list
+of paths (in parallel processes with ``jobs``, see :mod:`compare.parallel`) and gathers the rows. A file that
+cannot be read or parsed becomes a row of ``errors`` naming the file and the reason; the rest of the batch goes on.
+
+Tokenising is part of the per-file work: the jieba segmentation of every problem's document
+(:func:`problem_document`, what the classifier and the clustering read) and of every measure's text is computed
+once and kept in the per-file result (and so in its cache entry); the problem documents' segmentations also go
+to :mod:`compare.text`'s token cache, where any :class:`compare.text.JiebaTokenizer` with the same dictionary
+finds them instead of segmenting again.
 """
 
 from __future__ import annotations
 
+import bisect
+import copy
 import glob as _glob
 import hashlib
 import os
@@ -18,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import config, schema
@@ -37,13 +46,109 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
+def problem_document(title: str | None, text: str | None) -> str:
+    """The text a problem is classified and clustered by: its title, a newline, its full text.
+
+    The same string as :func:`compare.classify.problem_documents` builds for a problem with a text, so the
+    tokens computed by the per-file stage are found in the token cache under that document.
+    """
+    return (title or "").replace("\n", " ") + "\n" + (text or "")
+
+
+@lru_cache(maxsize=1)
+def _jieba_blocks():
+    """jieba's block pattern: it segments runs of these characters and yields every other character alone."""
+    import jieba
+
+    return jieba.re_han_default
+
+
+def _tokenizer(cache: bool):
+    """A private copy of the project tokenizer (fresh in-memory caches, so a long batch does not grow them)."""
+    from .text import default_tokenizer
+
+    tok = copy.copy(default_tokenizer())  # the pickled state: parameters and word lists; caches start empty
+    tok.cache = cache
+    return tok
+
+
+def _sub_segmentation(doc: str, seg: list[str], starts: list[int], blocks, a: int, b: int, cut) -> list[str]:
+    """``cut(doc[a:b])``, taken from the segmentation ``seg`` of ``doc`` wherever that is exact.
+
+    jieba segments the runs of :func:`_jieba_blocks` characters independently and yields every other character
+    on its own, so the tokens of ``doc`` inside ``doc[a:b]`` are those of ``doc[a:b]``, except in a run that the
+    span cuts in two: only such partial runs (at either end) are segmented again.
+    """
+    if a >= b:
+        return cut(doc[a:b])
+    run_starts, run_ends = blocks
+    k = bisect.bisect_right(run_starts, a) - 1  # the run holding a, or the last one before it
+    left = None
+    if k >= 0 and run_starts[k] < a < run_ends[k]:
+        if b <= run_ends[k]:
+            return cut(doc[a:b])  # the span lies inside one run
+        left = run_ends[k]
+    j = bisect.bisect_left(run_ends, b)  # the run holding b, or the first one after it
+    right = None
+    if j < len(run_starts) and run_starts[j] < b < run_ends[j]:
+        right = run_starts[j]
+    lo = a if left is None else left
+    hi = b if right is None else right
+    i0, i1 = bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)
+    on_lo = i0 < len(starts) and starts[i0] == lo or lo == hi
+    on_hi = i1 < len(starts) and starts[i1] == hi or hi == len(doc)
+    if not (on_lo and on_hi):  # not on token boundaries (jieba's rules exclude it; stay exact anyway)
+        return cut(doc[a:b])
+    out = cut(doc[a:lo]) if left is not None else []
+    out += seg[i0:i1]
+    if right is not None:
+        out += cut(doc[hi:b])
+    return out
+
+
+def _tokenize(problems: list[dict], measures: list[dict], cache: bool) -> dict:
+    """Segmentations of the problem documents and measure texts of one report (see the module docstring)."""
+    tok = _tokenizer(cache)
+    jb = tok.jieba
+
+    def cut(s: str) -> list[str]:
+        return list(jb.cut(s, HMM=tok.hmm))
+
+    rx = _jieba_blocks()
+    by_problem: dict[str, list[dict]] = {}
+    for m in measures:
+        by_problem.setdefault(m["problem_id"], []).append(m)
+    out_p: list[list[str]] = []
+    out_m: list[list[str]] = []
+    for p in problems:
+        doc = problem_document(p["title"], p["text"])
+        head = len(doc) - len(p["text"] or "")
+        seg = list(tok.segment(doc))  # jieba, or the token cache (which it fills)
+        out_p.append(seg)
+        starts, pos = [], 0
+        for t in seg:
+            starts.append(pos)
+            pos += len(t)
+        runs = [m.span() for m in rx.finditer(doc)]
+        blocks = ([x for x, _ in runs], [y for _, y in runs])
+        for m in by_problem.get(p["problem_id"], []):
+            text = m["text"] or ""
+            at = (p["text"] or "").find(text, max(0, m["start"] - p["start"])) if pos == len(doc) else -1
+            if at < 0:
+                out_m.append(cut(text))
+            else:
+                out_m.append(_sub_segmentation(doc, seg, starts, blocks, head + at, head + at + len(text), cut))
+    return {"dict_hash": tok.dict_hash_, "problems": out_p, "measures": out_m}
+
+
 def _error(path: str, stage: str, exc: BaseException) -> dict:
     reason = getattr(exc, "reason", type(exc).__name__)
     return {"path": path, "stage": stage, "error": reason, "message": f"{path}: {exc}"}
 
 
-def process_bytes(data: bytes, path: str, report_id: str | None = None) -> dict:
-    """Read, normalise, parse and extract one report given its bytes.
+def process_bytes(data: bytes, path: str, report_id: str | None = None, tokens: bool = True,
+                  cache: bool = False) -> dict:
+    """Read, normalise, parse, extract and tokenise one report given its bytes.
 
     Parameters
     ----------
@@ -53,17 +158,24 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None) -> dict:
         Its path or name (the suffix selects the reader).
     report_id : str, optional
         Defaults to the file's stem.
+    tokens : bool
+        Also segment the problems and measures with the project tokenizer (:mod:`compare.text`).
+    cache : bool
+        Let the tokenizer use its on-disk token cache (read and write).
 
     Returns
     -------
     dict
         ``report`` (a row), ``problems``, ``measures``, ``mentions``, ``spans`` (lists of rows),
-        ``normalized`` (:class:`compare.normalize.Normalized`) and ``error`` (a row or ``None``).
+        ``normalized`` (:class:`compare.normalize.Normalized`), ``error`` (a row or ``None``) and ``tokens``:
+        ``None``, or ``{"dict_hash": …, "problems": [...], "measures": [...]}``, the raw jieba segmentation (a
+        list of str) of every problem's :func:`problem_document` and of every measure's text, in row order.
     """
     from .io import read_bytes
 
     rid = report_id or Path(path).stem
-    out = {"report": None, "problems": [], "measures": [], "mentions": [], "spans": [], "normalized": None, "error": None}
+    out = {"report": None, "problems": [], "measures": [], "mentions": [], "spans": [], "normalized": None,
+           "error": None, "tokens": None}
     try:
         doc = read_bytes(data, str(path))
     except Exception as exc:  # io raises ReadError with a reason; anything else is reported too
@@ -100,11 +212,15 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None) -> dict:
                 "report_id": rid, "problem_id": pid, "measure_id": schema.measure_id(pid, m.seq), "seq": m.seq,
                 "label": m.label, "sub_area": m.sub_area, "text": m.text, "start": m.start, "end": m.end,
             })
-    # locate mentions in problems/measures by offset
+    # locate mentions in problems/measures by offset: the first problem holding the mention (problems come in
+    # document order without overlaps, so a binary search finds it; otherwise scan them all)
     owners = [(p.start, p.end, schema.problem_id(rid, p.seq), [(m.start, m.end, schema.measure_id(schema.problem_id(rid, p.seq), m.seq)) for m in p.measures]) for p in parsed.problems]
+    starts = [o[0] for o in owners]
+    ordered = all(owners[i][1] <= owners[i + 1][0] for i in range(len(owners) - 1))
     for mn in find_mentions(text):
         pid = mid = None
-        for a, b, ppid, ms in owners:
+        k = bisect.bisect_right(starts, mn.start) - 1
+        for a, b, ppid, ms in ((owners[k : k + 1] if k >= 0 else []) if ordered else owners):
             if a <= mn.start < b:
                 pid = ppid
                 mid = next((x for s, e, x in ms if s <= mn.start < e), None)
@@ -119,36 +235,81 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None) -> dict:
             "report_id": rid, "kind": s.kind, "start": s.start, "end": s.end, "problem_id": pid,
             "measure_id": schema.measure_id(pid, s.measure) if (pid and s.measure) else None,
         })
+    if tokens:
+        out["tokens"] = _tokenize(out["problems"], out["measures"], cache)
     return out
 
 
-def process_file(path: PathLike, report_id: str | None = None, cache: bool = True) -> dict:
-    """:func:`process_bytes` on a file, cached under ``config.CACHE_DIR`` by content hash and code version."""
-    path = str(path)
+def process_file(path: PathLike, report_id: str | None = None, cache: bool = True, tokens: bool = True) -> dict:
+    """:func:`process_bytes` on a file, cached under ``config.CACHE_DIR`` by content hash and code version.
+
+    Parameters
+    ----------
+    path : path-like
+        The report file.
+    report_id : str, optional
+        Defaults to the file's stem.
+    cache : bool
+        Reuse (and write) the cached result of these bytes, and let the tokenizer use its token cache.
+    tokens : bool
+        Tokenise too (the cache key then includes the tokenizer's dictionary hash).
+
+    Returns
+    -------
+    dict
+        See :func:`process_bytes`.
+    """
+    return _process_file(str(path), report_id, cache, tokens, True)
+
+
+def _process_file(path: str, report_id: str | None, cache: bool, tokens: bool, load_tokens: bool) -> dict:
+    """:func:`process_file`; ``load_tokens=False`` computes and caches the tokens but returns ``tokens: None``.
+
+    A cache entry holds two pickles, the result without its tokens and then the tokens, so a caller that does
+    not want the tokens back (:func:`compare.parallel.map_files`) never reads them.
+    """
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         exc.reason = "not_found" if isinstance(exc, FileNotFoundError) else "unreadable"
         return {"report": None, "problems": [], "measures": [], "mentions": [], "spans": [], "normalized": None,
-                "error": _error(path, "read", exc)}
+                "error": _error(path, "read", exc), "tokens": None}
     rid = report_id or Path(path).stem
     if not cache:
-        return process_bytes(data, path, rid)
-    key = hashlib.sha256(data + b"\0" + path.encode() + b"\0" + rid.encode() + code_version().encode()).hexdigest()
+        out = process_bytes(data, path, rid, tokens=tokens, cache=False)
+        if not load_tokens:
+            out["tokens"] = None
+        return out
+    tok_key = _tokenizer_hash() if tokens else "no-tokens"
+    h = hashlib.sha256(data)
+    h.update(b"\0" + path.encode() + b"\0" + rid.encode() + b"\0" + code_version().encode() + b"\0" + tok_key.encode())
+    key = h.hexdigest()
     cfile = config.CACHE_DIR / "parse" / key[:2] / f"{key}.pkl"
     if cfile.exists():
         try:
             with cfile.open("rb") as fh:
-                return pickle.load(fh)
+                out = pickle.load(fh)
+                out["tokens"] = pickle.load(fh) if load_tokens else None
+            return out
         except Exception:  # a damaged cache entry is recomputed
             pass
-    out = process_bytes(data, path, rid)
+    out = process_bytes(data, path, rid, tokens=tokens, cache=True)
     cfile.parent.mkdir(parents=True, exist_ok=True)
     tmp = cfile.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
-        pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump({**out, "tokens": None}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(out["tokens"], fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, cfile)
+    if not load_tokens:
+        out["tokens"] = None
     return out
+
+
+def _tokenizer_hash() -> str:
+    """Hash of the project tokenizer's dictionary: tokens cached under another dictionary are not reused."""
+    from .text import default_tokenizer
+
+    return default_tokenizer().dict_hash_
 
 
 def expand_paths(path_or_glob: PathLike | Iterable[PathLike]) -> list[str]:
@@ -228,38 +389,90 @@ class Corpus:
         return written
 
 
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
-    return df
+class _Columns:
+    """Rows of one table gathered column by column, turned into DataFrames every ``chunk`` rows.
+
+    A dict per row, or the Python objects of every row kept until the end, would cost several times the
+    memory of the finished table. ``frame()`` gives the same DataFrame as ``pd.DataFrame(rows,
+    columns=columns)``: NaN where a row lacks a key, and a column whose chunks came out with different dtypes
+    (a chunk with only missing values) is rebuilt from all its values, so dtypes are those of one call.
+    """
+
+    def __init__(self, columns: list[str], chunk: int = 5_000):
+        self.columns = list(columns)
+        self.chunk = chunk
+        self.parts: list[pd.DataFrame] = []
+        self._new()
+
+    def _new(self) -> None:
+        self.data: dict[str, list] = {c: [] for c in self.columns}
+        self.n = 0
+
+    def extend(self, rows: list[dict]) -> None:
+        for c, values in self.data.items():
+            values.extend(r[c] if c in r else np.nan for r in rows)
+        self.n += len(rows)
+        if self.n >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.n:
+            self.parts.append(pd.DataFrame(self.data, columns=self.columns))
+        self._new()
+
+    def frame(self) -> pd.DataFrame:
+        self._flush()
+        parts, self.parts = self.parts, []
+        if not parts:
+            return pd.DataFrame(columns=self.columns)
+        if len(parts) == 1:
+            return parts[0]
+        mixed = [c for c in self.columns if len({str(p[c].dtype) for p in parts}) > 1]
+        out = pd.concat(parts, ignore_index=True)
+        for c in mixed:
+            out[c] = pd.DataFrame({c: out[c].tolist()})[c]
+        return out
 
 
-def gather(results: list[dict]) -> Corpus:
-    """Assemble per-file results (from :func:`process_file`) into a :class:`Corpus`."""
-    rep, pro, mea, men, err, spa, docs = [], [], [], [], [], [], {}
+def gather(results: Iterable[dict]) -> Corpus:
+    """Assemble per-file results (from :func:`process_file`) into a :class:`Corpus`.
+
+    Parameters
+    ----------
+    results : iterable of dict
+        Consumed one at a time (an iterator such as :func:`compare.parallel.imap_files` keeps only the
+        tables in memory, not every file's rows as well).
+
+    Returns
+    -------
+    Corpus
+    """
+    tabs = {name: _Columns(cols) for name, cols in (
+        ("reports", schema.REPORT_COLUMNS), ("problems", schema.PROBLEM_COLUMNS), ("measures", schema.MEASURE_COLUMNS),
+        ("mentions", schema.MENTION_COLUMNS), ("errors", schema.ERROR_COLUMNS), ("spans", schema.SPAN_COLUMNS))}
+    docs: dict[str, Normalized] = {}
     for r in results:
         if r["error"] is not None:
-            err.append(r["error"])
+            tabs["errors"].extend([r["error"]])
             continue
-        rep.append(r["report"])
-        pro += r["problems"]
-        mea += r["measures"]
-        men += r["mentions"]
-        spa += r["spans"]
+        tabs["reports"].extend([r["report"]])
+        for name in ("problems", "measures", "mentions", "spans"):
+            tabs[name].extend(r[name])
         docs[r["report"]["report_id"]] = r["normalized"]
-    reports = _frame(rep, schema.REPORT_COLUMNS)
+    reports = tabs.pop("reports").frame()
     for col in ("declared_problem_count", "declared_measure_count"):
         reports[col] = reports[col].astype("Int64")
     for col in ("n_problems", "n_measures", "n_warnings", "n_chars", "n_chars_raw"):
         reports[col] = reports[col].astype("int64")
     for col in ("is_report", "truncated"):
         reports[col] = reports[col].astype(bool)
-    return Corpus(reports, _frame(pro, schema.PROBLEM_COLUMNS), _frame(mea, schema.MEASURE_COLUMNS),
-                  _frame(men, schema.MENTION_COLUMNS), _frame(err, schema.ERROR_COLUMNS),
-                  _frame(spa, schema.SPAN_COLUMNS), docs)
+    frames = {name: tabs.pop(name).frame() for name in ("problems", "measures", "mentions", "errors", "spans")}
+    return Corpus(reports, frames["problems"], frames["measures"], frames["mentions"], frames["errors"],
+                  frames["spans"], docs)
 
 
 def load_reports(path_or_glob: PathLike | Iterable[PathLike] | None = None, jobs: int = 1, cache: bool = True,
-                 progress: bool | None = None) -> Corpus:
+                 progress: bool | None = None, engine: str = "local", scheduler=None, tokens: bool = True) -> Corpus:
     """Load rectification reports into tidy tables.
 
     Parameters
@@ -273,6 +486,12 @@ def load_reports(path_or_glob: PathLike | Iterable[PathLike] | None = None, jobs
         Reuse per-file results cached by content hash under ``config.CACHE_DIR``.
     progress : bool, optional
         Show a tqdm progress bar (default: only when stderr is a terminal).
+    engine : {"local", "dask"}
+        Where the per-file work runs (see :func:`compare.parallel.map_files`).
+    scheduler : str or distributed.Client, optional
+        The Dask scheduler, with ``engine="dask"``.
+    tokens : bool
+        Tokenise in the per-file stage (the tokens go to the caches, not to the tables).
 
     Returns
     -------
@@ -284,9 +503,9 @@ def load_reports(path_or_glob: PathLike | Iterable[PathLike] | None = None, jobs
     >>> corpus = load_reports("data/raw")                       # doctest: +SKIP
     >>> corpus.problems.groupby("report_id").size()             # doctest: +SKIP
     """
-    from .parallel import map_files
+    from .parallel import imap_files
 
     paths = expand_paths(path_or_glob if path_or_glob is not None else config.RAW_DIR)
     ids = _report_ids(paths)
-    results = map_files(paths, ids, jobs=jobs, cache=cache, progress=progress)
-    return gather(results)
+    return gather(imap_files(paths, ids, jobs=jobs, cache=cache, progress=progress, engine=engine,
+                             scheduler=scheduler, tokens=tokens))

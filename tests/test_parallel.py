@@ -1,0 +1,121 @@
+"""compare.parallel: the same tables in this process, in two worker processes and on a Dask cluster;
+and the pipeline benchmark runs and prints well-formed JSON (its figures are not tested)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from compare import config, load_reports
+from compare.parallel import imap_files, map_files, n_jobs
+from compare.tables import Corpus, _report_ids, expand_paths
+
+BENCH = config.ROOT / "benchmarks" / "bench_pipeline.py"
+
+
+def assert_same_corpus(a: Corpus, b: Corpus) -> None:
+    for name in Corpus.TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    assert a.documents.keys() == b.documents.keys()
+    for rid, doc in a.documents.items():
+        other = b.documents[rid]
+        assert (doc.raw, doc.text, doc.deleted) == (other.raw, other.text, other.deleted)
+        assert doc.offsets.tolist() == other.offsets.tolist()
+
+
+@pytest.fixture(scope="module")
+def local():
+    return load_reports(config.RAW_DIR, jobs=1, cache=False)
+
+
+def test_jobs2_gives_identical_tables(local):
+    assert_same_corpus(load_reports(config.RAW_DIR, jobs=2, cache=False), local)
+
+
+def test_dask_local_cluster_gives_identical_tables(local):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cl:
+        with distributed.Client(cl) as client:
+            by_client = load_reports(config.RAW_DIR, cache=False, engine="dask", scheduler=client)
+            by_address = load_reports(config.RAW_DIR, cache=False, engine="dask", scheduler=cl.scheduler_address)
+    assert_same_corpus(by_client, local)
+    assert_same_corpus(by_address, local)
+
+
+def test_results_come_in_input_order_and_without_tokens():
+    paths = list(reversed(expand_paths(config.RAW_DIR)))
+    ids = _report_ids(paths)
+    out = map_files(paths, ids, jobs=2, cache=False)
+    assert [r["report"]["report_id"] for r in out] == ids
+    assert all(r["tokens"] is None for r in out)
+    assert [r["report"]["report_id"] for r in imap_files(paths, ids, cache=False, tokens=False)] == ids
+
+
+def test_engine_and_jobs_arguments():
+    with pytest.raises(ValueError, match="unknown engine"):
+        map_files([], [], engine="spark")
+    with pytest.raises(ValueError, match="scheduler"):
+        map_files([], [], engine="dask")
+    assert n_jobs(0) == n_jobs(-1) == n_jobs(None) >= 1 and n_jobs(3) == 3
+
+
+def test_benchmark_prints_well_formed_json(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--reports", "3", "--scale", "2", "--json", "--targets"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["reports"] == 3 and out["reports_at_scale"] == 6
+    variants = ("jieba_floor", "pipeline_cold", "pipeline_cold_jobs2", "pipeline_warm")
+    assert set(out["variants"]) == set(variants)
+    for v in out["variants"].values():
+        for key in ("seconds", "reports_per_s", "chars_per_s", "peak_rss_mb"):
+            assert isinstance(v[key], (int, float)) and v[key] > 0, key
+    assert set(out["variants_at_scale"]) == {"jieba_floor", "pipeline_cold"}
+    for key in ("pipeline_vs_jieba", "speedup_jobs2", "warm_vs_cold", "growth"):
+        assert isinstance(out["ratios"][key], float), key
+    assert out["memory_10000"]["measured"] is False and out["memory_10000"]["method"]
+    assert set(out["targets"]) == {"pipeline_vs_jieba", "speedup_jobs2", "warm_vs_cold", "peak_rss_mb_at_10000",
+                                   "growth"}
+    assert {t["result"] for t in out["targets"].values()} <= {"pass", "miss"}
+    assert all(v["n_errors"] == 0 and v["n_problems"] == 75 for k, v in out["variants"].items() if k != "jieba_floor")
+
+
+def test_map_frames_classification_equals_one_call(local):
+    from compare.classify import classify_measures, classify_problems
+    from compare.parallel import map_frames
+
+    whole = classify_problems(local.problems, local.measures)
+    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], jobs=2, chunks=3),
+                                  whole)
+    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], max_groups=1),
+                                  whole)  # one report per call, one call after the other, here
+    pd.testing.assert_frame_equal(map_frames(classify_measures, local.measures, jobs=2, chunks=3),
+                                  classify_measures(local.measures))
+
+
+def test_per_file_tokens_are_the_tokenizers_segmentations(tmp_path, monkeypatch):
+    """The per-file stage's tokens equal JiebaTokenizer.segment of the classifier's documents and of the
+    measure texts, and land in the token cache where a fresh tokenizer finds them without jieba."""
+    from compare.classify import problem_documents
+    from compare.tables import process_file
+    from compare.text import JiebaTokenizer
+
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path)
+    path = config.RAW_DIR / "haizhu_2025-05-13.txt"
+    res = process_file(path, cache=True)
+    tok = JiebaTokenizer(cache=False)
+    docs = problem_documents(pd.DataFrame(res["problems"]))
+    assert res["tokens"]["problems"] == [tok.segment(d) for d in docs]
+    assert res["tokens"]["measures"] == [tok.segment(m["text"]) for m in res["measures"]]
+    assert res["tokens"]["dict_hash"] == tok.dict_hash_
+    cached = JiebaTokenizer()  # its memory is empty: a hit must come from the disk cache
+    monkeypatch.setattr(type(cached), "jieba", property(lambda self: pytest.fail("segmented again")))
+    assert [cached.segment(d) for d in docs] == res["tokens"]["problems"]
+    again = process_file(path, cache=True)  # from the per-file cache, tokens included
+    assert again["tokens"] == res["tokens"] and again["problems"] == res["problems"]
