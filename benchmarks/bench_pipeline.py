@@ -69,14 +69,6 @@ VARIANTS = {  # name: (kind, jobs)
 
 # --------------------------------------------------------------------------------------------- the corpus
 
-#: Per bundled report: the place names it uses, longest first, and which level each stands for.
-_SEED_NAMES = {
-    "huidong": [("惠东县", "county"), ("惠州市", "city"), ("广东省", "province"), ("惠东", "county_short"),
-                ("惠州", "city_short"), ("广东", "province_short")],
-    "haizhu": [("海珠区", "district"), ("广州市", "city"), ("广东省", "province"), ("海珠", "district_short"),
-               ("广州", "city_short"), ("广东", "province_short")],
-    "xuchang": [("许昌市", "city"), ("河南省", "province"), ("许昌", "city_short"), ("河南", "province_short")],
-}
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 
 
@@ -109,31 +101,50 @@ def _short(name: str) -> str:
     return core if len(core) >= 2 else name
 
 
-def _renames(seed: str, place: dict) -> list[tuple[str, str]]:
+def _place_names(region: str | None, city: str | None, province: str | None) -> list[tuple[str, str]]:
+    """(name, level) of a report's places, full names and short forms, longest first (the order to replace in)."""
+    names: dict[str, str] = {}
+    if region and region != city:
+        names[region] = "region"
+    if city:
+        names[city] = "city"
+    if province:
+        names[province] = "province"
+    for name, level in list(names.items()):
+        short = _PROVINCE_SUFFIX.sub("", name) if level == "province" else _short(name)
+        if short and short != name:
+            names.setdefault(short, level + "_short")
+    return sorted(names.items(), key=lambda kv: -len(kv[0]))
+
+
+def _renames(names: list[tuple[str, str]], place: dict) -> list[tuple[str, str]]:
     prov = place["province"]
+    region = place.get("name") or place["city"]
     new = {
-        "county": place.get("name"), "district": place.get("name"), "city": place["city"], "province": prov,
-        "county_short": _short(place.get("name") or ""), "district_short": _short(place.get("name") or ""),
+        "region": region, "city": place["city"], "province": prov, "region_short": _short(region),
         "city_short": _short(place["city"]), "province_short": _PROVINCE_SUFFIX.sub("", prov) or prov,
     }
-    return [(old, new[level]) for old, level in _SEED_NAMES[seed]]
-
-
-def _seed_key(path: Path) -> str:
-    return path.stem.split("_")[0]
+    return [(old, new[level]) for old, level in names]
 
 
 class _Seed:
-    """A bundled report with its problems' and measures' spans mapped back to the raw text."""
+    """A bundled report with its problems' and measures' spans mapped back to the raw text, and its places.
+
+    The places come from the parser's metadata (region, city, province of the issuer, found with cpca), so any
+    report in ``data/raw`` whose issuer names a county, district or prefecture city can seed the corpus.
+    """
 
     def __init__(self, path: Path):
         from compare.normalize import normalize
         from compare.parse import parse
 
-        self.key = _seed_key(path)
+        self.key = path.stem
         self.raw = path.read_text(encoding="utf-8")
         norm = normalize(self.raw)
         parsed = parse(norm.text)
+        meta = parsed.meta
+        self.level = {"county": "county", "district": "district", "city": "city"}.get(meta.get("admin_level"))
+        self.names = _place_names(meta.get("region"), meta.get("city"), meta.get("province"))
         self.n_problems = len(parsed.problems)
         self.groups: list[list[tuple[int, int]]] = []  # raw (start, end) of the problems under one heading
         self.measures: list[tuple[int, int]] = []  # raw spans of labelled measures
@@ -194,7 +205,7 @@ def _variant(seed: _Seed, rng: random.Random, place: dict) -> str:
         pos = ends[-1]
     raw = "".join(pieces) + raw[pos:]
     # places, years, publication date
-    for old, new in _renames(seed.key, place):
+    for old, new in _renames(seed.names, place):
         raw = raw.replace(old, new)
     shift = rng.choice((-3, -2, -1, 0, 1))
     raw = _YEAR.sub(lambda m: str(int(m.group(1)) + shift), raw)
@@ -217,19 +228,18 @@ def build_corpus(out_dir: Path, n: int, seed: int = 0) -> dict:
     """
     from compare import config
 
-    seeds = [_Seed(p) for p in sorted(config.RAW_DIR.glob("*.txt")) if _seed_key(p) in _SEED_NAMES]
+    seeds = [s for s in map(_Seed, sorted(config.RAW_DIR.glob("*.txt"))) if s.level and s.names and s.n_problems]
     if not seeds:
-        raise SystemExit(f"no bundled reports in {config.RAW_DIR}")
+        raise SystemExit(f"no bundled report in {config.RAW_DIR} names a county, district or city and parses")
     places = _places()
     out_dir.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     paths, n_chars, expected = [], 0, []
     for i in range(n):
         s = seeds[i % len(seeds)]
-        level = "city" if s.key == "xuchang" else "district" if s.key == "haizhu" else "county"
         for attempt in range(100):
             rng = random.Random(f"{seed}:{i}:{attempt}")
-            text = _variant(s, rng, rng.choice(places[level]))
+            text = _variant(s, rng, rng.choice(places[s.level]))
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
             if digest not in seen:
                 break
@@ -271,21 +281,19 @@ def _child(kind: str, files_dir: str, jobs: int) -> dict:
                 "n_tokens": n_tokens, "maxrss_self_mb": _maxrss_mb(resource.RUSAGE_SELF),
                 "maxrss_children_mb": _maxrss_mb(resource.RUSAGE_CHILDREN)}
 
-    from compare import classify, parallel, tables
+    from compare import classify, coding, tables
 
     classify.load_model()  # cached: classify_problems (here or in forked workers) finds it loaded
     setup = time.perf_counter() - t_setup
     t0 = time.perf_counter()
     corpus = tables.load_reports(paths, jobs=jobs, cache=True, progress=False)
     t1 = time.perf_counter()
-    problems = parallel.map_frames(classify.classify_problems, [corpus.problems, corpus.measures], jobs=jobs)
-    t2 = time.perf_counter()
-    measures = parallel.map_frames(classify.classify_measures, corpus.measures, jobs=jobs)
+    problems, measures = coding.code_tables(corpus.problems, corpus.measures, jobs=jobs, progress=False)
     t3 = time.perf_counter()
     per_report = corpus.reports["n_problems"]
     return {
         "seconds": t3 - t0, "setup_s": setup,
-        "stages": {"load_reports": t1 - t0, "classify_problems": t2 - t1, "classify_measures": t3 - t2},
+        "stages": {"load_reports": t1 - t0, "classify": t3 - t1},
         "n_reports": len(corpus.reports), "n_errors": len(corpus.errors), "n_chars": int(corpus.reports["n_chars_raw"].sum()),
         "n_problems": len(problems), "n_measures": len(measures),
         "n_problems_per_report": per_report.tolist(),

@@ -163,3 +163,50 @@ def test_project_measure_codebook_loads():
     cb = load_codebook(config.MEASURE_CODEBOOK_PATH)
     assert len(cb) >= 2
     assert len(set(cb.palette().values())) == len(cb)
+
+
+# ----------------------------------------------------------------------------------------- the term index
+def _one_rule_at_a_time(book: Codebook, text: str) -> dict[str, RuleScore]:
+    """The definition: every rule of every code tested with ``in``."""
+    return {c.code: c.score(text) for c in book}
+
+
+@pytest.mark.parametrize("path", [config.CODEBOOK_PATH, config.MEASURE_CODEBOOK_PATH])
+def test_indexed_scoring_equals_testing_every_rule(corpus, path):
+    book = load_codebook(path)
+    texts = [f"{t}\n{x}" for t, x in zip(corpus.problems["title"], corpus.problems["text"], strict=True)]
+    texts += list(corpus.measures["text"]) + ["", "无关文字"]
+    hits = 0
+    for text in texts:
+        fast = book.score(text)
+        assert fast == _one_rule_at_a_time(book, text)
+        hits += any(s.score > 0 for s in fast.values())
+    assert hits > len(texts) * 0.8  # the comparison covers matching texts, not only empty scores
+
+
+def test_index_handles_overlaps_none_terms_and_pickling(tmp_path):
+    import pickle
+
+    path = write(tmp_path, """\
+    codes:
+      - code: a
+        name_zh: 甲
+        name_en: A
+        color: "#111111"
+        rules:
+          - any: [养老, 养老机构]
+          - all: [机构, 监管]
+            none: [儿童]
+            weight: 2
+      - code: b
+        name_zh: 乙
+        name_en: B
+        color: "#222222"
+        rules:
+          - any: [老机]
+    """)
+    book = pickle.loads(pickle.dumps(load_codebook(path)))
+    s = book.score("加强养老机构监管")
+    assert s["a"] == RuleScore(score=3.0, terms=("养老", "养老机构", "机构", "监管"))
+    assert s["b"] == RuleScore(score=1.0, terms=("老机",))  # overlapping occurrence found too
+    assert book.score("儿童养老机构监管")["a"] == RuleScore(score=1.0, terms=("养老", "养老机构"))

@@ -130,3 +130,21 @@ def test_cli_parse_json(key):
     assert set(schema.PROBLEM_COLUMNS) <= set(p5)
     assert set(p5["measures"][0]) == set(schema.MEASURE_COLUMNS)
     assert doc["warnings"] == []
+
+
+def test_documents_load_on_access_and_notice_a_changed_file(tmp_path, monkeypatch):
+    from compare.tables import Documents, LazyDocument
+
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    src = tmp_path / "huidong.txt"
+    shutil.copy(config.RAW_DIR / BUNDLED["huidong"], src)
+    corpus = load_reports([src], cache=True)
+    docs = corpus.documents
+    assert isinstance(docs, Documents) and isinstance(docs._items["huidong"], LazyDocument)  # nothing held
+    doc = docs["huidong"]
+    assert doc.raw == raw_text("huidong") and doc.text == process_file(src, cache=False)["normalized"].text
+    assert corpus.text("huidong", 0, 4) == doc.text[:4]
+    src.write_text(raw_text("huidong") + "附件", encoding="utf-8")
+    docs._recent.clear()
+    with pytest.raises(ValueError, match="changed"):
+        docs["huidong"]

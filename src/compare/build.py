@@ -165,7 +165,7 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = 0, engine: str = "local
                             progress=progress)
         corpus = gather(results)
     with stage("classify"):
-        code_corpus(corpus)
+        code_corpus(corpus, jobs=jobs, progress=progress)
     with stage("tables"):
         corpus.save(out)
     results_tables = {}

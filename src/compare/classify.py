@@ -55,6 +55,7 @@ import hashlib
 import os
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -125,7 +126,8 @@ def problem_documents(problems: pd.DataFrame, measures: pd.DataFrame | None = No
     list of str
     """
     by_problem = {}
-    if measures is not None and len(measures):
+    missing = problems["text"].map(lambda t: not _as_text(t).strip()) if "text" in problems else None
+    if measures is not None and len(measures) and (missing is None or missing.any()):
         for pid, grp in measures.sort_values(["problem_id", "seq"]).groupby("problem_id", sort=False):
             by_problem[pid] = "\n".join(grp["text"].map(_as_text))
     docs = []
@@ -164,6 +166,23 @@ def _feature_label(name: str) -> str:
     """``word__养老 机构`` → ``word:养老 机构``; ``char__ 殡仪`` → ``char:殡仪``."""
     kind, _, feat = str(name).partition("__")
     return f"{kind}:{feat.strip()}"
+
+
+_FEATURE_LABELS: list[tuple[object, np.ndarray, np.ndarray]] = []  # (fitted FeatureUnion, labels, ids), last few
+
+
+def _feature_labels(features) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct :func:`_feature_label` of a fitted FeatureUnion's features and each feature's label id.
+
+    Computed once per model (a million labels per call would otherwise dominate :meth:`explain`).
+    """
+    for feats, labels, ids in _FEATURE_LABELS:
+        if feats is features:
+            return labels, ids
+    names = [_feature_label(n) for n in features.get_feature_names_out()]
+    labels, ids = np.unique(np.array(names, dtype=object), return_inverse=True)
+    _FEATURE_LABELS[:] = [*_FEATURE_LABELS[-3:], (features, labels, ids)]
+    return labels, ids
 
 
 def _title(doc: str) -> str:
@@ -425,15 +444,18 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     # -- scores --------------------------------------------------------------------------------------------
-    def _model_proba(self, X) -> np.ndarray:
+    def _model_proba(self, X) -> tuple[np.ndarray, object]:
+        """The model's probabilities (columns ``classes_``) and its feature matrix (None without a model)."""
         out = np.zeros((len(X), len(self.classes_)))
         if self.pipeline_ is None or not len(X):
-            return out
+            return out, None
         with threadpool_limits(1, user_api="blas"):
-            proba = self.pipeline_.predict_proba(X)
+            # the two steps by hand, so explain() reuses the features instead of transforming X again
+            M = self.pipeline_.named_steps["features"].transform(X)
+            proba = self.pipeline_.named_steps["clf"].predict_proba(M)
         cols = [int(np.flatnonzero(self.classes_ == c)[0]) for c in self.model_classes_]
         out[:, cols] = proba
-        return out
+        return out, M
 
     def _scores(self, X):
         check_is_fitted(self, "classes_")
@@ -441,13 +463,13 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         raw, terms = self.rules_.score(X)
         total = raw.sum(axis=1, keepdims=True)
         shares = np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
-        model = self._model_proba(X)
+        model, M = self._model_proba(X)
         if self.pipeline_ is None:
             blend = shares
         else:
             w = self.rule_weight
             blend = np.where(total > 0, (1 - w) * model + w * shares, model)
-        return blend, model, shares, raw, terms
+        return blend, model, shares, raw, terms, M
 
     def predict_proba(self, X) -> np.ndarray:
         """Blended scores, one column per code of ``classes_`` (rows sum to 1; to 0 for a rules-only
@@ -487,7 +509,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             out.append([self.classes_[r.argmax()] if r.max() > 0 else None for r in raw])
         return out
 
-    def secondary_codes(self, X, proba: np.ndarray | None = None) -> list[list[str]]:
+    def secondary_codes(self, X, proba: np.ndarray | None = None, measure_codes=None) -> list[list[str]]:
         """Secondary codes of documents (see ``secondary``), highest support first, primary excluded.
 
         Parameters
@@ -495,6 +517,8 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         X : list of str
         proba : ndarray, optional
             :meth:`predict_proba` of ``X`` when already computed.
+        measure_codes : list, optional
+            :meth:`measure_codes` of ``X`` when already computed.
 
         Returns
         -------
@@ -502,19 +526,20 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X) if proba is None else np.atleast_2d(proba)
         out = []
-        per_measure = self.measure_codes(X) if self.secondary == "measures" else [[] for _ in X]
+        order = {c: i for i, c in enumerate(self.classes_)}
+        if self.secondary != "measures":
+            per_measure = [[] for _ in X]
+        else:
+            per_measure = self.measure_codes(X) if measure_codes is None else measure_codes
         for row, mcodes in zip(proba, per_measure, strict=True):
             if row.max() <= 0:
                 out.append([])
                 continue
             top = self.classes_[row.argmax()]
             if self.secondary == "measures":
-                counts = pd.Series(
-                    [c for c in mcodes if c is not None and c != top], dtype=object
-                ).value_counts()
-                keep = counts[counts >= self.secondary_min_measures]
-                order = {c: i for i, c in enumerate(self.classes_)}
-                out.append(sorted(keep.index, key=lambda c: (-keep[c], order[c])))
+                counts = Counter(c for c in mcodes if c is not None and c != top)
+                keep = [c for c, n in counts.items() if n >= self.secondary_min_measures]
+                out.append(sorted(keep, key=lambda c: (-counts[c], order[c])))
             else:
                 order = np.argsort(-row, kind="stable")
                 out.append(
@@ -526,29 +551,30 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
                 )
         return out
 
-    def _top_features(self, X, codes) -> list[list[tuple[str, float]]]:
+    def _top_features(self, X, codes, M=None) -> list[list[tuple[str, float]]]:
         if self.pipeline_ is None or not len(X):
             return [[] for _ in X]
         feats = self.pipeline_.named_steps["features"]
-        clf = self.pipeline_.named_steps["clf"]
-        names = feats.get_feature_names_out()
-        M = feats.transform(X).tocsr()
+        coef = self.pipeline_.named_steps["clf"].coef_
+        # char_wb pads chunk edges: " 殡仪" and "殡仪" are one feature to a reader, so contributions are
+        # summed per label (ids into ``labels``)
+        labels, label_ids = _feature_labels(feats)
+        M = (feats.transform(X) if M is None else M).tocsr()
+        row_of = {c: i for i, c in enumerate(self.model_classes_)}
         out = []
         for i, code in enumerate(codes):
-            k = np.flatnonzero(self.model_classes_ == code)
-            if code is None or not len(k):
+            k = row_of.get(code)
+            if k is None:
                 out.append([])
                 continue
-            row = M.getrow(i)
-            contrib = row.data * clf.coef_[k[0], row.indices]
-            agg: dict[
-                str, float
-            ] = {}  # char_wb pads chunk edges: " 殡仪" and "殡仪" are one feature to a reader
-            for j in np.flatnonzero(contrib > 0):
-                label = _feature_label(names[row.indices[j]])
-                agg[label] = agg.get(label, 0.0) + float(contrib[j])
-            top = sorted(agg.items(), key=lambda kv: (-kv[1], kv[0]))[: self.n_features]
-            out.append([(f, round(v, 4)) for f, v in top])
+            a, b = M.indptr[i], M.indptr[i + 1]
+            idx = M.indices[a:b]
+            contrib = M.data[a:b] * coef[k, idx]
+            pos = contrib > 0
+            uniq, inv = np.unique(label_ids[idx[pos]], return_inverse=True)
+            sums = np.bincount(inv, weights=contrib[pos], minlength=len(uniq))
+            top = sorted(zip(sums.tolist(), labels[uniq].tolist(), strict=True), key=lambda v: (-v[0], v[1]))
+            out.append([(f, round(v, 4)) for v, f in top[: self.n_features]])
         return out
 
     def explain(self, X, decimals: int | None = 4):
@@ -571,11 +597,11 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         """
         single = isinstance(X, str)
         docs = [X] if single else [_as_text(d) for d in X]
-        blend, model, _, raw, terms = self._scores(docs)
+        blend, model, _, raw, terms, M = self._scores(docs)
         primary = [self.classes_[r.argmax()] if r.max() > 0 else None for r in blend]
-        secondary = self.secondary_codes(docs, blend)
         per_measure = self.measure_codes(docs) if self.secondary == "measures" else [[] for _ in docs]
-        feats = self._top_features(docs, primary)
+        secondary = self.secondary_codes(docs, blend, per_measure)
+        feats = self._top_features(docs, primary, M)
 
         def rnd(v):
             return float(v) if decimals is None else round(float(v), decimals)
@@ -952,7 +978,7 @@ def evaluate_loro(corpus=None, labels: pd.DataFrame | None = None, **params) -> 
         # one fit per fold: the model's and the rules' own scores are the two parts of the blend
         clf = clone(base).fit(d_train, y[~test])
         codes = list(clf.classes_)
-        blend, model, shares, _, _ = clf._scores(d_test)
+        blend, model, shares, _, _, _ = clf._scores(d_test)
         for method, proba in (("blend", blend), ("model", model), ("rules", shares)):
             pred = clf.classes_[proba.argmax(axis=1)].astype(object)
             pred[proba.max(axis=1) <= 0] = None  # rules alone: no rule matched

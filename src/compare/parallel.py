@@ -44,15 +44,31 @@ def n_jobs(jobs: int | None) -> int:
     return max(1, jobs)
 
 
-def _progress(it, total: int, desc: str, progress: bool | None):
+def _progress(it, total: int, desc: str, progress: bool | None, unit: str = "file"):
     from tqdm.auto import tqdm
 
     disable = not (progress if progress is not None else sys.stderr.isatty())
-    return tqdm(it, total=total, desc=desc, unit="file", disable=disable)
+    return tqdm(it, total=total, desc=desc, unit=unit, disable=disable)
 
 
 def _one(args):
-    """The per-file work on one ``(path, report_id, cache, tokens)``; importable by worker processes."""
+    """The per-file work on one ``(path, report_id, cache, tokens)``; importable by worker processes.
+
+    The result's ``normalized`` is replaced by a :class:`compare.tables.LazyDocument` that loads it again when
+    asked (from the per-file cache): a corpus then never holds every report's text and offset map at once,
+    and worker processes do not send them back.
+    """
+    from .tables import LazyDocument, _process_file
+
+    path, rid, cache, tokens = args
+    out = _process_file(path, rid, cache, tokens, False)
+    if out["normalized"] is not None:
+        out["normalized"] = LazyDocument(path, rid, cache, tokens, out["report"]["sha256"])
+    return out
+
+
+def _one_whole(args):
+    """:func:`_one` keeping the normalised document (Dask workers' files may not be readable here)."""
     from .tables import _process_file
 
     path, rid, cache, tokens = args
@@ -129,7 +145,7 @@ def _map_dask(args, scheduler, progress):
         raise ValueError("engine='dask' needs a scheduler address (or a distributed.Client)")
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        futures = client.map(_one, args, pure=False)
+        futures = client.map(_one_whole, args, pure=False)
         for _ in _progress(as_completed(futures), len(futures), "reports", progress):
             pass
         return client.gather(futures)
@@ -144,7 +160,7 @@ def _call_chunk(args):
 
 
 def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks: int | None = None,
-               max_groups: int | None = 250, **kwargs):
+               max_groups: int | None = 250, progress: bool | None = False, desc: str = "chunks", **kwargs):
     """Apply a row-wise function of tables to chunks of whole reports (in worker processes); concatenate.
 
     ``func(first, *others, **kwargs)`` must return a DataFrame whose rows depend only on the rows it is given
@@ -170,6 +186,9 @@ def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks
     max_groups : int, optional
         At most this many ``by`` groups (reports) per call, which bounds the memory one call needs (a
         classifier's feature matrices grow with its input); None: no limit.
+    progress : bool, optional
+        A tqdm bar over the chunks labelled ``desc`` (None: only when stderr is a terminal).
+    desc : str
     **kwargs
         Passed to ``func``.
 
@@ -200,10 +219,10 @@ def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks
         wanted = set(part[by])
         tasks.append((func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs))
     if workers <= 1:
-        parts = [_call_chunk(t) for t in tasks]
+        parts = list(_progress(map(_call_chunk, tasks), len(tasks), desc, progress, unit="chunk"))
     else:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
-            parts = list(ex.map(_call_chunk, tasks))
+            parts = list(_progress(ex.map(_call_chunk, tasks), len(tasks), desc, progress, unit="chunk"))
     out = pd.concat(parts)
     for col in out.columns:
         if len({str(p[col].dtype) for p in parts}) > 1:

@@ -53,12 +53,15 @@ SOURCE = {
 }
 
 
-def code_corpus(corpus, model=None):
-    """Add problem codes (``primary_code``, ``codes``, scores, evidence) and measure types to the corpus tables."""
-    from .classify import classify_measures, classify_problems
+def code_corpus(corpus, model=None, jobs: int | None = 1, cache: bool = True, progress: bool | None = None):
+    """Add problem codes (``primary_code``, ``codes``, scores, evidence) and measure types to the corpus tables.
 
-    corpus.problems = classify_problems(corpus.problems, corpus.measures, model=model)
-    corpus.measures = classify_measures(corpus.measures)
+    In ``jobs`` processes and cached per report (:func:`compare.coding.code_tables`); returns the corpus.
+    """
+    from .coding import code_tables
+
+    corpus.problems, corpus.measures = code_tables(corpus.problems, corpus.measures, model=model, jobs=jobs,
+                                                   cache=cache, progress=progress)
     return corpus
 
 

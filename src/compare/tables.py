@@ -21,7 +21,7 @@ import hashlib
 import os
 import pickle
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -343,6 +343,64 @@ def _report_ids(paths: list[str]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class LazyDocument:
+    """Where a report's :class:`compare.normalize.Normalized` can be made again: its file, id and settings.
+
+    :meth:`load` repeats the per-file work (a read of the per-file cache when ``cache`` is on) and checks the
+    file has not changed since the corpus was loaded.
+    """
+
+    path: str
+    report_id: str
+    cache: bool
+    tokens: bool
+    sha256: str
+
+    def load(self) -> Normalized:
+        out = _process_file(self.path, self.report_id, self.cache, self.tokens, False)
+        if out["report"] is None or out["report"]["sha256"] != self.sha256:
+            raise ValueError(f"{self.path} changed (or vanished) since the corpus was loaded; load it again")
+        return out["normalized"]
+
+
+class Documents(Mapping):
+    """``report_id`` → :class:`compare.normalize.Normalized`, loaded on access for lazy entries.
+
+    Holding the text and offset map of every report would be the largest part of a big corpus's memory, so
+    :func:`gather` keeps a :class:`LazyDocument` where it can and loads it when asked, keeping the last few
+    loaded documents.
+    """
+
+    def __init__(self, items=(), recent: int = 16):
+        self._items: dict[str, Normalized | LazyDocument] = dict(items)
+        self._recent: dict[str, Normalized] = {}
+        self._n_recent = recent
+
+    def __getitem__(self, report_id: str) -> Normalized:
+        item = self._items[report_id]
+        if not isinstance(item, LazyDocument):
+            return item
+        doc = self._recent.pop(report_id, None) or item.load()
+        self._recent[report_id] = doc  # most recent last
+        while len(self._recent) > self._n_recent:
+            self._recent.pop(next(iter(self._recent)))
+        return doc
+
+    def __setitem__(self, report_id: str, item: Normalized | LazyDocument) -> None:
+        self._items[report_id] = item
+        self._recent.pop(report_id, None)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Documents({len(self)} reports)"
+
+
 @dataclass
 class Corpus:
     """The tables of a set of reports (DESIGN.md section 3).
@@ -350,8 +408,9 @@ class Corpus:
     Attributes
     ----------
     reports, problems, measures, mentions, errors, spans : pandas.DataFrame
-    documents : dict
-        ``report_id`` → :class:`compare.normalize.Normalized` (the canonical text and the map to the raw text).
+    documents : Mapping
+        ``report_id`` → :class:`compare.normalize.Normalized` (the canonical text and the map to the raw text);
+        a :class:`Documents` that loads each on access.
     """
 
     reports: pd.DataFrame
@@ -360,7 +419,7 @@ class Corpus:
     mentions: pd.DataFrame
     errors: pd.DataFrame
     spans: pd.DataFrame
-    documents: dict[str, Normalized] = field(default_factory=dict, repr=False)
+    documents: Mapping[str, Normalized] = field(default_factory=Documents, repr=False)
 
     TABLES = ("reports", "problems", "measures", "mentions", "errors", "spans")
 
@@ -450,7 +509,7 @@ def gather(results: Iterable[dict]) -> Corpus:
     tabs = {name: _Columns(cols) for name, cols in (
         ("reports", schema.REPORT_COLUMNS), ("problems", schema.PROBLEM_COLUMNS), ("measures", schema.MEASURE_COLUMNS),
         ("mentions", schema.MENTION_COLUMNS), ("errors", schema.ERROR_COLUMNS), ("spans", schema.SPAN_COLUMNS))}
-    docs: dict[str, Normalized] = {}
+    docs = Documents()
     for r in results:
         if r["error"] is not None:
             tabs["errors"].extend([r["error"]])

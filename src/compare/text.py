@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+from cachetools import LRUCache
 
 from . import config
 
@@ -40,6 +41,9 @@ __all__ = ["JiebaTokenizer", "default_tokenizer", "read_wordlist", "vocab_check"
 _NUMBER_RE = re.compile(r"^[\d.．,，%％‰+\-~～]+$")
 #: Chinese numerals on their own (一, 二十, 三百) — ordinals of 一是/二是 and counts, no content.
 _CN_NUMBER_RE = re.compile(r"^[零〇一二两三四五六七八九十百千万亿]+$")
+
+#: Tokens each in-memory cache of a tokenizer holds at most (about 60 bytes each; least recently used go).
+MEMORY_CACHE_TOKENS = 500_000
 
 _JIEBA_LOCK = threading.Lock()
 #: One initialised jieba.Tokenizer per dictionary hash, shared by every JiebaTokenizer in the process.
@@ -149,8 +153,11 @@ class JiebaTokenizer:
 
         self.stopwords_ = frozenset(self.stopwords_text.split("\n")) - {""}
         self.dict_hash_ = _sha("jieba", jieba.__version__, f"hmm={self.hmm}", self.userdict_text)
-        self._memory: dict[str, list[str]] = {}
-        self._tokens: dict[str, list[str]] = {}
+        # in-memory caches bounded by the number of tokens they hold (an LRU of cachetools), so a corpus of
+        # any size never piles its segmentations up in memory: the disk cache is the long-term store
+        self._memory: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
+        self._tokens: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
+        self._kept: dict[str, bool] = {}  # keep() of every distinct raw token seen (a vocabulary, not a corpus)
         self._pid = os.getpid()
 
     def __getstate__(self) -> dict:
@@ -230,7 +237,7 @@ class JiebaTokenizer:
                     os.replace(tmp, path)
                 except OSError:  # a read-only cache is not an error
                     pass
-        if len(self._memory) < 100_000:
+        if len(tokens) <= MEMORY_CACHE_TOKENS:
             self._memory[key] = tokens
         return tokens
 
@@ -258,8 +265,17 @@ class JiebaTokenizer:
         text = text or ""
         hit = self._tokens.get(text)
         if hit is None:
-            hit = [t.strip() for t in self.segment(text) if self.keep(t)]
-            if len(self._tokens) < 100_000:
+            kept = self._kept
+            if len(kept) > 1_000_000:  # a vocabulary this large is not a vocabulary: start over
+                kept.clear()
+            hit = []
+            for t in self.segment(text):
+                ok = kept.get(t)
+                if ok is None:
+                    ok = kept[t] = self.keep(t)
+                if ok:
+                    hit.append(t.strip())
+            if len(hit) <= MEMORY_CACHE_TOKENS:
                 self._tokens[text] = hit
         return list(hit)
 
