@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -18,6 +20,10 @@
 #
 # Publication-ready figures (PNG at 300 dpi, SVG and PDF; Chinese or English labels, one parameter) and tables
 # (CSV with BOM for Excel, and XLSX). File names are stable: `figures/<number>_<chart>_<lang>.<format>`.
+#
+# `python -m compare build` (`make report`) already writes every figure in both languages and all three formats;
+# this notebook shows how to write them yourself, e.g. after changing a title. `FORMATS` keeps it quick (PNG
+# only: about a second per figure, where SVG and PDF with the embedded Chinese font take another two).
 
 # %%
 import matplotlib.pyplot as plt
@@ -27,6 +33,7 @@ from compare.export import save_figure, save_table
 from compare.study import code_corpus, make_figures, run_analyses
 
 LANG = "en"  # "zh" for Chinese labels
+FORMATS = ("png",)  # ("png", "svg", "pdf") for all three
 
 corpus = code_corpus(load_reports(config.RAW_DIR))
 results = run_analyses(corpus)
@@ -45,7 +52,7 @@ figs["05_measure_types"]
 # %%
 written = []
 for name, fig in figs.items():
-    written += save_figure(fig, f"{name}_{LANG}", config.FIGURES_DIR)
+    written += save_figure(fig, f"{name}_{LANG}", config.FIGURES_DIR, formats=FORMATS)
     plt.close(fig)
 for name in ("type_counts", "recurring_types", "concreteness_by_region", "timeline"):
     written += save_table(results[name], name, config.PROCESSED_DIR / "tables")

@@ -31,7 +31,11 @@ class _Stages:
         self.seconds[name] = round(time.perf_counter() - t, 2)
 
 
-def _run_notebook(nb_path: Path, out: Path, timeout: int) -> Path:
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _run_notebook(nb_path: Path, out: Path, timeout: int, threads: int | None = None) -> Path:
+    import os
     import tempfile
 
     import nbformat
@@ -42,9 +46,12 @@ def _run_notebook(nb_path: Path, out: Path, timeout: int) -> Path:
     nb = nbformat.read(nb_path, as_version=4)
     with tempfile.TemporaryDirectory() as sock:  # local IPC sockets: no TCP ports, no warning about them
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sock) / "kernel"))
+        env = dict(os.environ)
+        if threads:  # kernels side by side: one BLAS/OpenMP thread each, or their spinning threads fight for cores
+            env.update({k: str(threads) for k in _THREAD_VARS})
         try:
             NotebookClient(nb, km=km, timeout=timeout,
-                           resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}}).execute()
+                           resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}}).execute(env=env)
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
@@ -72,8 +79,10 @@ def execute_notebooks(out_dir: Path | None = None, timeout: int = 600, progress:
     out.mkdir(parents=True, exist_ok=True)
     books = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
     disable = not (progress if progress is not None else sys.stderr.isatty())
-    with ThreadPoolExecutor(max_workers=max(1, min(n_jobs(jobs), len(books) or 1))) as ex:
-        futures = [ex.submit(_run_notebook, b, out, timeout) for b in books]
+    workers = max(1, min(n_jobs(jobs), len(books) or 1))
+    threads = max(1, n_jobs(0) // workers) if workers > 1 else None
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        futures = [ex.submit(_run_notebook, b, out, timeout, threads) for b in books]
         return [f.result() for f in tqdm(futures, desc="notebooks", unit="nb", disable=disable)]
 
 
