@@ -86,14 +86,7 @@ class Rule:
         tuple of str or None
             The evidence when the rule matches, else ``None``.
         """
-        if any(term in text for term in self.none):
-            return None
-        if not all(term in text for term in self.all):
-            return None
-        found_any = tuple(term for term in self.any if term in text)
-        if self.any and not found_any:
-            return None
-        return self.all + found_any
+        return self.match_found({term for term in (*self.none, *self.all, *self.any) if term in text})
 
     def match_found(self, found: frozenset[str] | set[str]) -> tuple[str, ...] | None:
         """:meth:`match` given the set of this codebook's terms that occur in the text (same result)."""

@@ -58,10 +58,10 @@ def _one(args):
     asked (from the per-file cache): a corpus then never holds every report's text and offset map at once,
     and worker processes do not send them back.
     """
-    from .tables import LazyDocument, _process_file
+    from .tables import LazyDocument
 
     path, rid, cache, tokens = args
-    out = _process_file(path, rid, cache, tokens, False)
+    out = _one_whole(args)
     if out["normalized"] is not None:
         out["normalized"] = LazyDocument(path, rid, cache, tokens, out["report"]["sha256"])
     return out
