@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import jupytext
 import nbformat
 import pytest
+from PIL import Image
 
 from compare import config
 from compare.build import execute_notebooks
 
 NOTEBOOKS = ["01_load_reports", "02_problem_types", "03_compare_regions", "04_export_figures"]
+#: Cells whose last expression is a compare figure, per notebook (read off the .py scripts).
+FIGURE_CELLS = {"01_load_reports": 0, "02_problem_types": 0, "03_compare_regions": 5, "04_export_figures": 2}
+_PNG_RE = re.compile(r'<img[^>]+src="data:image/png;base64,([^"]+)"')
 
 
 def test_the_four_notebooks_exist_in_order():
@@ -34,3 +42,14 @@ def test_notebooks_execute_end_to_end(tmp_path):
     # notebook 02 shows the leave-one-region-out table and 01 the errors of the demo batch
     assert "macro_f1" in (tmp_path / "02_problem_types.html").read_text(encoding="utf-8")
     assert "empty" in (tmp_path / "01_load_reports.html").read_text(encoding="utf-8")
+    for name, n_figures in FIGURE_CELLS.items():
+        page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        # what the reader sees: one embedded chart per figure cell, never the Figure's repr
+        pngs = _PNG_RE.findall(page)
+        assert len(pngs) == n_figures, name
+        for data in pngs:
+            width, height = Image.open(io.BytesIO(base64.b64decode(data))).size
+            assert width > 300 and height > 150, name
+        assert "<Figure size" not in page and "&lt;Figure size" not in page, name
+        # no stderr stream (warnings, progress bars, tracebacks) in any executed cell
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page, name

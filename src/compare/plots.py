@@ -26,6 +26,7 @@ import importlib.util
 import math
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -400,9 +401,33 @@ def _need(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what}: the table is empty, nothing to draw")
 
 
+def show_inline() -> None:
+    """Let IPython show a compare Figure as a PNG when it is a cell's last expression.
+
+    The charts are built without pyplot, so IPython knows no display for them until ``%matplotlib inline``
+    registers one; this registers the same PNG formatter on first use (nothing happens outside IPython).
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
+    if not formatters or "image/png" not in formatters:
+        return
+    png = formatters["image/png"]
+    if Figure not in png.type_printers:
+        from IPython.core.pylabtools import print_figure
+
+        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+def _figure(figsize) -> Figure:
+    """A new constrained-layout Figure that IPython shows inline."""
+    show_inline()
+    return Figure(figsize=figsize, layout="constrained")
+
+
 def _new_figure(ax, figsize):
     if ax is None:
-        fig = Figure(figsize=figsize, layout="constrained")
+        fig = _figure(figsize)
         ax = fig.add_subplot()
         return fig, ax
     return ax.figure, ax
@@ -1073,7 +1098,7 @@ def distinctive_terms(
         ncols = ncols or min(3, len(regions))
         nrows = math.ceil(len(regions) / ncols)
         shown = max(min(top_n, int(terms.groupby("region").size().max())), 1)
-        fig = Figure(figsize=(3.3 * ncols + 0.6, nrows * (0.26 * shown + 1.0) + 0.5), layout="constrained")
+        fig = _figure((3.3 * ncols + 0.6, nrows * (0.26 * shown + 1.0) + 0.5))
         axes = list(np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel())
     else:
         axes = list(np.atleast_1d(ax).ravel())
