@@ -13,7 +13,7 @@ a. ``jieba_floor``: read every file and ``jieba.lcut`` all of its text;
 b. ``pipeline_cold``: ``load_reports`` (read, normalise, parse, extract, tokenise) plus ``classify_problems`` and
    ``classify_measures``, one process, empty cache (``COMPARE_CACHE`` points to a new folder);
 c. ``pipeline_cold_jobs2``: the same with ``jobs=2`` and another empty cache: ``load_reports(jobs=2)``, and the
-   two classifications through ``compare.parallel.map_frames(..., jobs=2)`` (chunks of whole reports in two
+   two classifications through ``compare.runner.map_frames(..., jobs=2)`` (chunks of whole reports in two
    forked processes that inherit the loaded model);
 d. ``pipeline_warm``: b again on b's cache, in a new process.
 
@@ -281,14 +281,16 @@ def _child(kind: str, files_dir: str, jobs: int) -> dict:
                 "n_tokens": n_tokens, "maxrss_self_mb": _maxrss_mb(resource.RUSAGE_SELF),
                 "maxrss_children_mb": _maxrss_mb(resource.RUSAGE_CHILDREN)}
 
-    from compare import classify, coding, tables
+    from compare.study import Study
 
-    classify.load_model()  # cached: classify_problems (here or in forked workers) finds it loaded
+    study = Study.resolve()  # the cache folder comes from COMPARE_CACHE, set by the parent per variant
+    study.model()  # loaded once: coding (here or in forked workers) finds it loaded
     setup = time.perf_counter() - t_setup
     t0 = time.perf_counter()
-    corpus = tables.load_reports(paths, jobs=jobs, cache=True, progress=False)
+    corpus = study.load(paths, jobs=jobs, progress=False)
     t1 = time.perf_counter()
-    problems, measures = coding.code_tables(corpus.problems, corpus.measures, jobs=jobs, progress=False)
+    study.code(corpus, jobs=jobs, progress=False)
+    problems, measures = corpus.problems, corpus.measures
     t3 = time.perf_counter()
     per_report = corpus.reports["n_problems"]
     return {

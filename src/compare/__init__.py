@@ -8,8 +8,12 @@ __all__ = ["__version__", "load_reports", "Corpus"]
 
 
 def __getattr__(name):  # lazy: `import compare` stays cheap for the command line
-    if name in ("load_reports", "Corpus"):
-        from . import tables
+    if name == "load_reports":
+        from .study import load_reports
 
-        return getattr(tables, name)
+        return load_reports
+    if name == "Corpus":
+        from .corpus import Corpus
+
+        return Corpus
     raise AttributeError(name)

@@ -1,19 +1,62 @@
-"""The main job: ``python -m compare build`` — load → tables → classify → cluster → analysis → figures → notebooks.
+"""The main job: ``python -m compare build`` — load → code → tables → analyses → figures → notebooks.
 
-Each stage is timed; the summary (reports, problems, measures, errors, seconds per stage) is printed and
-written to ``<out>/build_summary.json``. The per-file stage runs in parallel and is cached by content hash,
-so a re-run only does new work.
+Outputs are trustworthy:
+
+* everything goes under one :class:`Layout` (``--out OUT``: ``OUT/`` the tables, ``OUT/tables/`` the analysis
+  tables, ``OUT/figures/``, ``OUT/reports/``; without ``--out`` the project's usual folders);
+* each part (tables, figures, reports) is written into a staging folder first and moved into place only when
+  complete, so a build killed at any moment leaves each part as the previous complete one or the new one;
+* ``build_summary.json`` is written last. It records, per part, the stamp of what the part was made from
+  (reports, codebooks, labels, dictionary, the package's code) and the sha256 of every file. A part is
+  "up to date" only when its stamp matches and every file is there with that hash; a build that was killed
+  during a move leaves no summary, so everything is redone.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
+from .cache import atomic_write, digest, move_tree, source_fingerprint
+
+SUMMARY = "build_summary.json"
+PARTS = ("tables", "figures", "reports")
+LANGS = ("zh", "en")
+
+
+class BuildError(Exception):
+    """A problem with the build's inputs or outputs, told in one line (names the file and what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a build writes: the tables, the analysis tables, the figures and the HTML reports."""
+
+    tables: Path
+    analysis: Path
+    figures: Path
+    reports: Path
+
+    @classmethod
+    def under(cls, out: str | os.PathLike) -> Layout:
+        out = Path(out)
+        return cls(out, out / "tables", out / "figures", out / "reports")
+
+    @classmethod
+    def project(cls) -> Layout:
+        """The checkout's folders: data/processed, data/processed/tables, figures, reports."""
+        return cls(config.PROCESSED_DIR, config.PROCESSED_DIR / "tables", config.FIGURES_DIR,
+                   config.REPORTS_HTML_DIR)
+
+    def folders(self, part: str) -> list[Path]:
+        return {"tables": [self.tables, self.analysis], "figures": [self.figures], "reports": [self.reports]}[part]
 
 
 class _Stages:
@@ -31,11 +74,111 @@ class _Stages:
         self.seconds[name] = round(time.perf_counter() - t, 2)
 
 
+# --------------------------------------------------------------------------------------------- the manifest
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read_summary(layout: Layout) -> dict:
+    try:
+        data = json.loads((layout.tables / SUMMARY).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _intact(previous: dict, part: str, stamp: str) -> bool:
+    """Whether ``part`` was made from ``stamp`` and every file it wrote is still there, unchanged."""
+    files = previous.get("outputs", {}).get(part)
+    if previous.get("stamps", {}).get(part) != stamp or not files:
+        return False
+    try:
+        return all(_sha(Path(p)) == h for p, h in files.items())
+    except OSError:
+        return False
+
+
+class _Staging:
+    """A hidden folder beside the tables where a part is written before it is moved into place."""
+
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        self.root = layout.tables / ".staging"
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def folder(self, part: str, k: int = 0) -> Path:
+        path = self.root / part / str(k)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def commit(self, part: str, previous: dict) -> dict[str, str]:
+        """Move the staged files of ``part`` into place; remove the part's files the new build no longer makes."""
+        (self.layout.tables / SUMMARY).unlink(missing_ok=True)  # from here until the summary: not up to date
+        written: dict[str, str] = {}
+        for k, target in enumerate(self.layout.folders(part)):
+            for path in move_tree(self.folder(part, k), target):
+                written[str(path)] = _sha(path)
+        for old in previous.get("outputs", {}).get(part, {}):
+            if old not in written:
+                Path(old).unlink(missing_ok=True)
+        return written
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _write_summary(layout: Layout, summary: dict) -> None:
+    atomic_write(layout.tables / SUMMARY, json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+# --------------------------------------------------------------------------------------------- the parts
+def _inputs_stamp(corpus, extra: dict) -> str:
+    """Everything the outputs depend on: the package's code and data, the reports, and the given inputs."""
+    reports = sorted(zip(corpus.reports.report_id.astype(str), corpus.reports.sha256.astype(str), strict=True))
+    errors = sorted(zip(corpus.errors.path.astype(str), corpus.errors.error.astype(str), strict=True))
+    return digest(source_fingerprint(), json.dumps(reports), json.dumps(errors),
+                  *(f"{k}={v}" for k, v in sorted(extra.items())))
+
+
+def write_tables(corpus, analyses: dict, layout_tables: Path, layout_analysis: Path) -> int:
+    """The six corpus tables (Parquet + CSV) and the analysis tables (CSV + XLSX)."""
+    from .export import save_corpus, save_table
+
+    n = len(save_corpus(corpus, layout_tables))
+    for name, df in analyses.items():
+        n += len(save_table(df, name, layout_analysis, formats=("csv", "xlsx")))
+    return n
+
+
+def draw_figures(analyses: dict, lang: str, figs_dir, codebooks: dict) -> int:
+    """Draw and save every figure of the study in one language; returns how many files were written."""
+    from .export import save_figure
+    from .study import make_figures
+
+    n = 0
+    for name, fig in make_figures(analyses, lang, **codebooks).items():
+        n += len(save_figure(fig, f"{name}_{lang}", figs_dir))
+    return n
+
+
+def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict) -> int:
+    from .runner import pool, resolve_jobs
+
+    workers = min(len(LANGS), resolve_jobs(jobs))
+    if workers <= 1:
+        return sum(draw_figures(analyses, lang, folder, codebooks) for lang in LANGS)
+    with pool(workers) as ex:  # one process per language: writing PNG/SVG/PDF is CPU-bound
+        return sum(ex.map(draw_figures, [analyses] * len(LANGS), LANGS, [folder] * len(LANGS),
+                          [codebooks] * len(LANGS)))
+
+
+# --------------------------------------------------------------------------------------------- notebooks
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def _run_notebook(nb_path: Path, out: Path, timeout: int, threads: int | None = None) -> Path:
-    import os
+def _run_notebook(nb_path: Path, out: Path, timeout: int, env: dict) -> Path:
     import tempfile
 
     import nbformat
@@ -46,186 +189,200 @@ def _run_notebook(nb_path: Path, out: Path, timeout: int, threads: int | None = 
     nb = nbformat.read(nb_path, as_version=4)
     with tempfile.TemporaryDirectory() as sock:  # local IPC sockets: no TCP ports, no warning about them
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sock) / "kernel"))
-        env = dict(os.environ)
-        if threads:  # kernels side by side: one BLAS/OpenMP thread each, or their spinning threads fight for cores
-            env.update({k: str(threads) for k in _THREAD_VARS})
         try:
             NotebookClient(nb, km=km, timeout=timeout,
-                           resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}}).execute(env=env)
+                           resources={"metadata": {"path": str(nb_path.parent)}}).execute(env=env)
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
     html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    target = out / f"{nb_path.stem}.html"
-    target.write_text(html, encoding="utf-8")
-    return target
+    return atomic_write(out / f"{nb_path.stem}.html", html)
 
 
-def execute_notebooks(out_dir: Path | None = None, timeout: int = 600, progress: bool | None = None,
-                      jobs: int | None = 1) -> list[Path]:
-    """Execute every notebook in ``notebooks/`` (each in a fresh kernel) and write it as HTML.
+def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 600, progress: bool | None = None,
+                      jobs: int | None = 1, notebooks: list[Path] | None = None) -> list[Path]:
+    """Execute the notebooks (each in a fresh kernel) and write them as HTML into ``out_dir``.
 
-    The committed ``.ipynb`` files carry no outputs; the executed copies go to ``out_dir`` only (default
-    ``reports/``). With ``jobs`` > 1 that many notebooks run at once (each kernel is its own process).
-    Returns the HTML files in notebook order.
+    The kernels are told the folders through the environment (:class:`compare.study.Folders`): ``raw`` the
+    reports, ``out`` the build's tables, ``export`` where notebook 04 writes. With ``jobs`` > 1 that many
+    notebooks run at once. Returns the HTML files in notebook order.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from tqdm.auto import tqdm
+    from .runner import progress_bar, resolve_jobs
+    from .study import ENV_EXPORT, ENV_OUT, ENV_RAW
 
-    from .parallel import n_jobs
-
-    out = Path(out_dir or config.REPORTS_HTML_DIR)
-    out.mkdir(parents=True, exist_ok=True)
-    books = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-    disable = not (progress if progress is not None else sys.stderr.isatty())
-    workers = max(1, min(n_jobs(jobs), len(books) or 1))
-    threads = max(1, n_jobs(0) // workers) if workers > 1 else None
+    books = notebooks if notebooks is not None else sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    out_dir = Path(out_dir)
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export)) if v is not None})
+    workers = max(1, min(resolve_jobs(jobs), len(books) or 1))
+    if workers > 1:  # kernels side by side: one BLAS/OpenMP thread each, or their spinning threads fight for cores
+        env.update({k: str(max(1, resolve_jobs(-1) // workers)) for k in _THREAD_VARS})
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        futures = [ex.submit(_run_notebook, b, out, timeout, threads) for b in books]
-        return [f.result() for f in tqdm(futures, desc="notebooks", unit="nb", disable=disable)]
+        futures = [ex.submit(_run_notebook, b, out_dir, timeout, env) for b in books]
+        return [f.result() for f in progress_bar(futures, len(futures), "notebooks", progress, unit="nb")]
 
 
-def _stamp(*parts) -> str:
-    """A hash of everything an output depends on: the package's code, the data files, and ``parts``."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in sorted(config.PACKAGE_DIR.rglob("*.py")) + sorted(config.PACKAGE_DIR.glob("models/*")):
-        h.update(path.name.encode() + path.read_bytes())
-    for path in (config.CODEBOOK_PATH, config.MEASURE_CODEBOOK_PATH, config.USERDICT_PATH, config.STOPWORDS_PATH,
-                 config.PROBLEM_LABELS_PATH):
-        h.update(path.read_bytes() if path.exists() else b"-")
-    for part in parts:
-        h.update(str(part).encode())
-    return h.hexdigest()
+# --------------------------------------------------------------------------------------------- the build
+def _check_raw(raw: Path) -> None:
+    if not raw.exists():
+        raise BuildError(f"{raw}: no such folder of reports (give one with --raw DIR)")
+    if raw.is_dir() and not any(p.is_file() and not p.name.startswith(".") for p in raw.iterdir()):
+        raise BuildError(f"{raw}: the folder holds no report files")
 
 
-class _Stamps:
-    """Remembers what each output was made from, so an unchanged output is not made again."""
-
-    def __init__(self, path: Path):
-        self.path = path
+def _check_writable(layout: Layout) -> None:
+    for folder in (layout.tables, layout.analysis, layout.figures, layout.reports):
         try:
-            self.data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.data = {}
-
-    def fresh(self, key: str, stamp: str, outputs: list[Path]) -> bool:
-        return self.data.get(key) == stamp and bool(outputs) and all(p.exists() for p in outputs)
-
-    def set(self, key: str, stamp: str) -> None:
-        self.data[key] = stamp
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.data, indent=1), encoding="utf-8")
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BuildError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from exc
+        if not os.access(folder, os.W_OK):
+            raise BuildError(f"{folder}: the output folder is not writable")
 
 
-def draw_figures(results_tables: dict, lang: str, figs_dir) -> int:
-    """Draw and save every figure of the study in one language; returns how many were written."""
-    import matplotlib.pyplot as plt
-
-    from .export import save_figure
-    from .study import make_figures
-
-    n = 0
-    for name, fig in make_figures(results_tables, lang).items():
-        save_figure(fig, f"{name}_{lang}", figs_dir)
-        plt.close(fig)
-        n += 1
-    return n
-
-
-def build(raw_dir=None, out_dir=None, jobs: int | None = 0, engine: str = "local", scheduler: str | None = None,
-          figures: bool = True, notebooks: bool = True, figures_dir=None, quiet: bool = False,
-          progress: bool | None = None) -> dict:
-    """Run the whole study on a folder of reports.
+def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "local", scheduler=None,
+          figures: bool = True, notebooks: bool = True, quiet: bool = False, progress: bool | None = None,
+          codebook_path=None, measure_codebook_path=None, cache_dir=None, layout: Layout | None = None) -> dict:
+    """Run the whole study on a folder of reports and write every output (see the module docstring).
 
     Parameters
     ----------
     raw_dir : path, optional
-        Reports to load (default ``data/raw``).
+        Reports to load (default ``data/raw`` of the project).
     out_dir : path, optional
-        Tables go here (default ``data/processed``); analysis tables in its ``tables/`` folder.
+        Write everything under this folder (:meth:`Layout.under`); default: the project's folders.
     jobs : int
-        Worker processes for the per-file stage (0: all cores).
+        Workers (scikit-learn convention: -1 every core).
     engine, scheduler : str
         ``"dask"`` with a scheduler address runs the per-file stage on a Dask cluster.
     figures, notebooks : bool
-        Draw the figures into ``figures/``; execute the notebooks into HTML under ``reports/``.
+        Draw the figures; execute the notebooks into HTML.
+    codebook_path, measure_codebook_path : path, optional
+        Codebooks (default: the bundled ones).
+    cache_dir : path, optional
+        The cache folder (default ``config.CACHE_DIR``).
 
     Returns
     -------
     dict
-        The summary printed at the end.
+        The summary printed at the end (also ``build_summary.json``).
+
+    Raises
+    ------
+    BuildError
+        A missing ``raw_dir``, an output folder that cannot be written, a broken codebook.
     """
-    from .export import save_table
-    from .parallel import map_files, n_jobs
-    from .study import code_corpus, run_analyses
-    from .tables import _report_ids, expand_paths, gather
+    from .study import Study
 
-    stage = _Stages(quiet)
-    raw = Path(raw_dir or config.RAW_DIR)
-    out = Path(out_dir or config.PROCESSED_DIR)
-    figs_dir = Path(figures_dir or config.FIGURES_DIR)
     t0 = time.perf_counter()
+    raw = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
+    layout = layout or (Layout.under(out_dir) if out_dir is not None else Layout.project())
+    _check_raw(raw)
+    _check_writable(layout)
+    study = Study.resolve(codebook_path=codebook_path, measure_codebook_path=measure_codebook_path,
+                          cache_dir=cache_dir)
+    stage = _Stages(quiet)
     with stage("load"):
-        paths = expand_paths(raw)
-        results = map_files(paths, _report_ids(paths), jobs=jobs, engine=engine, scheduler=scheduler,
-                            progress=progress)
-        corpus = gather(results)
+        corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
     with stage("classify"):
-        code_corpus(corpus, jobs=jobs, progress=progress)
-    with stage("tables"):
-        corpus.save(out)
-    results_tables = {}
-    with stage("cluster+analysis"):
-        if len(corpus.problems):
-            results_tables = run_analyses(corpus)
-            for name, df in results_tables.items():
-                save_table(df, name, out / "tables")
-    n_figs = 0
-    corpus_key = ",".join(sorted(corpus.reports.sha256.astype(str)))
-    stamps = _Stamps(config.CACHE_DIR / "build_stamps.json")
-    fig_stamp = _stamp(corpus_key, figs_dir.resolve())
-    fig_files = sorted(figs_dir.glob("0[0-9]_*.png"))
-    if figures and results_tables and stamps.fresh("figures", fig_stamp, fig_files):
-        n_figs = len(fig_files)
-        stage.skipped.append("figures")
-    elif figures and results_tables:
-        with stage("figures"):
-            langs = ("zh", "en")
-            if n_jobs(jobs) > 1:  # one process per language: writing PNG/SVG/PDF is CPU-bound
-                from concurrent.futures import ProcessPoolExecutor
-
-                with ProcessPoolExecutor(max_workers=min(len(langs), n_jobs(jobs))) as ex:
-                    n_figs = sum(ex.map(draw_figures, [results_tables] * len(langs), langs, [figs_dir] * len(langs)))
-            else:
-                n_figs = sum(draw_figures(results_tables, lang, figs_dir) for lang in langs)
-        stamps.set("figures", fig_stamp)
+        study.code(corpus, jobs=jobs, progress=progress)
+    state = _BuildState(layout, corpus, study, raw, stage)
+    state.tables()
+    if figures:
+        state.figures(jobs)
     if notebooks:
-        books = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-        nb_stamp = _stamp(corpus_key, *(b.read_bytes() for b in books))
-        html = [config.REPORTS_HTML_DIR / f"{b.stem}.html" for b in books]
-        if stamps.fresh("notebooks", nb_stamp, html):
-            stage.skipped.append("notebooks")
-        else:
-            with stage("notebooks"):
-                execute_notebooks(progress=progress, jobs=jobs)
-            stamps.set("notebooks", nb_stamp)
-    summary = {
-        "reports": int(corpus.reports.is_report.sum()), "documents": len(corpus.reports),
-        "problems": len(corpus.problems), "measures": len(corpus.measures), "mentions": len(corpus.mentions),
-        "errors": len(corpus.errors), "figures": n_figs, "seconds": stage.seconds, "skipped": stage.skipped,
-        "total_seconds": round(time.perf_counter() - t0, 2), "ok": True,
-    }
-    (out / "build_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    if not quiet:
-        print(f"compare build: {summary['reports']} reports, {summary['problems']} problems, "
-              f"{summary['measures']} measures, {summary['errors']} errors, {n_figs} figures "
-              f"in {summary['total_seconds']} s", file=sys.stderr)
-        print("  seconds per stage: " + ", ".join(f"{k} {v}" for k, v in stage.seconds.items()), file=sys.stderr)
-        if stage.skipped:
-            print(f"  up to date, not redone: {', '.join(stage.skipped)}", file=sys.stderr)
-        for _, e in corpus.errors.iterrows():
-            print(f"  error: {e.message.splitlines()[0]}", file=sys.stderr)
-    return summary
+        state.reports(jobs, progress)
+    return state.finish(t0, quiet, figures, notebooks)
+
+
+class _BuildState:
+    """One build's progress through the parts; each part is committed with the summary written after it."""
+
+    def __init__(self, layout: Layout, corpus, study, raw: Path, stage: _Stages):
+        self.layout, self.corpus, self.study, self.raw, self.stage = layout, corpus, study, raw, stage
+        self.previous = _read_summary(layout)
+        self.staging = _Staging(layout)
+        base = _inputs_stamp(corpus, study.stamp_inputs())
+        self.stamps = {"tables": base, "figures": digest(base, "figures", *LANGS),
+                       "reports": digest(base, "reports", *(p.read_bytes() for p in study.notebooks()))}
+        self.outputs = {p: dict(self.previous.get("outputs", {}).get(p, {})) for p in PARTS}
+        self.done: dict[str, str] = {p: s for p, s in self.previous.get("stamps", {}).items()
+                                     if p in PARTS and _intact(self.previous, p, s)}
+        self.analyses: dict | None = None
+        self.n_figures = 0
+
+    def _fresh(self, part: str) -> bool:
+        if self.done.get(part) == self.stamps[part]:
+            self.stage.skipped.append(part)
+            return True
+        return False
+
+    def _commit(self, part: str) -> None:
+        self.outputs[part] = self.staging.commit(part, {"outputs": {part: self.outputs[part]}})
+        self.done[part] = self.stamps[part]
+        _write_summary(self.layout, self._summary(ok=False))
+
+    def _analyses(self) -> dict:
+        if self.analyses is None:
+            with self.stage("cluster+analysis"):
+                self.analyses = self.study.analyses(self.corpus)
+        return self.analyses
+
+    def tables(self) -> None:
+        if self._fresh("tables"):
+            return
+        analyses = self._analyses()
+        with self.stage("tables"):
+            write_tables(self.corpus, analyses, self.staging.folder("tables", 0), self.staging.folder("tables", 1))
+            self._commit("tables")
+
+    def figures(self, jobs) -> None:
+        if self._fresh("figures"):
+            self.n_figures = sum(1 for p in self.outputs["figures"] if p.endswith(".png"))
+            return
+        analyses = self._analyses()
+        with self.stage("figures"):
+            if analyses:
+                _figures(analyses, self.staging.folder("figures"), jobs, self.study.codebooks())
+            self._commit("figures")
+            self.n_figures = sum(1 for p in self.outputs["figures"] if p.endswith(".png"))
+
+    def reports(self, jobs, progress) -> None:
+        if self._fresh("reports"):
+            return
+        with self.stage("notebooks"):
+            execute_notebooks(self.staging.folder("reports"), raw=self.raw, out=self.layout.tables,
+                              export=self.staging.folder("reports") / "export", jobs=jobs, progress=progress,
+                              notebooks=self.study.notebooks())
+            self._commit("reports")
+
+    def _summary(self, ok: bool, total: float | None = None) -> dict:
+        c = self.corpus
+        return {
+            "reports": int(c.reports.is_report.sum()) if len(c.reports) else 0, "documents": len(c.reports),
+            "problems": len(c.problems), "measures": len(c.measures), "mentions": len(c.mentions),
+            "errors": len(c.errors), "figures": self.n_figures, "seconds": self.stage.seconds,
+            "skipped": self.stage.skipped, "total_seconds": total, "ok": ok, "raw": str(self.raw),
+            "stamps": dict(self.done), "outputs": self.outputs,
+        }
+
+    def finish(self, t0: float, quiet: bool, figures: bool, notebooks: bool) -> dict:
+        self.staging.clear()
+        summary = self._summary(ok=True, total=round(time.perf_counter() - t0, 2))
+        _write_summary(self.layout, summary)
+        if not quiet:
+            _print_summary(summary, self.corpus)
+        return summary
+
+
+def _print_summary(summary: dict, corpus) -> None:
+    print(f"compare build: {summary['reports']} reports, {summary['problems']} problems, "
+          f"{summary['measures']} measures, {summary['errors']} errors, {summary['figures']} figures "
+          f"in {summary['total_seconds']} s", file=sys.stderr)
+    print("  seconds per stage: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()), file=sys.stderr)
+    if summary["skipped"]:
+        print(f"  up to date, not redone: {', '.join(summary['skipped'])}", file=sys.stderr)
+    for _, e in corpus.errors.iterrows():
+        print(f"  error: {e.message.splitlines()[0]}", file=sys.stderr)

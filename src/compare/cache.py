@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["Cache", "CacheWarning", "atomic_path", "atomic_write", "digest", "source_fingerprint"]
+__all__ = ["Cache", "CacheWarning", "atomic_path", "atomic_write", "digest", "move_tree", "source_fingerprint"]
 
 
 class CacheWarning(UserWarning):
@@ -58,6 +58,22 @@ def atomic_write(target: str | os.PathLike, data: bytes | str, encoding: str = "
     with atomic_path(target) as tmp:
         tmp.write_bytes(payload)
     return Path(target)
+
+
+def move_tree(source: str | os.PathLike, target: str | os.PathLike) -> list[Path]:
+    """Move every file under ``source`` to the same place under ``target``, each in one rename.
+
+    ``source`` and ``target`` must be on one file system (a staging folder beside the outputs). Returns the
+    target paths, sorted.
+    """
+    source, target = Path(source), Path(target)
+    moved = []
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        dest = target / path.relative_to(source)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+        moved.append(dest)
+    return moved
 
 
 def digest(*parts: bytes | str | int | float | None) -> str:

@@ -778,7 +778,7 @@ def training_data(corpus=None, labels: pd.DataFrame | None = None):
     from .labels import load_problem_labels
 
     if corpus is None:
-        from .tables import load_reports
+        from .study import load_reports
 
         corpus = load_reports()
     if labels is None:

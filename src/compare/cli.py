@@ -37,21 +37,21 @@ def _clean(row: dict) -> dict:
 def report_json(path: str) -> dict:
     """One report as the JSON document of ``compare parse FILE --json`` (schema in the README)."""
     from . import schema
-    from .tables import process_file
+    from .corpus import process_file
 
-    res = process_file(path, cache=False)
-    if res["error"] is not None:
-        return {"error": res["error"]}
-    report = dict(res["report"])
+    res = process_file(path)
+    if res.error is not None:
+        return {"error": res.error}
+    report = dict(res.report)
     warnings = report.pop("warnings")
     report = {k: report.get(k) for k in schema.REPORT_COLUMNS if k != "warnings"}
-    codes = _codes_for(res["problems"], res["measures"])
+    codes = _codes_for(res.problems, res.measures)
     problems = []
-    for p in res["problems"]:
+    for p in res.problems:
         row = _clean(p)
         if codes is not None:
             row.update(codes.get(p["problem_id"], {}))
-        row["measures"] = [_clean(m) for m in res["measures"] if m["problem_id"] == p["problem_id"]]
+        row["measures"] = [_clean(m) for m in res.measures if m["problem_id"] == p["problem_id"]]
         problems.append(row)
     return {"report": _clean(report), "problems": problems, "warnings": warnings}
 
@@ -90,7 +90,8 @@ def cmd_build(args) -> int:
     from .build import build
 
     summary = build(raw_dir=args.raw, out_dir=args.out, jobs=args.jobs, engine=args.engine,
-                    scheduler=args.scheduler, figures=not args.no_figures, notebooks=not args.no_notebooks)
+                    scheduler=args.scheduler, figures=not args.no_figures, notebooks=not args.no_notebooks,
+                    codebook_path=args.codebook, measure_codebook_path=args.measure_codebook)
     return 0 if summary.get("ok", True) else 1
 
 
@@ -125,7 +126,7 @@ def cmd_train(args) -> int:
     from . import config
     from .classify import evaluate_loro, train_model
     from .labels import read_labels
-    from .tables import load_reports
+    from .study import load_reports
 
     corpus = load_reports(args.raw) if args.raw else load_reports()
     labels = read_labels(args.labels or config.PROBLEM_LABELS_PATH, problems=corpus.problems)
@@ -144,7 +145,7 @@ def cmd_train(args) -> int:
 
 def cmd_vocab_check(args) -> int:
     """List codebook terms jieba splits apart (exit 1 if any) and terms that match nothing in the corpus."""
-    from .tables import load_reports
+    from .study import load_reports
     from .text import vocab_check
 
     corpus = load_reports(args.raw) if args.raw else None
@@ -168,7 +169,7 @@ def cmd_labels_export(args) -> int:
     """Write the problems table as a coding sheet (.xlsx or .csv with BOM)."""
     from . import config
     from .labels import export_for_coding, read_labels
-    from .tables import load_reports
+    from .study import load_reports
 
     corpus = load_reports(args.raw) if args.raw else load_reports()
     labels = None
@@ -183,7 +184,7 @@ def cmd_labels_import(args) -> int:
     """Validate a coded sheet and write it as a label file (problem_id … rationale)."""
     from . import config
     from .labels import LabelError, read_labels
-    from .tables import load_reports
+    from .study import load_reports
 
     corpus = load_reports(args.raw) if args.raw else load_reports()
     try:
@@ -207,6 +208,7 @@ def cmd_labels_import(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m compare", description=__doc__)
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parse", help="parse one report and print its structure")
     p.add_argument("file")
@@ -214,8 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parse)
     b = sub.add_parser("build", help="the whole study: tables, codes, clusters, analysis, figures, notebooks")
     b.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    b.add_argument("--out", type=Path, default=None, help="folder for tables (default data/processed)")
-    b.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    b.add_argument("--out", type=Path, default=None,
+                   help="write everything under this folder: tables, tables/, figures/, reports/ "
+                        "(default: data/processed, figures/, reports/ of the project)")
+    b.add_argument("--jobs", type=int, default=-1, help="worker processes (default -1: all cores)")
+    b.add_argument("--codebook", type=Path, default=None, help="problem codebook YAML (default: the bundled one)")
+    b.add_argument("--measure-codebook", type=Path, default=None, help="measure codebook YAML")
     b.add_argument("--engine", choices=["local", "dask"], default="local")
     b.add_argument("--scheduler", default=None, help="dask scheduler address, with --engine dask")
     b.add_argument("--no-figures", action="store_true")
@@ -252,6 +258,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text = f"{exc.filename}: {text}"
+    return text.splitlines()[0]
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; an error is one line on stderr and exit status 2 (``--debug``: the traceback)."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("compare: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"compare: error: {_one_line(exc)} (--debug shows the traceback)", file=sys.stderr)
+        return 2

@@ -30,7 +30,7 @@ __all__ = ["code_tables"]
 def _fingerprint() -> str:
     """Everything the shipped problem classifier and the measure classifier depend on, hashed."""
     from .classify import _file_sha, _training_info
-    from .tables import code_version
+    from .cache import source_fingerprint as code_version
 
     parts = {
         "code": code_version(),
@@ -110,7 +110,7 @@ def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model=None, jobs
         Equal to ``classify_problems(problems, measures, model)`` and ``classify_measures(measures)``.
     """
     from .classify import classify_measures, classify_problems, load_model
-    from .parallel import map_frames
+    from .runner import map_frames
 
     use_cache = cache and model is None
     if model is None:

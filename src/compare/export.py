@@ -143,16 +143,18 @@ def save_table(
     """
     name = _check_name(name)
     formats = [f.lower().lstrip(".") for f in formats]
-    bad = [f for f in formats if f not in ("csv", "xlsx")]
+    bad = [f for f in formats if f not in ("csv", "xlsx", "parquet")]
     if bad:
-        raise ValueError(f"unsupported table format {bad[0]!r} (use csv or xlsx)")
+        raise ValueError(f"unsupported table format {bad[0]!r} (use csv, xlsx or parquet)")
     out = Path(out_dir) if out_dir is not None else Path(getattr(config, "TABLES_DIR", config.FIGURES_DIR))
     out.mkdir(parents=True, exist_ok=True)
     flat = _flatten(df)
     paths = []
     for fmt in formats:
         path = out / f"{name}.{fmt}"
-        if fmt == "csv":
+        if fmt == "parquet":
+            flat.to_parquet(path, index=False)
+        elif fmt == "csv":
             flat.to_csv(path, index=False, encoding="utf-8-sig")
         elif fmt == "xlsx":
             sheet = re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
@@ -168,3 +170,15 @@ def save_table(
                     ws.column_dimensions[get_column_letter(i)].width = width
         paths.append(path)
     return paths
+
+
+def save_corpus(corpus, out_dir: str | Path) -> list[Path]:
+    """Write the six tables of a :class:`compare.corpus.Corpus` as Parquet and CSV with BOM under ``out_dir``.
+
+    List cells (a report's ``warnings``) are joined by ``'；'``; :meth:`compare.corpus.Corpus.load` reads them
+    back.
+    """
+    written: list[Path] = []
+    for name, df in corpus.tables().items():
+        written += save_table(df, name, out_dir, formats=("parquet", "csv"))
+    return written

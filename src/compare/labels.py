@@ -247,7 +247,7 @@ def read_labels(
 
     known_ids = None
     if problems is None:
-        from .tables import load_reports
+        from .study import load_reports
 
         problems = load_reports().problems
     if problems is not False:

@@ -1,14 +1,30 @@
 """Layer 0: map a picklable function over items, here, in worker processes, or on a Dask cluster.
 
-The runner knows no stage: it takes a module-level function and a list of items and returns the results in
-input order. :func:`resolve_jobs` is the one place that turns ``jobs`` into a number of workers.
+The runner knows no stage: it takes a module-level function and a list of items and yields the results in
+input order, whatever the engine.
+
+* ``engine="local"``, one worker: in this process;
+* ``engine="local"``, N workers: a :class:`concurrent.futures.ProcessPoolExecutor`, items handed out in
+  chunks; the workers die with the parent (Linux ``PR_SET_PDEATHSIG``, and a watchdog elsewhere), so a killed
+  build leaves no process behind;
+* ``engine="dask"``: one task per item on a ``dask.distributed`` cluster (``scheduler`` is its address or a
+  ``distributed.Client``); needs the ``compare[dask]`` extra.
+
+:func:`resolve_jobs` is the one place that turns ``jobs`` into a number of workers; :func:`progress_bar` the
+one place that makes a progress bar (tqdm's ``auto`` flavour: a widget in Jupyter, text in a terminal, silent
+when not asked for and stderr is not a terminal).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["resolve_jobs"]
+__all__ = ["imap", "map_frames", "progress_bar", "resolve_jobs"]
 
 
 def resolve_jobs(jobs: int | None) -> int:
@@ -25,3 +41,169 @@ def resolve_jobs(jobs: int | None) -> int:
     if jobs < 0:
         return max(1, cores + 1 + jobs)
     return int(jobs)
+
+
+def progress_bar(it: Iterable, total: int | None, desc: str, progress: bool | None, unit: str = "it"):
+    """``it`` wrapped in a tqdm bar; ``progress=None`` shows one only when stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    disable = not (progress if progress is not None else sys.stderr.isatty())
+    return tqdm(it, total=total, desc=desc, unit=unit, disable=disable)
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: end this process when the parent ends, even by SIGKILL."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: poll for a new parent instead
+        def watch():
+            while True:
+                threading.Event().wait(1.0)
+                if os.getppid() != parent:
+                    os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers end with this process."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent)
+
+
+def imap(func: Callable, items: Sequence, jobs: int | None = 1, engine: str = "local", scheduler=None,
+         progress: bool | None = None, desc: str = "items", unit: str = "item") -> Iterator:
+    """``func(item)`` for every item, yielded in input order.
+
+    Parameters
+    ----------
+    func : callable
+        A module-level function (pickled by reference for workers).
+    items : sequence
+    jobs : int, optional
+        Local workers (:func:`resolve_jobs`). Ignored by the dask engine.
+    engine : {"local", "dask"}
+    scheduler : str or distributed.Client, optional
+        For ``engine="dask"``.
+    progress : bool, optional
+        A progress bar labelled ``desc`` (None: only when stderr is a terminal).
+
+    Returns
+    -------
+    iterator
+        Checks the arguments at once; the work starts on iteration.
+    """
+    items = list(items)
+    if engine == "dask":
+        if scheduler is None:
+            raise ValueError("engine='dask' needs a scheduler address (or a distributed.Client)")
+        return iter(_map_dask(func, items, scheduler, progress, desc, unit))
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r}; use 'local' or 'dask'")
+    return _map_local(func, items, resolve_jobs(jobs), progress, desc, unit)
+
+
+def _map_local(func, items, workers, progress, desc, unit):
+    workers = min(workers, len(items)) if items else 1
+    if workers <= 1:
+        yield from progress_bar(map(func, items), len(items), desc, progress, unit)
+        return
+    # small chunks keep every worker busy to the end; a chunk of several items saves inter-process traffic
+    chunk = max(1, min(16, len(items) // (workers * 8)))
+    with pool(workers) as ex:
+        yield from progress_bar(ex.map(func, items, chunksize=chunk), len(items), desc, progress, unit)
+
+
+def _map_dask(func, items, scheduler, progress, desc, unit) -> list:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError("the dask engine needs the extra: pip install 'compare[dask]'") from exc
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        futures = client.map(func, items, pure=False)
+        for _ in progress_bar(as_completed(futures), len(futures), desc, progress, unit):
+            pass
+        return client.gather(futures)
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def _call_chunk(args):
+    func, frames, kwargs = args
+    return func(*frames, **kwargs)
+
+
+def _chunk_bounds(keys, workers: int, chunks: int | None, max_groups: int | None) -> list[int]:
+    """Row bounds of contiguous chunks that never split a run of equal ``keys``."""
+    starts = [0] + [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]]
+    wanted = chunks or (workers * 4 if workers > 1 else 1)
+    if max_groups:
+        wanted = max(wanted, -(-len(starts) // max_groups))
+    n = min(len(starts), wanted)
+    if n <= 1:
+        return [0, len(keys)]
+    return [starts[round(k * len(starts) / n)] for k in range(n)] + [len(keys)]
+
+
+def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks: int | None = None,
+               max_groups: int | None = 250, progress: bool | None = False, desc: str = "chunks", **kwargs):
+    """Apply a row-wise function of tables to chunks of whole groups (in worker processes); concatenate.
+
+    ``func(first, *others, **kwargs)`` must return a DataFrame whose rows depend only on the rows it is given
+    (each output row computed from its own input row and the rows of the other frames with the same ``by``
+    value): then the result equals ``func(*frames, **kwargs)``, whatever the number of chunks.
+
+    Parameters
+    ----------
+    func : callable
+        A module-level function (pickled by reference).
+    frames : DataFrame or sequence of DataFrame
+        The first frame is cut into contiguous chunks that never split a ``by`` group; each further frame
+        contributes the rows whose ``by`` value is in the chunk.
+    by : str
+        The column that groups rows.
+    jobs : int, optional
+        Workers (:func:`resolve_jobs`; 1: the chunks are done one after the other, here).
+    chunks : int, optional
+        Number of chunks (default: four per worker, and at least enough for ``max_groups``).
+    max_groups : int, optional
+        At most this many groups per call, which bounds the memory one call needs; None: no limit.
+    progress : bool, optional
+        A progress bar over the chunks labelled ``desc``.
+    **kwargs
+        Passed to ``func``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chunks' results in order; a column whose dtype differs between chunks (an all-missing chunk) is
+        rebuilt from its values, so dtypes are those of a single call.
+    """
+    import numpy as np
+    import pandas as pd
+
+    frames = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
+    first, others = frames[0], frames[1:]
+    workers = resolve_jobs(jobs)
+    keys = first[by].to_numpy() if len(first) else np.array([], dtype=object)
+    bounds = _chunk_bounds(keys, workers, chunks, max_groups)
+    if len(bounds) <= 2:
+        return func(*frames, **kwargs)
+    tasks = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        part = first.iloc[a:b]
+        wanted = set(part[by])
+        tasks.append((func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs))
+    parts = list(_map_local(_call_chunk, tasks, workers, progress, desc, "chunk"))
+    out = pd.concat(parts)
+    for col in out.columns:
+        if len({str(p[col].dtype) for p in parts}) > 1:
+            out[col] = pd.DataFrame({col: out[col].tolist()}, index=out.index)[col]
+    return out

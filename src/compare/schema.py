@@ -9,6 +9,9 @@ Ids are stable and readable:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 REPORT_COLUMNS = [
     "report_id", "source_path", "source_format", "encoding", "sha256", "title", "issuer", "agency",
     "party_org_type", "region", "city", "province", "admin_level", "inspection_kind", "inspection_body",
@@ -38,3 +41,46 @@ def problem_id(report_id: str, seq: int) -> str:
 def measure_id(pid: str, seq: int) -> str:
     """Return the id of the ``seq``-th measure (1-based) of a problem."""
     return f"{pid}:M{seq:02d}"
+
+
+@dataclass
+class FileResult:
+    """What the per-file work makes of one file: its rows, or the error that stopped it.
+
+    Attributes
+    ----------
+    path, report_id : str
+    report : dict or None
+        The row of ``reports`` (None when the file could not be read or parsed).
+    problems, measures, mentions, spans : list of dict
+        Rows of those tables, in document order.
+    error : dict or None
+        The row of ``errors`` (``path, stage, error, message``).
+    document : object or None
+        The report's normalised text with its offset map (:class:`compare.normalize.Normalized`), or a
+        handle that loads it on access.
+    tokens : dict or None
+        ``{"dict_hash", "problems", "measures"}``: the jieba segmentation of every problem document and
+        measure text, in row order (kept only when asked for).
+    """
+
+    path: str
+    report_id: str
+    report: dict | None = None
+    problems: list[dict] = field(default_factory=list)
+    measures: list[dict] = field(default_factory=list)
+    mentions: list[dict] = field(default_factory=list)
+    spans: list[dict] = field(default_factory=list)
+    error: dict | None = None
+    document: Any = None
+    tokens: dict | None = None
+
+    TABLES = ("problems", "measures", "mentions", "spans")
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def rows(self) -> dict:
+        """The tables' part as plain data (JSON-serialisable): report, rows, error."""
+        return {"report": self.report, "error": self.error, **{t: getattr(self, t) for t in self.TABLES}}

@@ -1,16 +1,21 @@
-"""The study: every analysis table and every figure of the comparison, from one coded corpus.
+"""Entry point: the study — defaults resolved once (codebooks, model, tokenizer, cache, folders) and passed down.
 
-The main job (:mod:`compare.build`) and the notebooks call these two functions, so a figure in a notebook is
-the figure in ``figures/``. :func:`run_analyses` computes (each entry a tidy DataFrame from
-:mod:`compare.analysis` or :mod:`compare.similarity`); :func:`make_figures` only draws them
-(:mod:`compare.plots`).
+:class:`Study` holds what every stage needs; the build, the command line and the notebooks make one with
+:meth:`Study.resolve` and call its methods, so a figure in a notebook is the figure the build wrote. The module
+functions :func:`load_reports`, :func:`code_corpus`, :func:`run_analyses` and :func:`make_figures` are the same
+calls on the default study, for interactive use.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
 import pandas as pd
 
-from . import analysis, plots, similarity
+from . import config
 
 #: figure name → (plot function name, analysis table it draws, keyword arguments)
 FIGURES = {
@@ -52,34 +57,108 @@ SOURCE = {
     "en": "Source: inspection-rectification reports of the bureaus; parsed and coded with compare",
 }
 
-
-def code_corpus(corpus, model=None, jobs: int | None = 1, cache: bool = True, progress: bool | None = None):
-    """Add problem codes (``primary_code``, ``codes``, scores, evidence) and measure types to the corpus tables.
-
-    In ``jobs`` processes and cached per report (:func:`compare.coding.code_tables`); returns the corpus.
-    """
-    from .coding import code_tables
-
-    corpus.problems, corpus.measures = code_tables(corpus.problems, corpus.measures, model=model, jobs=jobs,
-                                                   cache=cache, progress=progress)
-    return corpus
+#: Environment variables through which the build tells the notebooks what to read and where to write.
+ENV_RAW, ENV_OUT, ENV_EXPORT = "COMPARE_RAW", "COMPARE_OUT", "COMPARE_EXPORT"
 
 
-def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Every analysis table of the comparison (the corpus must be coded: :func:`code_corpus`).
+@dataclass
+class Folders:
+    """The folders a notebook works with: the reports, the build's output, and where an export goes."""
 
-    Parameters
-    ----------
-    corpus : compare.tables.Corpus
-    clusters : compare.cluster.ClusterResult, optional
-        Problem clusters for the recurring themes; computed when not given.
-    seed : int
-        For the 2-D map and the clustering.
+    raw: Path
+    out: Path
+    export: Path
 
-    Returns
-    -------
-    dict of str to DataFrame
-    """
+    @classmethod
+    def from_env(cls) -> Folders:
+        """The folders the build passed (``COMPARE_RAW``/``COMPARE_OUT``/``COMPARE_EXPORT``), else the project's."""
+        raw = Path(os.environ.get(ENV_RAW) or config.RAW_DIR)
+        out = Path(os.environ.get(ENV_OUT) or config.PROCESSED_DIR)
+        export = Path(os.environ.get(ENV_EXPORT) or out / "export")
+        return cls(raw, out, export)
+
+
+@dataclass
+class Study:
+    """The resolved defaults of one study: codebooks, tokenizer, cache and model, passed to every stage."""
+
+    codebook: object
+    measure_codebook: object
+    cache: object
+    tokenizer: object
+    codebook_path: Path
+    measure_codebook_path: Path
+    labels_path: Path = config.PROBLEM_LABELS_PATH
+    model_path: Path = config.PROBLEM_MODEL_PATH
+    _model: object = field(default=None, repr=False)
+
+    @classmethod
+    def resolve(cls, codebook_path=None, measure_codebook_path=None, cache_dir=None, cache: bool = True) -> Study:
+        """Read the codebooks and make the tokenizer and cache (defaults from :mod:`compare.config`)."""
+        from .cache import Cache
+        from .codebook import load_codebook
+        from .text import JiebaTokenizer
+
+        cb_path = Path(codebook_path or config.CODEBOOK_PATH)
+        mcb_path = Path(measure_codebook_path or config.MEASURE_CODEBOOK_PATH)
+        store = Cache(Path(cache_dir or config.CACHE_DIR) if cache else None)
+        tokenizer = JiebaTokenizer(userdict=config.USERDICT_PATH, stopwords=config.STOPWORDS_PATH)
+        return cls(load_codebook(cb_path), load_codebook(mcb_path), store, tokenizer, cb_path, mcb_path)
+
+    # ----------------------------------------------------------------------------------------- inputs
+    def stamp_inputs(self) -> dict:
+        """The files outside the package that the outputs depend on, by content hash."""
+        from .cache import digest
+
+        files = {"codebook": self.codebook_path, "measure_codebook": self.measure_codebook_path,
+                 "labels": self.labels_path, "model": self.model_path}
+        return {k: digest(p.read_bytes() if p.is_file() else b"-") for k, p in files.items()}
+
+    def notebooks(self) -> list[Path]:
+        return sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+    def model(self):
+        """The problem classifier saved at :attr:`model_path` (loaded once)."""
+        if self._model is None:
+            from .classify import load_model
+
+            self._model = load_model()
+        return self._model
+
+    def codebooks(self) -> dict:
+        return {"codebook": self.codebook, "measure_codebook": self.measure_codebook}
+
+    # ----------------------------------------------------------------------------------------- stages
+    def load(self, path_or_glob=None, jobs: int | None = 1, engine: str = "local", scheduler=None,
+             progress: bool | None = None, tokens: bool = True):
+        """Read reports into a :class:`compare.corpus.Corpus` (the per-file stage, cached)."""
+        from .corpus import expand_paths, read_corpus
+
+        paths = expand_paths(path_or_glob if path_or_glob is not None else config.RAW_DIR)
+        return read_corpus(paths, cache=self.cache, tokenizer=self.tokenizer if tokens else None, jobs=jobs,
+                           engine=engine, scheduler=scheduler, progress=progress)
+
+    def code(self, corpus, jobs: int | None = 1, progress: bool | None = None, model=None):
+        """Add problem codes and measure types to the corpus tables (cached per report); returns the corpus."""
+        from .coding import code_tables
+
+        corpus.problems, corpus.measures = code_tables(corpus.problems, corpus.measures, model=model or self.model(),
+                                                       jobs=jobs,
+                                                       cache=self.cache.enabled, progress=progress)
+        return corpus
+
+    def analyses(self, corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
+        """Every analysis table of the comparison (see :func:`run_analyses`)."""
+        if not len(corpus.problems):
+            return {}
+        return _run_analyses(corpus, clusters=clusters, seed=seed)
+
+    def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
+        return make_figures(results, lang, **self.codebooks())
+
+
+def _run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
+    from . import analysis, similarity
     from .cluster import cluster_problems, embed_problems
 
     reports = corpus.reports[corpus.reports.is_report]
@@ -110,7 +189,8 @@ def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame
     return out
 
 
-def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
+def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh", codebook=None,
+                 measure_codebook=None) -> dict[str, object]:
     """Draw every figure of :data:`FIGURES` from :func:`run_analyses` output, in one language.
 
     Returns
@@ -118,6 +198,8 @@ def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str
     dict of str to matplotlib.figure.Figure
         Keyed by the figure's stable file name (without language suffix).
     """
+    from . import plots
+
     figs = {}
     for name, (fn, table, kwargs) in FIGURES.items():
         if table not in results or results[table].empty:
@@ -128,3 +210,60 @@ def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str
         figs[name] = getattr(plots, fn)(results[table], lang=lang, title=TITLES[lang][name], source=SOURCE[lang],
                                         **extra)
     return figs
+
+
+# --------------------------------------------------------------------------------------------- the default study
+@lru_cache(maxsize=1)
+def default_study() -> Study:
+    """The study with every default of :mod:`compare.config` (bundled codebooks, user cache folder)."""
+    return Study.resolve()
+
+
+def load_reports(path_or_glob=None, jobs: int | None = 1, cache: bool = True, progress: bool | None = None,
+                 engine: str = "local", scheduler=None, tokens: bool = True):
+    """Load rectification reports into tidy tables.
+
+    Parameters
+    ----------
+    path_or_glob : path, glob pattern or list of them, optional
+        A folder (all its non-hidden files), a glob (``data/raw/*.txt``), a file, or a list. Defaults to
+        ``config.RAW_DIR``.
+    jobs : int
+        Worker processes for the per-file work (scikit-learn convention: -1 every core).
+    cache : bool
+        Reuse per-file results cached by content hash in the cache folder (``config.CACHE_DIR``).
+    progress : bool, optional
+        A progress bar (default: only when stderr is a terminal).
+    engine : {"local", "dask"}
+    scheduler : str or distributed.Client, optional
+        The Dask scheduler, with ``engine="dask"``.
+    tokens : bool
+        Tokenise in the per-file stage (the tokens go to the caches, not to the tables).
+
+    Returns
+    -------
+    compare.corpus.Corpus
+        Unreadable or unparsable files are rows of ``corpus.errors``; they never stop the batch.
+    """
+    study = default_study() if cache else Study.resolve(cache=False)
+    return study.load(path_or_glob, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress, tokens=tokens)
+
+
+def code_corpus(corpus, model=None, jobs: int | None = 1, cache: bool = True, progress: bool | None = None):
+    """Add problem codes (``primary_code``, ``codes``, scores, evidence) and measure types to the corpus tables."""
+    study = default_study() if cache else Study.resolve(cache=False)
+    return study.code(corpus, jobs=jobs, progress=progress, model=model)
+
+
+def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Every analysis table of the comparison (the corpus must be coded: :func:`code_corpus`).
+
+    Parameters
+    ----------
+    corpus : compare.corpus.Corpus
+    clusters : compare.cluster.ClusterResult, optional
+        Problem clusters for the recurring themes; computed when not given.
+    seed : int
+        For the 2-D map and the clustering.
+    """
+    return default_study().analyses(corpus, clusters=clusters, seed=seed)

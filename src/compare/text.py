@@ -349,7 +349,7 @@ def vocab_check(
     from .codebook import load_codebook
 
     if corpus is None:
-        from .tables import load_reports
+        from .study import load_reports
 
         corpus = load_reports()
     tok = tokenizer or default_tokenizer()

@@ -1,4 +1,4 @@
-"""compare.parallel: the same tables in this process, in two worker processes and on a Dask cluster;
+"""compare.runner: the same tables in this process, in two worker processes and on a Dask cluster;
 and the pipeline benchmark runs and prints well-formed JSON (its figures are not tested)."""
 
 from __future__ import annotations
@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 
 import pandas as pd
 import pytest
 
 from compare import config, load_reports
-from compare.parallel import imap_files, map_files, n_jobs
-from compare.tables import Corpus, _report_ids, expand_paths
+from compare.cache import Cache
+from compare.corpus import Corpus, _work, expand_paths, process_file, report_ids
+from compare.runner import imap, map_frames, resolve_jobs
 
 BENCH = config.ROOT / "benchmarks" / "bench_pipeline.py"
 
@@ -48,19 +50,25 @@ def test_dask_local_cluster_gives_identical_tables(local):
 
 def test_results_come_in_input_order_and_without_tokens():
     paths = list(reversed(expand_paths(config.RAW_DIR)))
-    ids = _report_ids(paths)
-    out = map_files(paths, ids, jobs=2, cache=False)
-    assert [r["report"]["report_id"] for r in out] == ids
-    assert all(r["tokens"] is None for r in out)
-    assert [r["report"]["report_id"] for r in imap_files(paths, ids, cache=False, tokens=False)] == ids
+    ids = report_ids(paths)
+    out = list(imap(partial(_work, cache=None, tokenizer=None), list(zip(paths, ids, strict=True)), jobs=2))
+    assert [r.report["report_id"] for r in out] == ids
+    assert all(r.tokens is None for r in out)
 
 
 def test_engine_and_jobs_arguments():
     with pytest.raises(ValueError, match="unknown engine"):
-        map_files([], [], engine="spark")
+        imap(len, [], engine="spark")
     with pytest.raises(ValueError, match="scheduler"):
-        map_files([], [], engine="dask")
-    assert n_jobs(0) == n_jobs(-1) == n_jobs(None) >= 1 and n_jobs(3) == 3
+        imap(len, [], engine="dask")
+    # scikit-learn's convention: None is one worker, -1 every core, -2 all but one, 0 an error
+    import os
+
+    cores = os.cpu_count()
+    assert resolve_jobs(None) == 1 and resolve_jobs(3) == 3 and resolve_jobs(-1) == cores
+    assert resolve_jobs(-2) == max(1, cores - 1)
+    with pytest.raises(ValueError, match="jobs=0"):
+        resolve_jobs(0)
 
 
 def test_benchmark_prints_well_formed_json(tmp_path):
@@ -88,7 +96,6 @@ def test_benchmark_prints_well_formed_json(tmp_path):
 
 def test_map_frames_classification_equals_one_call(local):
     from compare.classify import classify_measures, classify_problems
-    from compare.parallel import map_frames
 
     whole = classify_problems(local.problems, local.measures)
     pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], jobs=2, chunks=3),
@@ -103,19 +110,19 @@ def test_per_file_tokens_are_the_tokenizers_segmentations(tmp_path, monkeypatch)
     """The per-file stage's tokens equal JiebaTokenizer.segment of the classifier's documents and of the
     measure texts, and land in the token cache where a fresh tokenizer finds them without jieba."""
     from compare.classify import problem_documents
-    from compare.tables import process_file
     from compare.text import JiebaTokenizer
 
     monkeypatch.setattr(config, "CACHE_DIR", tmp_path)
     path = config.RAW_DIR / "haizhu_2025-05-13.txt"
-    res = process_file(path, cache=True)
+    store = Cache(tmp_path / "store")
+    res = process_file(path, cache=store, tokenizer=JiebaTokenizer())
     tok = JiebaTokenizer(cache=False)
-    docs = problem_documents(pd.DataFrame(res["problems"]))
-    assert res["tokens"]["problems"] == [tok.segment(d) for d in docs]
-    assert res["tokens"]["measures"] == [tok.segment(m["text"]) for m in res["measures"]]
-    assert res["tokens"]["dict_hash"] == tok.dict_hash_
+    docs = problem_documents(pd.DataFrame(res.problems))
+    assert res.tokens["problems"] == [tok.segment(d) for d in docs]
+    assert res.tokens["measures"] == [tok.segment(m["text"]) for m in res.measures]
+    assert res.tokens["dict_hash"] == tok.dict_hash_
     cached = JiebaTokenizer()  # its memory is empty: a hit must come from the disk cache
     monkeypatch.setattr(type(cached), "jieba", property(lambda self: pytest.fail("segmented again")))
     assert [cached.segment(d) for d in docs] == res["tokens"]["problems"]
-    again = process_file(path, cache=True)  # from the per-file cache, tokens included
-    assert again["tokens"] == res["tokens"] and again["problems"] == res["problems"]
+    again = process_file(path, cache=store, tokenizer=cached)  # from the per-file cache, tokens included
+    assert again.tokens == res.tokens and again.problems == res.problems

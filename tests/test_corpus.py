@@ -1,4 +1,4 @@
-"""compare.tables: the Corpus tables, lossless spans, errors for bad files, saving, and the parse --json CLI."""
+"""compare.corpus: the Corpus tables, lossless spans, errors for bad files, saving, and the parse --json CLI."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from conftest import BUNDLED, raw_text
 
 from compare import config, load_reports, schema
-from compare.tables import process_file
+from compare.corpus import process_file
 
 
 def test_tables_have_the_design_columns(corpus):
@@ -91,17 +91,26 @@ def test_news_item_loads_with_is_report_false(tmp_path):
 
 
 def test_parallel_and_cache_give_identical_tables(tmp_path, monkeypatch, corpus):
-    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
-    cold = load_reports(config.RAW_DIR, jobs=2, cache=True)
-    warm = load_reports(config.RAW_DIR, jobs=1, cache=True)
-    assert len(list((tmp_path / "cache" / "parse").rglob("*.pkl"))) == 3
+    from compare.study import Study
+
+    study = Study.resolve(cache_dir=tmp_path / "cache")
+    cold = study.load(config.RAW_DIR, jobs=2)
+    warm = study.load(config.RAW_DIR, jobs=1)
+    assert len(list((tmp_path / "cache" / "parse").rglob("*.json"))) == 3  # data, never pickles
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
     for name in ("reports", "problems", "measures", "mentions", "spans"):
         pd.testing.assert_frame_equal(getattr(cold, name), getattr(corpus, name))
         pd.testing.assert_frame_equal(getattr(warm, name), getattr(corpus, name))
 
 
 def test_save_writes_parquet_and_excel_friendly_csv(tmp_path, corpus):
-    corpus.save(tmp_path)
+    from compare.corpus import Corpus
+    from compare.export import save_corpus
+
+    save_corpus(corpus, tmp_path)
+    back = Corpus.load(tmp_path)  # what a build wrote, read back
+    pd.testing.assert_frame_equal(back.problems, corpus.problems)
+    assert back.text("huidong_2024-08-20", 0, 4) == corpus.text("huidong_2024-08-20", 0, 4)
     raw = (tmp_path / "problems.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     back = pd.read_parquet(tmp_path / "problems.parquet")
@@ -111,8 +120,8 @@ def test_save_writes_parquet_and_excel_friendly_csv(tmp_path, corpus):
 
 
 def test_process_file_reports_missing_file(tmp_path):
-    res = process_file(tmp_path / "missing.txt", cache=False)
-    assert res["error"]["error"] == "not_found" and "missing.txt" in res["error"]["message"]
+    res = process_file(tmp_path / "missing.txt")
+    assert res.error["error"] == "not_found" and "missing.txt" in res.error["message"]
 
 
 @pytest.mark.parametrize("key", ["xuchang"])
@@ -133,16 +142,17 @@ def test_cli_parse_json(key):
 
 
 def test_documents_load_on_access_and_notice_a_changed_file(tmp_path, monkeypatch):
-    from compare.tables import Documents, LazyDocument
+    from compare.corpus import Documents, LazyDocument
 
-    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    from compare.study import Study
+
     src = tmp_path / "huidong.txt"
     shutil.copy(config.RAW_DIR / BUNDLED["huidong"], src)
-    corpus = load_reports([src], cache=True)
+    corpus = Study.resolve(cache_dir=tmp_path / "cache").load([src])
     docs = corpus.documents
     assert isinstance(docs, Documents) and isinstance(docs._items["huidong"], LazyDocument)  # nothing held
     doc = docs["huidong"]
-    assert doc.raw == raw_text("huidong") and doc.text == process_file(src, cache=False)["normalized"].text
+    assert doc.raw == raw_text("huidong") and doc.text == process_file(src).document.text
     assert corpus.text("huidong", 0, 4) == doc.text[:4]
     src.write_text(raw_text("huidong") + "附件", encoding="utf-8")
     docs._recent.clear()

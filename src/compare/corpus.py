@@ -1,0 +1,473 @@
+"""Stage 5: the corpus — per-file work, gathered into the tables ``reports``, ``problems``, ``measures``,
+``mentions``, ``errors`` and ``spans``.
+
+:func:`process_bytes` is the per-file work (read → normalise → parse → metadata → extract → tokenise), a pure
+function of a file's bytes and name that returns a :class:`compare.schema.FileResult`. Any exception in one
+step becomes that file's ``errors`` row naming the step; the rest of the batch goes on.
+:func:`process_file` caches the result by content hash in a :class:`compare.cache.Cache` as data (JSON), and
+:func:`read_corpus` maps it over many files with :mod:`compare.runner` and gathers the rows
+(:func:`gather`). :meth:`Corpus.load` reads back what a build wrote.
+
+Nothing here picks a folder, a tokenizer or a cache: the caller passes them (``compare.load_reports`` is the
+convenience that resolves the defaults).
+"""
+
+from __future__ import annotations
+
+import bisect
+import glob as _glob
+import hashlib
+import os
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import runner, schema
+from .cache import Cache, digest, source_fingerprint
+from .documents import problem_document
+from .extract import find_mentions
+from .metadata import read_metadata
+from .normalize import Normalized, normalize
+from .parse import parse
+from .schema import FileResult
+from .tokens import segment_report
+
+PathLike = str | os.PathLike
+TABLES = ("reports", "problems", "measures", "mentions", "errors", "spans")
+
+__all__ = ["TABLES", "Corpus", "Documents", "LazyDocument", "expand_paths", "gather", "process_bytes",
+           "process_file", "read_corpus", "report_ids"]
+
+
+# --------------------------------------------------------------------------------------------- per-file work
+def _error(path: str, stage: str, exc: BaseException) -> dict:
+    reason = getattr(exc, "reason", None) or f"{stage}_failed"
+    message = f"{path}: {exc}" if reason != f"{stage}_failed" else f"{path}: {stage} failed: {type(exc).__name__}: {exc}"
+    return {"path": path, "stage": stage, "error": reason, "message": message}
+
+
+def _report_row(rid, path, doc, norm, parsed, meta, warnings) -> dict:
+    return {
+        "report_id": rid, "source_path": str(path), "source_format": doc.source_format, "encoding": doc.encoding,
+        "sha256": doc.sha256, **meta, "n_problems": len(parsed.problems),
+        "n_measures": sum(len(p.measures) for p in parsed.problems), "is_report": parsed.is_report,
+        "truncated": parsed.truncated, "n_warnings": len(warnings), "n_chars": len(norm.text),
+        "n_chars_raw": len(norm.raw), "warnings": warnings,
+    }
+
+
+def _structure_rows(rid: str, parsed) -> tuple[list[dict], list[dict], list[dict]]:
+    problems, measures = [], []
+    for p in parsed.problems:
+        pid = schema.problem_id(rid, p.seq)
+        problems.append({
+            "report_id": rid, "problem_id": pid, "seq": p.seq, "label": p.label, "aspect": p.aspect, "theme": p.theme,
+            "title": p.title, "text": p.text, "n_measures": len(p.measures), "start": p.start, "end": p.end,
+        })
+        measures.extend({
+            "report_id": rid, "problem_id": pid, "measure_id": schema.measure_id(pid, m.seq), "seq": m.seq,
+            "label": m.label, "sub_area": m.sub_area, "text": m.text, "start": m.start, "end": m.end,
+        } for m in p.measures)
+    spans = []
+    for s in parsed.spans:
+        pid = schema.problem_id(rid, s.problem) if s.problem else None
+        spans.append({"report_id": rid, "kind": s.kind, "start": s.start, "end": s.end, "problem_id": pid,
+                      "measure_id": schema.measure_id(pid, s.measure) if (pid and s.measure) else None})
+    return problems, measures, spans
+
+
+def _mention_rows(rid: str, text: str, problems: list[dict], measures: list[dict]) -> list[dict]:
+    """Mentions of the text, each placed in the problem and measure that hold it (by offset)."""
+    by_problem: dict[str, list[dict]] = {}
+    for m in measures:
+        by_problem.setdefault(m["problem_id"], []).append(m)
+    starts = [p["start"] for p in problems]
+    ordered = all(problems[i]["end"] <= problems[i + 1]["start"] for i in range(len(problems) - 1))
+    out = []
+    for mn in find_mentions(text):
+        pid = mid = None
+        k = bisect.bisect_right(starts, mn.start) - 1
+        for p in ((problems[k:k + 1] if k >= 0 else []) if ordered else problems):
+            if p["start"] <= mn.start < p["end"]:
+                pid = p["problem_id"]
+                mid = next((m["measure_id"] for m in by_problem.get(pid, []) if m["start"] <= mn.start < m["end"]),
+                           None)
+                break
+        out.append({"report_id": rid, "problem_id": pid, "measure_id": mid, "kind": mn.kind, "text": mn.text,
+                    "value": None if mn.value is None else str(mn.value), "unit": mn.unit, "start": mn.start,
+                    "end": mn.end})
+    return out
+
+
+def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenizer=None) -> FileResult:
+    """Read, normalise, parse, read the metadata, extract and (with a ``tokenizer``) tokenise one report.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    path : str
+        Its path or name (the suffix selects the reader).
+    report_id : str, optional
+        Defaults to the file's stem.
+    tokenizer : compare.tokens.JiebaTokenizer, optional
+        Segment every problem document and measure text (kept in ``tokens``); None: no tokens.
+
+    Returns
+    -------
+    compare.schema.FileResult
+        With ``error`` set (and no rows) when a step failed; ``error["stage"]`` names the step.
+    """
+    from .io import read_bytes
+
+    rid = report_id or Path(path).stem
+    res = FileResult(str(path), rid)
+    stage = "read"
+    try:
+        doc = read_bytes(data, str(path))
+        stage = "normalize"
+        norm = normalize(doc.text)
+        stage = "parse"
+        parsed = parse(norm.text)
+        stage = "metadata"
+        meta, meta_warnings = read_metadata(norm.text, parsed)
+        warnings = list(parsed.warnings) + list(meta_warnings)
+        if norm.traditional:
+            warnings.append("traditional characters converted to simplified")
+        res.report = _report_row(rid, path, doc, norm, parsed, meta, warnings)
+        res.problems, res.measures, res.spans = _structure_rows(rid, parsed)
+        stage = "extract"
+        res.mentions = _mention_rows(rid, norm.text, res.problems, res.measures)
+        res.document = norm
+        stage = "tokens"
+        if tokenizer is not None:
+            res.tokens = segment_report(res.problems, res.measures, tokenizer)
+    except Exception as exc:  # one bad report never stops the batch: it becomes an errors row
+        err = _error(str(path), stage, exc)
+        if stage != "read":
+            err["message"] += "\n" + traceback.format_exc(limit=3)
+        return FileResult(str(path), rid, error=err)
+    return res
+
+
+# --------------------------------------------------------------------------------------------- the cache entry
+def _document_json(norm: Normalized) -> dict:
+    return {"raw": norm.raw, "text": norm.text, "offsets": norm.offsets.tolist(),
+            "deleted": [list(d) for d in norm.deleted], "traditional": norm.traditional}
+
+
+def _document_from(d: dict) -> Normalized:
+    return Normalized(raw=d["raw"], text=d["text"], offsets=np.asarray(d["offsets"], dtype=np.int32),
+                      deleted=[tuple(x) for x in d["deleted"]], traditional=bool(d["traditional"]))
+
+
+def _entry_key(data: bytes, path: str, rid: str, tokenizer) -> str:
+    dict_hash = tokenizer.dict_hash_ if tokenizer is not None else "no-tokens"
+    return digest(hashlib.sha256(data).hexdigest(), path, rid, source_fingerprint(), dict_hash)
+
+
+def _from_entry(entry: dict, path: str, rid: str) -> FileResult:
+    res = FileResult(path, rid, report=entry["report"], error=entry["error"],
+                     **{t: entry[t] for t in FileResult.TABLES})
+    if entry.get("document") is not None:
+        res.document = _document_from(entry["document"])
+    return res
+
+
+def process_file(path: PathLike, report_id: str | None = None, cache: Cache | None = None, tokenizer=None,
+                 want_tokens: bool = True) -> FileResult:
+    """:func:`process_bytes` on a file, cached in ``cache`` by content hash, code fingerprint and dictionary.
+
+    Parameters
+    ----------
+    path : path-like
+    report_id : str, optional
+        Defaults to the file's stem.
+    cache : compare.cache.Cache, optional
+        Where results are kept as data (None: always recompute).
+    tokenizer : compare.tokens.JiebaTokenizer, optional
+        Tokenise too (see :func:`process_bytes`).
+    want_tokens : bool
+        Return the tokens (False: they are computed and cached, but not read back or returned).
+    """
+    path = str(path)
+    rid = report_id or Path(path).stem
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        exc.reason = "not_found" if isinstance(exc, FileNotFoundError) else "unreadable"
+        return FileResult(path, rid, error=_error(path, "read", exc))
+    cache = cache or Cache(None)
+    key = _entry_key(data, path, rid, tokenizer)
+    entry = cache.read_json("parse", key)
+    if entry is not None and "report" in entry:
+        res = _from_entry(entry, path, rid)
+        if tokenizer is not None and want_tokens:
+            res.tokens = cache.read_json("tokens", key)
+        if tokenizer is None or not want_tokens or res.tokens is not None or not res.ok:
+            return res
+    res = process_bytes(data, path, rid, tokenizer)
+    doc = _document_json(res.document) if res.document is not None else None
+    cache.write_json("parse", key, {**res.rows(), "document": doc})
+    if res.tokens is not None:
+        cache.write_json("tokens", key, res.tokens)
+    if not want_tokens:
+        res.tokens = None
+    return res
+
+
+# --------------------------------------------------------------------------------------------- files
+def expand_paths(path_or_glob: PathLike | Iterable[PathLike]) -> list[str]:
+    """Files named by a folder (its non-hidden files), a glob pattern, a file, or a list of those; sorted."""
+    items = [path_or_glob] if isinstance(path_or_glob, (str, os.PathLike)) else list(path_or_glob)
+    out: list[str] = []
+    for it in items:
+        p = Path(it)
+        if p.is_dir():
+            out.extend(str(q) for q in sorted(p.iterdir()) if q.is_file() and not q.name.startswith("."))
+        elif any(ch in str(it) for ch in "*?["):
+            out.extend(sorted(q for q in _glob.glob(str(it), recursive=True) if Path(q).is_file()))
+        else:
+            out.append(str(p))  # a missing file is reported by process_file, not dropped here
+    return out
+
+
+def report_ids(paths: list[str]) -> list[str]:
+    """File stems, made unique (``name``, ``name~docx``, ``name~2``) when two files share one."""
+    stems = [Path(p).stem for p in paths]
+    seen: dict[str, int] = {}
+    out = []
+    for p, s in zip(paths, stems, strict=True):
+        rid = s if stems.count(s) == 1 else f"{s}~{Path(p).suffix.lstrip('.') or 'noext'}"
+        n = seen.get(rid, 0)
+        seen[rid] = n + 1
+        out.append(rid if n == 0 else f"{rid}~{n + 1}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------- documents
+@dataclass(frozen=True)
+class LazyDocument:
+    """Where a report's :class:`compare.normalize.Normalized` can be made again: its file, id, cache and hash.
+
+    :meth:`load` repeats the per-file work (a read of the cache entry when there is one) and checks the file
+    has not changed since the corpus was loaded.
+    """
+
+    path: str
+    report_id: str
+    cache: Cache | None
+    sha256: str
+
+    def load(self) -> Normalized:
+        res = process_file(self.path, self.report_id, self.cache, None, want_tokens=False)
+        if res.report is None or res.report["sha256"] != self.sha256:
+            raise ValueError(f"{self.path} changed (or vanished) since the corpus was loaded; load it again")
+        return res.document
+
+
+class Documents(Mapping):
+    """``report_id`` → :class:`compare.normalize.Normalized`, loaded on access for lazy entries.
+
+    Holding the text and offset map of every report would be the largest part of a big corpus's memory, so
+    :func:`gather` keeps a :class:`LazyDocument` where it can and loads it when asked, keeping the last few.
+    """
+
+    def __init__(self, items=(), recent: int = 16):
+        self._items: dict[str, Normalized | LazyDocument] = dict(items)
+        self._recent: dict[str, Normalized] = {}
+        self._n_recent = recent
+
+    def __getitem__(self, report_id: str) -> Normalized:
+        item = self._items[report_id]
+        if not isinstance(item, LazyDocument):
+            return item
+        doc = self._recent.pop(report_id, None) or item.load()
+        self._recent[report_id] = doc  # most recent last
+        while len(self._recent) > self._n_recent:
+            self._recent.pop(next(iter(self._recent)))
+        return doc
+
+    def __setitem__(self, report_id: str, item: Normalized | LazyDocument) -> None:
+        self._items[report_id] = item
+        self._recent.pop(report_id, None)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Documents({len(self)} reports)"
+
+
+# --------------------------------------------------------------------------------------------- the corpus
+@dataclass
+class Corpus:
+    """The tables of a set of reports (DESIGN.md section 3).
+
+    Attributes
+    ----------
+    reports, problems, measures, mentions, errors, spans : pandas.DataFrame
+    documents : Mapping
+        ``report_id`` → :class:`compare.normalize.Normalized` (the canonical text and the map to the raw text);
+        a :class:`Documents` that loads each on access.
+    """
+
+    reports: pd.DataFrame
+    problems: pd.DataFrame
+    measures: pd.DataFrame
+    mentions: pd.DataFrame
+    errors: pd.DataFrame
+    spans: pd.DataFrame
+    documents: Mapping[str, Normalized] = field(default_factory=Documents, repr=False)
+
+    TABLES = TABLES
+
+    def __repr__(self) -> str:
+        return (f"Corpus({len(self.reports)} reports, {len(self.problems)} problems, {len(self.measures)} measures, "
+                f"{len(self.mentions)} mentions, {len(self.errors)} errors)")
+
+    def text(self, report_id: str, start: int, end: int, raw: bool = False) -> str:
+        """The text of a span of a report, canonical or (``raw=True``) as in the source."""
+        doc = self.documents[report_id]
+        return doc.raw_slice(start, end) if raw else doc.text[start:end]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The six tables by name."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    @classmethod
+    def load(cls, out: PathLike, cache: Cache | None = None) -> Corpus:
+        """The corpus a build wrote into ``out`` (its Parquet tables); documents load from the source files.
+
+        Raises ``FileNotFoundError`` naming the folder when a table is missing.
+        """
+        out = Path(out)
+        missing = [n for n in TABLES if not (out / f"{n}.parquet").is_file()]
+        if missing:
+            raise FileNotFoundError(f"{out} holds no complete build: missing {', '.join(missing)}.parquet")
+        frames = {n: pd.read_parquet(out / f"{n}.parquet") for n in TABLES}
+        docs = Documents({r.report_id: LazyDocument(r.source_path, r.report_id, cache, r.sha256)
+                          for r in frames["reports"].itertuples()})
+        return cls(**frames, documents=docs)
+
+
+class _Columns:
+    """Rows of one table gathered column by column, turned into DataFrames every ``chunk`` rows.
+
+    ``frame()`` gives the same DataFrame as ``pd.DataFrame(rows, columns=columns)``: NaN where a row lacks a
+    key, and a column whose chunks came out with different dtypes is rebuilt from all its values.
+    """
+
+    def __init__(self, columns: list[str], chunk: int = 5_000):
+        self.columns = list(columns)
+        self.chunk = chunk
+        self.parts: list[pd.DataFrame] = []
+        self._new()
+
+    def _new(self) -> None:
+        self.data: dict[str, list] = {c: [] for c in self.columns}
+        self.n = 0
+
+    def extend(self, rows: list[dict]) -> None:
+        for c, values in self.data.items():
+            values.extend(r[c] if c in r else np.nan for r in rows)
+        self.n += len(rows)
+        if self.n >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.n:
+            self.parts.append(pd.DataFrame(self.data, columns=self.columns))
+        self._new()
+
+    def frame(self) -> pd.DataFrame:
+        self._flush()
+        parts, self.parts = self.parts, []
+        if not parts:
+            return pd.DataFrame(columns=self.columns)
+        if len(parts) == 1:
+            return parts[0]
+        mixed = [c for c in self.columns if len({str(p[c].dtype) for p in parts}) > 1]
+        out = pd.concat(parts, ignore_index=True)
+        for c in mixed:
+            out[c] = pd.DataFrame({c: out[c].tolist()})[c]
+        return out
+
+
+_COLUMNS = {"reports": schema.REPORT_COLUMNS, "problems": schema.PROBLEM_COLUMNS,
+            "measures": schema.MEASURE_COLUMNS, "mentions": schema.MENTION_COLUMNS,
+            "errors": schema.ERROR_COLUMNS, "spans": schema.SPAN_COLUMNS}
+
+
+def _typed_reports(reports: pd.DataFrame) -> pd.DataFrame:
+    for col in ("declared_problem_count", "declared_measure_count"):
+        reports[col] = pd.array([None if pd.isna(v) else int(v) for v in reports[col]], dtype="Int64")
+    for col in ("n_problems", "n_measures", "n_warnings", "n_chars", "n_chars_raw"):
+        reports[col] = reports[col].astype("int64")
+    for col in ("is_report", "truncated"):
+        reports[col] = reports[col].astype(bool)
+    return reports
+
+
+def gather(results: Iterable[FileResult]) -> Corpus:
+    """Assemble per-file results into a :class:`Corpus`, consuming them one at a time.
+
+    Parameters
+    ----------
+    results : iterable of compare.schema.FileResult
+        An iterator (such as :func:`read_corpus`'s) keeps only the tables in memory.
+    """
+    tabs = {name: _Columns(cols) for name, cols in _COLUMNS.items()}
+    docs = Documents()
+    for r in results:
+        if r.error is not None:
+            tabs["errors"].extend([r.error])
+            continue
+        tabs["reports"].extend([r.report])
+        for name in FileResult.TABLES:
+            tabs[name].extend(getattr(r, name))
+        docs[r.report_id] = r.document
+    frames = {name: t.frame() for name, t in tabs.items()}
+    frames["reports"] = _typed_reports(frames["reports"])
+    return Corpus(**frames, documents=docs)
+
+
+def _work(item: tuple[str, str], cache: Cache | None, tokenizer) -> FileResult:
+    """The per-file work in a worker: the document travels back as a handle, not as text and offset map."""
+    path, rid = item
+    res = process_file(path, rid, cache, tokenizer, want_tokens=False)
+    if res.document is not None and cache is not None and cache.enabled:
+        res.document = LazyDocument(path, rid, cache, res.report["sha256"])
+    return res
+
+
+def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache | None = None, tokenizer=None,
+                jobs: int | None = 1, engine: str = "local", scheduler=None,
+                progress: bool | None = None) -> Corpus:
+    """Run the per-file work over ``paths`` (with :mod:`compare.runner`) and gather the tables.
+
+    Parameters
+    ----------
+    paths : list of str
+        Files (see :func:`expand_paths`).
+    ids : list of str, optional
+        Their report ids (default :func:`report_ids`).
+    cache : compare.cache.Cache, optional
+    tokenizer : compare.tokens.JiebaTokenizer, optional
+        Tokenise in the per-file stage (the tokens go to the caches, not to the tables).
+    jobs, engine, scheduler, progress
+        See :func:`compare.runner.imap`.
+    """
+    ids = ids if ids is not None else report_ids(paths)
+    items = list(zip(map(str, paths), ids, strict=True))
+    work = partial(_work, cache=cache, tokenizer=tokenizer)
+    return gather(runner.imap(work, items, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress,
+                              desc="reports", unit="file"))
