@@ -89,13 +89,16 @@ def _read_summary(layout: Layout) -> dict:
         return {}
 
 
-def _intact(previous: dict, part: str, stamp: str) -> bool:
-    """Whether ``part`` was made from ``stamp`` and every file it wrote is still there, unchanged."""
+def _intact(previous: dict, part: str, stamp: str, base: Path) -> bool:
+    """Whether ``part`` was made from ``stamp`` and every file it wrote is still there, unchanged.
+
+    The manifest's paths are relative to the tables folder (``base``), so a copied output folder stays valid.
+    """
     files = previous.get("outputs", {}).get(part)
     if previous.get("stamps", {}).get(part) != stamp or not files:
         return False
     try:
-        return all(_sha(Path(p)) == h for p, h in files.items())
+        return all(_sha(base / p) == h for p, h in files.items())
     except OSError:
         return False
 
@@ -119,10 +122,10 @@ class _Staging:
         written: dict[str, str] = {}
         for k, target in enumerate(self.layout.folders(part)):
             for path in move_tree(self.folder(part, k), target):
-                written[str(path)] = _sha(path)
+                written[os.path.relpath(path, self.layout.tables)] = _sha(path)
         for old in previous.get("outputs", {}).get(part, {}):
             if old not in written:
-                Path(old).unlink(missing_ok=True)
+                (self.layout.tables / old).unlink(missing_ok=True)
         return written
 
     def clear(self) -> None:
@@ -309,7 +312,7 @@ class _BuildState:
                        "reports": digest(base, "reports", *(p.read_bytes() for p in study.notebooks()))}
         self.outputs = {p: dict(self.previous.get("outputs", {}).get(p, {})) for p in PARTS}
         self.done: dict[str, str] = {p: s for p, s in self.previous.get("stamps", {}).items()
-                                     if p in PARTS and _intact(self.previous, p, s)}
+                                     if p in PARTS and _intact(self.previous, p, s, layout.tables)}
         self.analyses: dict | None = None
         self.n_figures = 0
 
