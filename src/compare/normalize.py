@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .grammar import HEADING_START_RE, UNIT_START_RE
+
 # --- character classes --------------------------------------------------------------------------------
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】—…·「」『』〔〕"
@@ -40,13 +42,6 @@ TERMINAL = "。！？；：!?;:…"
 #: ASCII punctuation → its full-width form in Chinese context
 _TO_FULL = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"}
 
-#: line starts that open a new structural unit; a broken line is never joined onto them
-_STRUCT_START = re.compile(
-    r"^(?:[一二三四五六七八九十]+[、是]|[（(][一二三四五六七八九十\d]+[）)]|\d{1,3}\s*[.．、]|"
-    r"第[一二三四五六七八九十]+(?:方面|部分)|整改情况|整改措施|整改进展|在[^，。：:]{1,20}方面[：:]|"
-    r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*$|中共\S{2,30}(?:党组|党委)\s*$|联系方式|欢迎)"
-)
-_HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|第[一二三四五六七八九十]+方面)")
 
 
 @dataclass
@@ -277,16 +272,16 @@ def _join_broken(m: re.Match, wrap: int | None = None) -> str:
     if nxt[0] in "，、。；：）》”’」』〉】>,.;:)%％":
         return ""  # a line cannot start with closing punctuation: always a continuation
     if wrap and "\n\n" not in m.group(0) and _width(prev) >= wrap - 6:
-        if not _is_terminal(prev) or not _STRUCT_START.match(nxt):
+        if not _is_terminal(prev) or not UNIT_START_RE.match(nxt):
             return ""  # a full line of a hard-wrapped text continues on the next line (even 9|3.75%)
-    if _ends_inside_brackets(prev) and not _STRUCT_START.match(nxt):
+    if _ends_inside_brackets(prev) and not UNIT_START_RE.match(nxt):
         return ""  # an open 《, “ or （ is closed on the next line
-    if _is_terminal(prev) or _STRUCT_START.match(nxt):
+    if _is_terminal(prev) or UNIT_START_RE.match(nxt):
         return m.group(0)
     if not re.match(rf"[{CJK}\d“《（(<A-Za-z]", nxt):
         return m.group(0)
     short = len(prev) < 40 and "，" not in prev and (not wrap or _TITLE_END.search(prev))
-    if "。" not in prev and (short or _HEADING_START.match(prev)):
+    if "。" not in prev and (short or HEADING_START_RE.match(prev)):
         # a short line (a title, a signature) or a heading is complete unless what follows is itself an
         # unfinished fragment; a paragraph that merely starts with a heading marker is not a heading.
         # In a hard-wrapped text only a title-like short line stands alone: others are paragraph tails.
