@@ -31,6 +31,7 @@ import pandas as pd
 
 from . import config, schema
 from .extract import find_mentions
+from .metadata import read_metadata
 from .normalize import Normalized, normalize
 from .parse import parse
 
@@ -184,6 +185,7 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokens: 
     try:
         norm = normalize(doc.text)
         parsed = parse(norm.text)
+        meta, meta_warnings = read_metadata(norm.text, parsed)
     except Exception as exc:  # a parser bug must not stop the batch; keep the traceback in the message
         exc.reason = "parse_failed"
         out["error"] = _error(str(path), "parse", exc)
@@ -191,13 +193,13 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokens: 
         return out
     text = norm.text
     out["normalized"] = norm
-    warnings = list(parsed.warnings)
+    warnings = [*meta_warnings, *parsed.warnings]
     if norm.traditional:
         warnings.append("traditional characters converted to simplified")
     n_measures = sum(len(p.measures) for p in parsed.problems)
     out["report"] = {
         "report_id": rid, "source_path": str(path), "source_format": doc.source_format, "encoding": doc.encoding,
-        "sha256": doc.sha256, **parsed.meta, "n_problems": len(parsed.problems), "n_measures": n_measures,
+        "sha256": doc.sha256, **meta, "n_problems": len(parsed.problems), "n_measures": n_measures,
         "is_report": parsed.is_report, "truncated": parsed.truncated, "n_warnings": len(warnings),
         "n_chars": len(text), "n_chars_raw": len(norm.raw), "warnings": warnings,
     }
