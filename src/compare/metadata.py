@@ -200,7 +200,7 @@ def _published(footer: list[Line], warnings: list[str]) -> str | None:
 # --- declared counts ------------------------------------------------------------------------------------
 def _checked_count(n: int | None, what: str, warnings: list[str]) -> int | None:
     if n is not None and n > MAX_DECLARED_COUNT:
-        warnings.append(f"declared count of {what} {n} is not plausible; set to null")
+        warnings.append(f"implausible declared count of {what}: {n}; set to null")
         return None
     return n
 

@@ -5,6 +5,7 @@ pages carry defects that make parsing brittle; this stage repairs them *without 
 character came from*:
 
 * Traditional characters → simplified (OpenCC ``t2s``, character by character so offsets stay 1:1);
+* form feeds, vertical tabs and the other line separators → ``\\n``; other control characters dropped;
 * ``**bold**`` markers dropped;
 * full-width letters/digits → ASCII, ASCII punctuation in Chinese context → full-width (``，：；（）！？``),
   ``．`` → ``.``; ideographic and other spaces next to Chinese text removed (``共 30 人`` → ``共30人``);
@@ -178,6 +179,10 @@ def to_simplified(text: str) -> tuple[str, bool]:
 
 # --- the rules ------------------------------------------------------------------------------------------
 _RE_NEWLINE = re.compile(r"\r\n?")
+#: the other characters ``str.splitlines`` breaks at (VT, FF, FS, GS, RS, NEL, LS, PS): line breaks
+_RE_LINE_SEP = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+#: the other control characters (C0 but tab/LF/CR, DEL, C1): nothing in a report means them
+_RE_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 _RE_BOLD = re.compile(r"\*\*")
 _RE_TAB = re.compile(r"\t")
 _RE_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]")
@@ -305,6 +310,8 @@ def normalize(raw: str) -> Normalized:
     simplified, traditional = to_simplified(raw)
     ed = _Editor(simplified)
     ed.sub(_RE_NEWLINE, lambda m: "\n", "newline")
+    ed.sub(_RE_LINE_SEP, lambda m: "\n", "line_separator")  # a form feed between pages breaks the line
+    ed.sub(_RE_CONTROL, lambda m: "", "control")
     ed.sub(_RE_TAB, lambda m: "\n", "tab")  # table cells (docx rows come joined by tabs) are lines of their own
     ed.sub(_RE_BOLD, lambda m: "", "bold_marker")
     ed.sub(_RE_FULLWIDTH_ALNUM, _fullwidth_alnum, "width")
