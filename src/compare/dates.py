@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-__all__ = ["DATE_RE", "RANGE_RE", "iso_date", "parse_date"]
+__all__ = ["DATE_RE", "DATE_TEXT", "RANGE_RE", "iso_date", "parse_date"]
 
 #: a date with optional year and day: 2024年8月20日, 9月19日, 2024年3月
 DATE_RE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?")
+#: the text of a date with optional year and day (no groups), to build patterns with
+DATE_TEXT = r"(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?"
 #: a range: 2023年3月27日至2023年6月30日, 2024年3月至6月, 7月2日至8月21日
-RANGE_RE = re.compile(
-    r"(?P<a>(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?)\s*(?:至|到|—|－|-|~|～)\s*(?P<b>(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?)"
-)
+RANGE_RE = re.compile(rf"(?P<a>{DATE_TEXT})\s*(?:至|到|—|－|-|~|～)\s*(?P<b>{DATE_TEXT})")
 
 
 def iso_date(year: int | None, month: int, day: int | None) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .dates import RANGE_RE, parse_date
+from .dates import DATE_TEXT, RANGE_RE, parse_date
 from .grammar import DATE_LINE_RE, SIGNATURE_RE, Line, cn_number, lines
 from .parse import ParsedReport
 
@@ -31,6 +31,7 @@ MAX_DECLARED_COUNT = 100_000
 _TITLE_WORDS_RE = re.compile(r"(?:通报|情况|公告|公示|报告|公开)$")
 _ISSUER_RE = re.compile(r"(中共[^，。；：\s“”]{2,40}?(?:党组|党委))")
 _BODY_RE = re.compile(r"((?:中央|省委|市委|州委|盟委|县委|区委|旗委|市|县|区)?(?:第[一二三四五六七八九十\d]+)?(?:巡察|巡视)组)")
+_FEEDBACK_RE = re.compile(rf"({DATE_TEXT})[^。；]{{0,60}}?反馈")
 _COUNT = r"(\d+|[一二三四五六七八九十百两]+)"
 #: (pattern, group of the problem count, group of the measure count)
 _DECLARED = [
@@ -162,7 +163,7 @@ def _inspection_period(sent: str, year: int | None, out: dict, warnings: list[st
 
 def _feedback_date(sent: str, year: int | None, out: dict, warnings: list[str]) -> int | None:
     """Fill the feedback date from a sentence ``9月19日，…反馈…``; the year in force after it."""
-    m = re.search(r"((?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?)[^。；]{0,60}?反馈", sent)
+    m = _FEEDBACK_RE.search(sent)
     if m:
         iso, year = parse_date(m.group(1), year)
         if iso is None:
