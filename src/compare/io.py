@@ -1,4 +1,4 @@
-"""Stage ``io``: read a report's bytes and turn them into text.
+"""Stage 1 (reading): read a report's bytes and turn them into text.
 
 This module does one thing: given a file (or its bytes) in one of the supported formats
 (:data:`compare.config.SUPPORTED_SUFFIXES`), return a :class:`Document` holding the decoded text and

@@ -1,4 +1,4 @@
-"""Stage 2: canonical text plus an offset map back to the raw text.
+"""Stage 2 (reading): canonical text plus an offset map back to the raw text.
 
 The readers (``compare.io``) give the text as the document holds it. Reports from PDF extraction and web
 pages carry defects that make parsing brittle; this stage repairs them *without losing track of where any
@@ -165,6 +165,15 @@ def to_simplified(text: str) -> tuple[str, bool]:
 
     OpenCC converts phrase by phrase; where a phrase changes length we fall back to converting that
     text character by character, so the result always has ``len(text)`` characters.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    (simplified, changed)
+        The text in simplified characters, and whether any character was converted.
     """
     if not _traditional_re().search(text):
         return text, False
@@ -231,6 +240,15 @@ def wrap_width(text: str) -> int | None:
 
     A text is hard-wrapped when at least 40% of its non-blank lines (and at least 8) end within a few
     columns of one width and no line is much longer: then a break after such a full line is a wrap.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    int or None
+        The display width (wide characters count two) of a full line, or None when not hard-wrapped.
     """
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     if len(lines) < 8 or sum(len(ln) > 150 for ln in lines) > 0.05 * len(lines):
