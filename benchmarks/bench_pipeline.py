@@ -135,6 +135,7 @@ class _Seed:
     """
 
     def __init__(self, path: Path):
+        from compare.metadata import read_metadata
         from compare.normalize import normalize
         from compare.parse import parse
 
@@ -142,7 +143,7 @@ class _Seed:
         self.raw = path.read_text(encoding="utf-8")
         norm = normalize(self.raw)
         parsed = parse(norm.text)
-        meta = parsed.meta
+        meta, _ = read_metadata(norm.text, parsed)
         self.level = {"county": "county", "district": "district", "city": "city"}.get(meta.get("admin_level"))
         self.names = _place_names(meta.get("region"), meta.get("city"), meta.get("province"))
         self.n_problems = len(parsed.problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -87,3 +88,33 @@ def test_traditional_converted_length_preserving():
     n = normalize(trad)
     assert n.traditional and n.text == simp
     assert to_simplified("关于整改")[1] is False
+
+
+# --- control characters ---------------------------------------------------------------------------------
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def test_form_feeds_and_line_separators_become_line_breaks():
+    raw = "一、总体情况\x0c（一）统一思想\x0b二、下一步安排\x85持续推进。\u2028中共某县民政局党组\u20292024年9月1日"
+    n = normalize(raw)
+    assert n.text == "一、总体情况\n（一）统一思想\n二、下一步安排\n持续推进。\n中共某县民政局党组\n2024年9月1日"
+    assert accounted(n)
+    for i, ch in enumerate(n.text):
+        if ch == "\n":
+            assert n.raw[n.offsets[i]] in "\x0c\x0b\x85\u2028\u2029"
+
+
+def test_a_page_break_inside_a_sentence_is_joined():
+    n = normalize("局党组加强学习，提高\x0c认识水平。")
+    assert n.text == "局党组加强学习，提高认识水平。"
+    assert accounted(n)
+
+
+@pytest.mark.parametrize("ch", ["\x00", "\x01", "\x08", "\x0e", "\x1a", "\x1b", "\x1f", "\x7f", "\x80", "\x9f"])
+def test_other_control_characters_are_dropped_and_recorded(ch):
+    raw = f"整改情况：一是{ch}加强学习。"
+    n = normalize(raw)
+    assert n.text == "整改情况：一是加强学习。"
+    assert not CONTROL_RE.search(n.text)
+    assert (raw.index(ch), raw.index(ch) + 1, "control") in n.deleted
+    assert accounted(n)

@@ -1,16 +1,26 @@
-"""compare.parse: structure and metadata, checked by hand against the three bundled reports and on variants."""
+"""compare.parse and compare.metadata: structure and metadata, checked by hand against the three bundled reports and on
+variants."""
 
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from conftest import raw_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from compare.metadata import declared_counts, read_metadata
 from compare.normalize import normalize
-from compare.parse import SPAN_KINDS, declared_counts, parse, strip_title
+from compare.parse import SPAN_KINDS, parse, strip_title
+
+
+def parse_with_metadata(text: str) -> SimpleNamespace:
+    """parse() and read_metadata() as the per-file stage joins them: the structure, ``meta`` and all warnings."""
+    r = parse(text)
+    meta, warnings = read_metadata(text, r)
+    return SimpleNamespace(**{**vars(r), "meta": meta, "warnings": [*warnings, *r.warnings]})
 
 
 def parsed(key_or_text: str, is_text: bool = False):
@@ -64,7 +74,7 @@ EXPECTED = {
 def test_bundled_report_structure_and_metadata(key):
     exp = dict(EXPECTED[key])
     text = normalize(raw_text(key)).text
-    r = parse(text)
+    r = parse_with_metadata(text)
     assert len(r.problems) == exp.pop("n_problems")
     assert sum(len(p.measures) for p in r.problems) == exp.pop("n_measures")
     assert r.problems[0].title == exp.pop("first")
@@ -195,7 +205,7 @@ def test_inline_measures_and_bare_numbering_without_label():
         "中共某某市民政局党组\n"
         "2024年9月1日\n"
     )
-    r = parse(normalize(text).text)
+    r = parse_with_metadata(normalize(text).text)
     assert [p.title for p in r.problems] == ["理论学习不深入", "制度执行不严", "低保核查不及时"]
     assert [p.aspect for p in r.problems] == ["关于党的领导弱化方面"] * 2 + ["关于民生保障不到位方面"]
     assert [len(p.measures) for p in r.problems] == [2, 1, 3]
@@ -212,17 +222,17 @@ def test_declared_counts_and_mismatch_warning():
     text = normalize(raw_text("xuchang")).text.replace(
         "现将巡察整改情况予以公布。", "对应40个具体问题清单制定了113条具体整改措施，现将巡察整改情况予以公布。"
     )
-    r = parse(text)
+    r = parse_with_metadata(text)
     assert r.meta["declared_problem_count"] == 40 and r.meta["declared_measure_count"] == 113
     assert r.warnings == ["declared 40 problems but parsed 39"]
 
 
 def test_year_carried_over_and_garbled_dates():
     text = normalize(raw_text("xuchang")).text
-    r = parse(text)
+    r = parse_with_metadata(text)
     assert r.meta["feedback_date"] == "2024-09-19"  # printed as “9月19日”, year from the sentence before
     garbled = text.replace("2024年7月2日至8月21日", "2024年7月2日至13月21日")
-    r2 = parse(garbled)
+    r2 = parse_with_metadata(garbled)
     assert r2.meta["inspection_start"] == "2024-07-02" and r2.meta["inspection_end"] is None
     assert any("garbled inspection period" in w for w in r2.warnings)
 
@@ -233,7 +243,7 @@ def test_news_item_is_not_a_report():
         "9月19日，市委第六巡察组向市民政局党组反馈巡察情况。会议强调，要提高政治站位，抓好整改落实。\n"
         "市委巡察办有关同志参加会议。\n"
     )
-    r = parse(normalize(news).text)
+    r = parse_with_metadata(normalize(news).text)
     assert not r.is_report and not r.truncated and r.problems == []
     assert r.warnings == [
         "date without a year: '9月19日'",

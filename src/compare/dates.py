@@ -1,7 +1,8 @@
-"""Chinese dates and numerals in report text (helpers for ``compare.parse`` and ``compare.extract``).
+"""Layer 0: Chinese dates in report text (helpers for ``compare.metadata`` and ``compare.extract``).
 
-Hand-written because the forms are narrow and regular (``2024年8月20日``, ``9月19日``, ``2024年3月至6月``,
-``三个方面``); a general date library would accept far more than a report means.
+Hand-written because the forms are narrow and regular (``2024年8月20日``, ``9月19日``, ``2024年3月至6月``);
+a general date library would accept far more than a report means. Chinese numerals (``三个方面``) are
+:func:`compare.grammar.cn_number`.
 """
 
 from __future__ import annotations
@@ -9,37 +10,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+__all__ = ["DATE_RE", "DATE_TEXT", "RANGE_RE", "iso_date", "parse_date"]
 
 #: a date with optional year and day: 2024年8月20日, 9月19日, 2024年3月
 DATE_RE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?")
+#: the text of a date with optional year and day (no groups), to build patterns with
+DATE_TEXT = r"(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?"
 #: a range: 2023年3月27日至2023年6月30日, 2024年3月至6月, 7月2日至8月21日
-RANGE_RE = re.compile(
-    r"(?P<a>(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?)\s*(?:至|到|—|－|-|~|～)\s*(?P<b>(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?)"
-)
-
-
-def cn_number(s: str) -> int | None:
-    """Parse a small Chinese or Arabic numeral (``三`` → 3, ``十二`` → 12, ``二十三`` → 23, ``34`` → 34).
-
-    Returns ``None`` when ``s`` is not a numeral.
-    """
-    s = s.strip()
-    if s.isdigit():
-        return int(s)
-    if not s or any(c not in _CN_DIGITS and c not in "十百" for c in s):
-        return None
-    total, cur = 0, 0
-    for c in s:
-        if c == "百":
-            total += (cur or 1) * 100
-            cur = 0
-        elif c == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        else:
-            cur = _CN_DIGITS[c]
-    return total + cur
+RANGE_RE = re.compile(rf"(?P<a>{DATE_TEXT})\s*(?:至|到|—|－|-|~|～)\s*(?P<b>{DATE_TEXT})")
 
 
 def iso_date(year: int | None, month: int, day: int | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Stage 4: mentions — numbers with units, money, percentages, dates and cited documents 《…》.
+"""Stage 4 (reading): mentions — numbers with units, money, percentages, dates and cited documents 《…》.
 
 Each mention carries its offsets in the normalised text, so the ``mentions`` table can say which problem
 and measure it sits in. Regular expressions, because the forms are regular (``共 30 人``, ``277万元``,
@@ -33,6 +33,22 @@ _RE_COUNT = re.compile(
 
 @dataclass(frozen=True)
 class Mention:
+    """One mention in the normalised text.
+
+    Attributes
+    ----------
+    kind : str
+        ``number``, ``money``, ``percent``, ``date`` or ``document``.
+    text : str
+        The characters matched.
+    value : float or str or None
+        See :func:`find_mentions`.
+    unit : str or None
+        The counting unit of a number, ``元`` for money, ``%``, or ``day``/``month``/``year`` for a date.
+    start, end : int
+        Offsets in the normalised text.
+    """
+
     kind: str  # number | money | percent | date | document
     text: str
     value: float | str | None

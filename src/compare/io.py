@@ -1,4 +1,4 @@
-"""Stage ``io``: read a report's bytes and turn them into text.
+"""Stage 1 (reading): read a report's bytes and turn them into text.
 
 This module does one thing: given a file (or its bytes) in one of the supported formats
 (:data:`compare.config.SUPPORTED_SUFFIXES`), return a :class:`Document` holding the decoded text and
@@ -55,7 +55,6 @@ _FORMAT_BY_SUFFIX = {".txt": "txt", ".docx": "docx", ".pdf": "pdf", ".html": "ht
 #: (simplified Chinese), Big5 / CP950 cover traditional Chinese.
 _LEGACY_CANDIDATES = ("gb18030", "big5", "cp950")
 
-# C0 controls and DEL that never occur in text files (tab, LF, VT, FF, CR, SUB and ESC are allowed).
 # Signatures of files that are not text whatever their suffix.
 _MAGIC = {
     b"%PDF-": ("binary", "a PDF document"),
@@ -69,6 +68,7 @@ _MAGIC = {
     b"7z\xbc\xaf": ("binary", "a 7z archive"),
     b"{\\rtf": ("unsupported_format", "an RTF document"),
 }
+# C0 controls and DEL that never occur in text files (tab, LF, VT, FF, CR, SUB and ESC are allowed).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1A), 0x1C, 0x1D, 0x1E, 0x1F, 0x7F])
 _ALLOWED_CONTROLS = frozenset("\t\n\x0b\x0c\r\x1a\x1b\x85")
 # str.translate table deleting the allowed controls that str.split() does not treat as whitespace.
@@ -104,7 +104,7 @@ class ReadError(Exception):
     """
 
     def __init__(self, path: str | os.PathLike, reason: str, detail: str = "") -> None:
-        path = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+        path = _shown(path)
         super().__init__(path, reason, detail)
         self.path = path
         self.reason = reason
@@ -186,7 +186,7 @@ def read_document(path: str | os.PathLike) -> Document:
         For every input that cannot be read; ``reason`` is one of :data:`REASONS`
         (``unsupported_format`` and ``not_found`` are checked first, in that order).
     """
-    shown = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+    shown = _shown(path)
     _format_for(shown)  # unsupported suffix: fail before touching the disk
     try:
         data = Path(shown).read_bytes()
@@ -240,22 +240,11 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike) ->
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"read_bytes() needs bytes, not {type(data).__name__}")
     data = bytes(data)
-    shown = os.fspath(name) if isinstance(name, os.PathLike) else str(name)
+    shown = _shown(name)
     fmt = _format_for(shown)
-    reader = {"txt": _read_txt, "docx": _read_docx, "pdf": _read_pdf, "html": _read_html}[fmt]
     if not data:
         raise ReadError(shown, "empty", "0 bytes")
-    try:
-        text, encoding, warnings = reader(data, shown)
-    except ReadError:
-        raise
-    except MemoryError:
-        raise
-    except Exception as exc:  # a reader library failed in an unforeseen way: still a ReadError
-        reason = {"docx": "corrupt_docx", "pdf": "corrupt_pdf", "html": "corrupt_html"}.get(
-            fmt, "undecodable"
-        )
-        raise ReadError(shown, reason, f"{type(exc).__name__}: {exc}") from exc
+    text, encoding, warnings = _read_format(fmt, data, shown)
     if not text.strip():
         raise ReadError(shown, "empty", "no text")
     return Document(
@@ -267,6 +256,23 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike) ->
         n_bytes=len(data),
         warnings=tuple(warnings),
     )
+
+
+def _shown(path: str | os.PathLike) -> str:
+    """The name a file is shown and stored by: the path as given."""
+    return os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+
+
+def _read_format(fmt: str, data: bytes, shown: str) -> tuple[str, str | None, list[str]]:
+    """Run the reader of ``fmt``; a reader library failing in an unforeseen way still gives a ReadError."""
+    reader = {"txt": _read_txt, "docx": _read_docx, "pdf": _read_pdf, "html": _read_html}[fmt]
+    try:
+        return reader(data, shown)
+    except (ReadError, MemoryError):
+        raise
+    except Exception as exc:
+        reason = {"docx": "corrupt_docx", "pdf": "corrupt_pdf", "html": "corrupt_html"}.get(fmt, "undecodable")
+        raise ReadError(shown, reason, f"{type(exc).__name__}: {exc}") from exc
 
 
 def _format_for(shown: str) -> str:
@@ -294,59 +300,104 @@ def _read_txt(data: bytes, name: str) -> tuple[str, str, list[str]]:
     return _newlines(text), encoding, warnings
 
 
-def _decode(data: bytes, name: str, declared: str | None = None) -> tuple[str, str, list[str]]:
-    """Decode ``data``: BOM, BOM-less UTF-16, strict UTF-8, declared charset, detection, lenient fallback."""
+_Decoded = tuple[str, str, list[str]]  # (text, encoding, warnings)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decode(data: bytes, name: str, declared: str | None = None) -> _Decoded:
+    """Decode ``data``: BOM, BOM-less UTF-16, strict UTF-8, declared charset, detection, lenient fallback.
+
+    Each step returns ``(text, encoding, warnings)``, or None when it does not apply; the first that applies
+    decides, and its text must pass :func:`_checked`.
+    """
+    _reject_signatures(data, name)
+    found = _decode_bom(data, name)
+    if found is None and b"\x00" in data:
+        found = _decode_nul(data, name)
+    if found is None:
+        _reject_control_bytes(data, name)
+        found = _decode_strict(data, declared) or _decode_nearly_valid(data) or _decode_replacing(data)
+    if found is None:
+        raise ReadError(name, "undecodable", f"not UTF-8 ({_utf8_error(data)}), no candidate fits")
+    text, encoding, warnings = found
+    return _checked(text, name), encoding, warnings
+
+
+def _utf8_error(data: bytes) -> str:
+    """Why ``data`` is not UTF-8, e.g. ``invalid start byte at byte 12``."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"{exc.reason} at byte {exc.start}"
+    return "valid UTF-8"
+
+
+def _reject_signatures(data: bytes, name: str) -> None:
+    """Files that are not text whatever their suffix (PDF, zip, images, archives, RTF)."""
     for magic, (reason, what) in _MAGIC.items():
         if data.startswith(magic):
             raise ReadError(name, reason, f"the content is {what}")
-    for bom, enc in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            try:
-                text = data.decode(enc)
-            except UnicodeDecodeError as exc:
-                if enc.startswith("utf-32"):
-                    continue  # FF FE 00 00 may be a UTF-16 BOM followed by U+0000; try UTF-16
-                text = data.decode(enc, errors="replace")
-                n_bad = text.count("\ufffd")
-                if n_bad > _LENIENT_REPLACEMENT_RATIO * len(text):
-                    raise ReadError(name, "undecodable", f"{enc} BOM but {exc.reason}") from None
-                return _checked(text, name), enc, [f"{n_bad} invalid {enc} sequence(s) replaced by U+FFFD"]
-            return _checked(text, name), enc, []
 
-    if b"\x00" in data:
-        utf16 = _bomless_utf16(data)
-        if utf16 is None:
-            raise ReadError(name, "binary", "contains NUL bytes")
-        text, enc = utf16
-        return _checked(text, name), enc, []
 
+def _decode_bom(data: bytes, name: str) -> _Decoded | None:
+    """Text with a byte-order mark; a few bad sequences after it are replaced (with a warning)."""
+    for bom, enc in _BOMS:
+        if not data.startswith(bom):
+            continue
+        try:
+            return data.decode(enc), enc, []
+        except UnicodeDecodeError as exc:
+            if enc.startswith("utf-32"):
+                continue  # FF FE 00 00 may be a UTF-16 BOM followed by U+0000; try UTF-16
+            text = data.decode(enc, errors="replace")
+            n_bad = text.count("\ufffd")
+            if n_bad > _LENIENT_REPLACEMENT_RATIO * len(text):
+                raise ReadError(name, "undecodable", f"{enc} BOM but {exc.reason}") from None
+            return text, enc, [f"{n_bad} invalid {enc} sequence(s) replaced by U+FFFD"]
+    return None
+
+
+def _decode_nul(data: bytes, name: str) -> _Decoded:
+    """Bytes with NULs are BOM-less UTF-16 or binary."""
+    utf16 = _bomless_utf16(data)
+    if utf16 is None:
+        raise ReadError(name, "binary", "contains NUL bytes")
+    text, enc = utf16
+    return text, enc, []
+
+
+def _reject_control_bytes(data: bytes, name: str) -> None:
     n_control = len(data) - len(data.translate(None, _CONTROL_BYTES))
     if n_control > _BINARY_CONTROL_RATIO * len(data):
         raise ReadError(name, "binary", f"{n_control} control bytes in {len(data)}")
 
-    try:
-        return _checked(data.decode("utf-8"), name), "utf-8", []
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
 
+def _decode_strict(data: bytes, declared: str | None) -> _Decoded | None:
+    """Strict UTF-8, then the declared charset, then the best legacy Chinese encoding."""
+    try:
+        return data.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError:
+        pass
     if declared:
         try:
-            return _checked(data.decode(declared), name), _canonical(declared), []
+            return data.decode(declared), _canonical(declared), []
         except (UnicodeDecodeError, LookupError):
             pass
-
     guess = _detect_legacy(data)
     if guess is not None:
         text, enc = guess
-        return _checked(text, name), enc, []
+        return text, enc, []
+    return None
 
-    # Nearly valid files: a character cut off at the end, or a few bad sequences.
+
+def _decode_nearly_valid(data: bytes) -> _Decoded | None:
+    """A character cut off at the end: decode without its last 1-3 bytes."""
     for cut in (1, 2, 3):
         head = data[:-cut]
         try:
@@ -357,12 +408,17 @@ def _decode(data: bytes, name: str, declared: str | None = None) -> tuple[str, s
             if guess is None:
                 continue
             text, enc = guess
-        return _checked(text, name), enc, [f"last {cut} byte(s) are an incomplete character and were dropped"]
+        return text, enc, [f"last {cut} byte(s) are an incomplete character and were dropped"]
+    return None
+
+
+def _decode_replacing(data: bytes) -> _Decoded | None:
+    """A few bad sequences (at most 0.5 % of the characters) replaced by U+FFFD, in UTF-8 or a legacy encoding."""
     text = data.decode("utf-8", errors="replace")
     n_bad = text.count("\ufffd")
     n_good = sum(1 for ch in text if ord(ch) > 0x7F) - n_bad
     if n_bad <= _LENIENT_REPLACEMENT_RATIO * len(text) and n_good >= 20 * n_bad:
-        return _checked(text, name), "utf-8", [f"{n_bad} invalid UTF-8 sequence(s) replaced by U+FFFD"]
+        return text, "utf-8", [f"{n_bad} invalid UTF-8 sequence(s) replaced by U+FFFD"]
     for enc in ("gb18030", "big5"):
         text = data.decode(enc, errors="replace")
         n_bad = text.count("\ufffd")
@@ -372,10 +428,8 @@ def _decode(data: bytes, name: str, declared: str | None = None) -> tuple[str, s
         # (more mess is tolerated: the bytes around a damaged spot decode to odd characters).
         guess = _detect_legacy(text.replace("\ufffd", "").encode(enc, errors="ignore"), threshold=0.4)
         if guess is not None and guess[1] == enc:
-            return _checked(text, name), enc, [f"{n_bad} invalid {enc} sequence(s) replaced by U+FFFD"]
-    raise ReadError(
-        name, "undecodable", f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}), no candidate fits"
-    )
+            return text, enc, [f"{n_bad} invalid {enc} sequence(s) replaced by U+FFFD"]
+    return None
 
 
 def _detect_legacy(data: bytes, threshold: float = 0.2) -> tuple[str, str] | None:

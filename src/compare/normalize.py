@@ -1,10 +1,11 @@
-"""Stage 2: canonical text plus an offset map back to the raw text.
+"""Stage 2 (reading): canonical text plus an offset map back to the raw text.
 
 The readers (``compare.io``) give the text as the document holds it. Reports from PDF extraction and web
 pages carry defects that make parsing brittle; this stage repairs them *without losing track of where any
 character came from*:
 
 * Traditional characters → simplified (OpenCC ``t2s``, character by character so offsets stay 1:1);
+* form feeds, vertical tabs and the other line separators → ``\\n``; other control characters dropped;
 * ``**bold**`` markers dropped;
 * full-width letters/digits → ASCII, ASCII punctuation in Chinese context → full-width (``，：；（）！？``),
   ``．`` → ``.``; ideographic and other spaces next to Chinese text removed (``共 30 人`` → ``共30人``);
@@ -30,6 +31,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .grammar import HEADING_START_RE, UNIT_START_RE
+
 # --- character classes --------------------------------------------------------------------------------
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】—…·「」『』〔〕"
@@ -40,13 +43,6 @@ TERMINAL = "。！？；：!?;:…"
 #: ASCII punctuation → its full-width form in Chinese context
 _TO_FULL = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"}
 
-#: line starts that open a new structural unit; a broken line is never joined onto them
-_STRUCT_START = re.compile(
-    r"^(?:[一二三四五六七八九十]+[、是]|[（(][一二三四五六七八九十\d]+[）)]|\d{1,3}\s*[.．、]|"
-    r"第[一二三四五六七八九十]+(?:方面|部分)|整改情况|整改措施|整改进展|在[^，。：:]{1,20}方面[：:]|"
-    r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*$|中共\S{2,30}(?:党组|党委)\s*$|联系方式|欢迎)"
-)
-_HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|第[一二三四五六七八九十]+方面)")
 
 
 @dataclass
@@ -169,6 +165,15 @@ def to_simplified(text: str) -> tuple[str, bool]:
 
     OpenCC converts phrase by phrase; where a phrase changes length we fall back to converting that
     text character by character, so the result always has ``len(text)`` characters.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    (simplified, changed)
+        The text in simplified characters, and whether any character was converted.
     """
     if not _traditional_re().search(text):
         return text, False
@@ -183,6 +188,10 @@ def to_simplified(text: str) -> tuple[str, bool]:
 
 # --- the rules ------------------------------------------------------------------------------------------
 _RE_NEWLINE = re.compile(r"\r\n?")
+#: the other characters ``str.splitlines`` breaks at (VT, FF, FS, GS, RS, NEL, LS, PS): line breaks
+_RE_LINE_SEP = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+#: the other control characters (C0 but tab/LF/CR, DEL, C1): nothing in a report means them
+_RE_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 _RE_BOLD = re.compile(r"\*\*")
 _RE_TAB = re.compile(r"\t")
 _RE_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]")
@@ -231,6 +240,15 @@ def wrap_width(text: str) -> int | None:
 
     A text is hard-wrapped when at least 40% of its non-blank lines (and at least 8) end within a few
     columns of one width and no line is much longer: then a break after such a full line is a wrap.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    int or None
+        The display width (wide characters count two) of a full line, or None when not hard-wrapped.
     """
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     if len(lines) < 8 or sum(len(ln) > 150 for ln in lines) > 0.05 * len(lines):
@@ -277,16 +295,16 @@ def _join_broken(m: re.Match, wrap: int | None = None) -> str:
     if nxt[0] in "，、。；：）》”’」』〉】>,.;:)%％":
         return ""  # a line cannot start with closing punctuation: always a continuation
     if wrap and "\n\n" not in m.group(0) and _width(prev) >= wrap - 6:
-        if not _is_terminal(prev) or not _STRUCT_START.match(nxt):
+        if not _is_terminal(prev) or not UNIT_START_RE.match(nxt):
             return ""  # a full line of a hard-wrapped text continues on the next line (even 9|3.75%)
-    if _ends_inside_brackets(prev) and not _STRUCT_START.match(nxt):
+    if _ends_inside_brackets(prev) and not UNIT_START_RE.match(nxt):
         return ""  # an open 《, “ or （ is closed on the next line
-    if _is_terminal(prev) or _STRUCT_START.match(nxt):
+    if _is_terminal(prev) or UNIT_START_RE.match(nxt):
         return m.group(0)
     if not re.match(rf"[{CJK}\d“《（(<A-Za-z]", nxt):
         return m.group(0)
     short = len(prev) < 40 and "，" not in prev and (not wrap or _TITLE_END.search(prev))
-    if "。" not in prev and (short or _HEADING_START.match(prev)):
+    if "。" not in prev and (short or HEADING_START_RE.match(prev)):
         # a short line (a title, a signature) or a heading is complete unless what follows is itself an
         # unfinished fragment; a paragraph that merely starts with a heading marker is not a heading.
         # In a hard-wrapped text only a title-like short line stands alone: others are paragraph tails.
@@ -310,6 +328,8 @@ def normalize(raw: str) -> Normalized:
     simplified, traditional = to_simplified(raw)
     ed = _Editor(simplified)
     ed.sub(_RE_NEWLINE, lambda m: "\n", "newline")
+    ed.sub(_RE_LINE_SEP, lambda m: "\n", "line_separator")  # a form feed between pages breaks the line
+    ed.sub(_RE_CONTROL, lambda m: "", "control")
     ed.sub(_RE_TAB, lambda m: "\n", "tab")  # table cells (docx rows come joined by tabs) are lines of their own
     ed.sub(_RE_BOLD, lambda m: "", "bold_marker")
     ed.sub(_RE_FULLWIDTH_ALNUM, _fullwidth_alnum, "width")

@@ -1,0 +1,158 @@
+"""Layer 0: the heading grammar of rectification reports — numerals, heading and ordinal patterns, lines.
+
+The one copy of the patterns that :mod:`compare.normalize` (which line breaks to keep) and
+:mod:`compare.parse` (the structure) read the reports by:
+
+* Chinese numerals: :data:`CN_NUM` and :func:`cn_number`;
+* headings: sections ``一、…`` (:data:`SECTION_RE`), parts ``第一方面…`` (:data:`PART_RE`), parens ``（一）…``
+  (:data:`PAREN_RE`), numbered problems ``1.`` ``1．`` ``1、`` ``（1）`` (:data:`NUMBER_RE`) and the wrappers of
+  a problem statement ``针对“…”问题`` (:data:`TITLE_WRAPPERS`, :data:`PROBLEM_TEMPLATE_RE`);
+* measures: ordinals ``一是/二是…`` (:data:`MEASURE_ORDINAL_RE`), ``整改情况：`` labels (:data:`FIX_RE`) and
+  sub-areas ``在…方面：`` (:data:`SUBAREA_RE`);
+* closing lines: date line, signature, contact (:data:`DATE_LINE_RE`, :data:`SIGNATURE_RE`, :data:`CONTACT_RE`);
+* the loose line starts normalisation uses before the text is canonical (:data:`UNIT_START_RE`,
+  :data:`HEADING_START_RE`);
+* the line model: :class:`Line` and :func:`lines` (a text split at ``\\n`` with stripped offsets).
+
+It knows no stage and imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "CN_NUM", "cn_number",
+    "SECTION_RE", "PART_RE", "PAREN_RE", "NUMBER_RE", "TITLE_WRAPPERS", "PROBLEM_TEMPLATE_RE",
+    "FIX_RE", "FIX_START_RE", "MEASURE_ORDINAL_RE", "SUBAREA_RE",
+    "DATE_LINE_RE", "SIGNATURE_RE", "CONTACT_RE", "UNIT_START_RE", "HEADING_START_RE",
+    "Line", "lines",
+]
+
+# --- numerals -------------------------------------------------------------------------------------------
+#: the Chinese digits headings and ordinals are numbered with
+CN_NUM = "一二三四五六七八九十"
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def cn_number(s: str) -> int | None:
+    """Parse a small Chinese or Arabic numeral (``三`` → 3, ``十二`` → 12, ``二十三`` → 23, ``34`` → 34).
+
+    Parameters
+    ----------
+    s : str
+        The numeral, surrounding whitespace allowed.
+
+    Returns
+    -------
+    int or None
+        ``None`` when ``s`` is not a numeral.
+    """
+    s = s.strip()
+    if s.isdigit():
+        return int(s)
+    if not s or any(c not in _CN_DIGITS and c not in "十百" for c in s):
+        return None
+    total, cur = 0, 0
+    for c in s:
+        if c == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        elif c == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        else:
+            cur = _CN_DIGITS[c]
+    return total + cur
+
+
+# --- headings (on canonical, stripped lines) ------------------------------------------------------------
+_PART = rf"第[{CN_NUM}]+(?:方面|部分)"
+_FIX = r"整改(?:落实)?(?:情况|措施|进展(?:情况)?)[：]"
+#: what may stand before a measure marker inside a paragraph: the start or the end of a sentence/clause
+_CLAUSE_START = r"(?:(?<=^)|(?<=[。；：！？\n]))"
+
+#: section ``一、总体情况`` — group 1 the numeral, group 2 the heading text
+SECTION_RE = re.compile(rf"^([{CN_NUM}]+)、\s*(.*)$")
+#: part ``第一方面问题，聚焦…`` — group 1 the numeral, group 2 the heading text after the part marker
+PART_RE = re.compile(rf"^第([{CN_NUM}]+)(?:方面|部分)(?:问题|存在的问题)?[，：、。\s]*(.*)$")
+#: paren heading ``（一）关于…方面`` — group 1 the numeral, group 2 the heading text
+PAREN_RE = re.compile(rf"^[（(]([{CN_NUM}]+)[）)]\s*(.*)$")
+#: numbered line ``1.`` ``1、`` ``（1）`` — group 1 or 2 the number, group 3 the rest of the line
+NUMBER_RE = re.compile(r"^(?:(\d{1,3})\s*[.、](?!\d)|[（(](\d{1,3})[）)])\s*(.*)$")
+#: wrappers around a problem statement: 针对“…”问题 → … (group ``t``), tried in order
+TITLE_WRAPPERS = (
+    re.compile(r"^针对[“\"](?P<t>.+)[”\"](?:的)?问题$"),
+    re.compile(r"^关于[“\"](?P<t>.+)[”\"](?:的)?问题(?:的整改(?:情况)?)?$"),
+    re.compile(r"^针对(?P<t>.+?)(?:的)?问题$"),
+    re.compile(r"^关于(?P<t>.+?)(?:的)?问题(?:的整改(?:情况)?)?$"),
+)
+#: a statement worded as a problem: 针对…问题 / 关于…问题
+PROBLEM_TEMPLATE_RE = re.compile(r"^(?:针对|关于).{2,}问题")
+
+# --- measures -------------------------------------------------------------------------------------------
+#: the ``整改情况：`` / ``整改措施：`` / ``整改进展情况：`` label, anywhere
+FIX_RE = re.compile(_FIX)
+#: the label at the start of a line
+FIX_START_RE = re.compile(rf"^\s*{_FIX}")
+#: a measure ordinal ``一是`` at the start of the text or after 。；：！？ or a line break — group 1 the numeral
+MEASURE_ORDINAL_RE = re.compile(rf"{_CLAUSE_START}[ \t]*([{CN_NUM}]{{1,3}})是")
+#: a sub-area ``在…方面：`` grouping measures — group 1 the area
+SUBAREA_RE = re.compile(r"(?:(?<=^)|(?<=[。；：\n]))[ \t]*在([^，。；：\n]{1,20}?)方面[：]")
+
+# --- closing lines --------------------------------------------------------------------------------------
+#: a line holding only a date ``2024年8月20日``
+DATE_LINE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
+#: a signature line ``中共某某县民政局党组``
+SIGNATURE_RE = re.compile(r"^(?:中共)?[^，。；：\s]{2,40}(?:党组|党委|民政局|民政厅|委员会|局|厅)$")
+#: a contact line (phone, mail, post box, the invitation to report)
+CONTACT_RE = re.compile(r"(?:联系方式|联系电话|电子邮箱|邮政编码|邮政信箱|欢迎广大干部群众|欢迎广大党员干部)")
+
+# --- loose line starts (normalisation: the text is not canonical yet) -----------------------------------
+#: a line start that opens a new structural unit: a broken line is never joined onto it
+UNIT_START_RE = re.compile(
+    rf"^(?:[{CN_NUM}]+[、是]|[（(][{CN_NUM}\d]+[）)]|\d{{1,3}}\s*[.．、]|"
+    rf"{_PART}|整改情况|整改措施|整改进展|在[^，。：:]{{1,20}}方面[：:]|"
+    r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*$|中共\S{2,30}(?:党组|党委)\s*$|联系方式|欢迎)"
+)
+#: a line start that makes the line a heading: ``一、`` ``（一）`` ``（1）`` ``第一方面``
+HEADING_START_RE = re.compile(rf"^(?:[{CN_NUM}]+、|[（(][{CN_NUM}\d]+[）)]|第[{CN_NUM}]+方面)")
+
+
+# --- the line model -------------------------------------------------------------------------------------
+@dataclass
+class Line:
+    """One line of a text: its index, the ``[start, end)`` of its stripped content, and that content."""
+
+    i: int
+    start: int
+    end: int
+    text: str  # stripped
+
+    @property
+    def blank(self) -> bool:
+        """Whether the line holds only whitespace."""
+        return not self.text
+
+
+def lines(text: str) -> list[Line]:
+    """Split ``text`` at ``\\n`` into :class:`Line` objects whose offsets point into ``text``.
+
+    Parameters
+    ----------
+    text : str
+        Usually the canonical text of :func:`compare.normalize.normalize`.
+
+    Returns
+    -------
+    list of Line
+        One per ``\\n``-separated line (so ``len(text.split("\\n"))`` of them), blank ones included.
+    """
+    out, pos = [], 0
+    for i, raw in enumerate(text.split("\n")):
+        lead = len(raw) - len(raw.lstrip())
+        s = raw.strip()
+        out.append(Line(i, pos + lead, pos + lead + len(s), s))
+        pos += len(raw) + 1
+    return out
