@@ -281,14 +281,16 @@ def _child(kind: str, files_dir: str, jobs: int) -> dict:
                 "n_tokens": n_tokens, "maxrss_self_mb": _maxrss_mb(resource.RUSAGE_SELF),
                 "maxrss_children_mb": _maxrss_mb(resource.RUSAGE_CHILDREN)}
 
-    from compare import classify, coding, tables
+    from compare import coding, config, study, tables
+    from compare.cache import Cache
 
-    classify.load_model()  # cached: classify_problems (here or in forked workers) finds it loaded
+    model, measure_model, model_key = study.shipped_models()  # loaded once, before the clock starts
     setup = time.perf_counter() - t_setup
     t0 = time.perf_counter()
     corpus = tables.load_reports(paths, jobs=jobs, cache=True, progress=False)
     t1 = time.perf_counter()
-    problems, measures = coding.code_tables(corpus.problems, corpus.measures, jobs=jobs, progress=False)
+    problems, measures = coding.code_tables(corpus.problems, corpus.measures, model, measure_model, jobs=jobs,
+                                            cache=Cache(config.CACHE_DIR), model_key=model_key, progress=False)
     t3 = time.perf_counter()
     per_report = corpus.reports["n_problems"]
     return {

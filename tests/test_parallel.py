@@ -86,35 +86,37 @@ def test_benchmark_prints_well_formed_json(tmp_path):
     assert all(v["n_errors"] == 0 and v["n_problems"] == 75 for k, v in out["variants"].items() if k != "jieba_floor")
 
 
-def test_map_frames_classification_equals_one_call(local):
-    from compare.classify import classify_measures, classify_problems
+def test_map_frames_classification_equals_one_call(local, shipped_model, measure_model):
+    from compare.coding import classify_measures, classify_problems
     from compare.parallel import map_frames
 
-    whole = classify_problems(local.problems, local.measures)
-    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], jobs=2, chunks=3),
-                                  whole)
-    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], max_groups=1),
+    whole = classify_problems(local.problems, local.measures, shipped_model)
+    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], jobs=2, chunks=3,
+                                             model=shipped_model), whole)
+    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], max_groups=1,
+                                             model=shipped_model),
                                   whole)  # one report per call, one call after the other, here
-    pd.testing.assert_frame_equal(map_frames(classify_measures, local.measures, jobs=2, chunks=3),
-                                  classify_measures(local.measures))
+    pd.testing.assert_frame_equal(map_frames(classify_measures, local.measures, jobs=2, chunks=3, model=measure_model),
+                                  classify_measures(local.measures, measure_model))
 
 
 def test_per_file_tokens_are_the_tokenizers_segmentations(tmp_path, monkeypatch):
     """The per-file stage's tokens equal JiebaTokenizer.segment of the classifier's documents and of the
     measure texts, and land in the token cache where a fresh tokenizer finds them without jieba."""
-    from compare.classify import problem_documents
+    from compare.cache import Cache
+    from compare.documents import problem_documents
     from compare.tables import process_file
-    from compare.text import JiebaTokenizer
+    from compare.tokens import JiebaTokenizer
 
     monkeypatch.setattr(config, "CACHE_DIR", tmp_path)
     path = config.RAW_DIR / "haizhu_2025-05-13.txt"
     res = process_file(path, cache=True)
-    tok = JiebaTokenizer(cache=False)
+    tok = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH)
     docs = problem_documents(pd.DataFrame(res["problems"]))
     assert res["tokens"]["problems"] == [tok.segment(d) for d in docs]
     assert res["tokens"]["measures"] == [tok.segment(m["text"]) for m in res["measures"]]
     assert res["tokens"]["dict_hash"] == tok.dict_hash_
-    cached = JiebaTokenizer()  # its memory is empty: a hit must come from the disk cache
+    cached = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH, cache=Cache(tmp_path))  # its memory is empty: a hit must come from the disk cache
     monkeypatch.setattr(type(cached), "jieba", property(lambda self: pytest.fail("segmented again")))
     assert [cached.segment(d) for d in docs] == res["tokens"]["problems"]
     again = process_file(path, cache=True)  # from the per-file cache, tokens included

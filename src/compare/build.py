@@ -135,7 +135,7 @@ def draw_figures(results_tables: dict, lang: str, figs_dir) -> int:
     return n
 
 
-def build(raw_dir=None, out_dir=None, jobs: int | None = 0, engine: str = "local", scheduler: str | None = None,
+def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "local", scheduler: str | None = None,
           figures: bool = True, notebooks: bool = True, figures_dir=None, quiet: bool = False,
           progress: bool | None = None) -> dict:
     """Run the whole study on a folder of reports.
@@ -147,7 +147,7 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = 0, engine: str = "local
     out_dir : path, optional
         Tables go here (default ``data/processed``); analysis tables in its ``tables/`` folder.
     jobs : int
-        Worker processes for the per-file stage (0: all cores).
+        Worker processes (scikit-learn's convention: -1 all cores).
     engine, scheduler : str
         ``"dask"`` with a scheduler address runs the per-file stage on a Dask cluster.
     figures, notebooks : bool

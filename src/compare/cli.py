@@ -59,10 +59,11 @@ def report_json(path: str) -> dict:
 def _codes_for(problems: list[dict], measures: list[dict]) -> dict | None:
     """primary_code/codes per problem when the classifier is available (None before it exists)."""
     try:
-        from .classify import code_problem_rows
+        from .coding import code_problem_rows
+        from .study import shipped_models
     except ImportError:
         return None
-    return code_problem_rows(problems, measures)
+    return code_problem_rows(problems, measures, shipped_models()[0])
 
 
 def cmd_parse(args) -> int:
@@ -96,12 +97,13 @@ def cmd_build(args) -> int:
 
 def cmd_classify(args) -> int:
     """Code free texts (first line = title) with the shipped model, or measure types with --measures."""
-    from .classify import load_model, measure_classifier
+    from .study import shipped_models
 
     texts = [t.replace("\\n", "\n") for t in args.text]
     if not texts:
         texts = [sys.stdin.read()]
-    model = measure_classifier() if args.measures else load_model()
+    problem_model, measure_model, _ = shipped_models()
+    model = measure_model if args.measures else problem_model
     if args.measures:
         texts = [t if "\n" in t else t.split("。", 1)[0] + "\n" + t for t in texts]
     results = model.explain(texts)
@@ -123,20 +125,25 @@ def cmd_classify(args) -> int:
 def cmd_train(args) -> int:
     """Fit the problem classifier on the hand labels, write it, and report leave-one-region-out figures."""
     from . import config
-    from .classify import evaluate_loro, train_model
+    from .codebook import load_codebook
     from .labels import read_labels
     from .tables import load_reports
+    from .tokens import default_tokenizer
+    from .training import evaluate_loro, model_inputs, train_model
 
     corpus = load_reports(args.raw) if args.raw else load_reports()
-    labels = read_labels(args.labels or config.PROBLEM_LABELS_PATH, problems=corpus.problems)
+    codebook, tokenizer = load_codebook(config.CODEBOOK_PATH), default_tokenizer()
+    labels_path = args.labels or config.PROBLEM_LABELS_PATH
+    labels = read_labels(labels_path, problems=corpus.problems, codebook=codebook)
     labels = labels[labels["primary_code"] != ""]
     out = Path(args.out) if args.out else config.PROBLEM_MODEL_PATH
-    model = train_model(corpus, labels, path=out)
+    inputs = model_inputs(config.CODEBOOK_PATH, config.USERDICT_PATH, config.STOPWORDS_PATH, labels_path)
+    model = train_model(corpus, labels, codebook, tokenizer, path=out, inputs=inputs)
     size = out.stat().st_size
     print(f"trained on {model.training_info_['n_train']} problems "
           f"({', '.join(model.training_info_['regions'])}); wrote {out} ({size / 1e6:.2f} MB)")
     if not args.no_eval:
-        res = evaluate_loro(corpus, labels)
+        res = evaluate_loro(corpus, labels, codebook, tokenizer)
         print("leave-one-region-out (train on the other regions, predict this one):")
         print(res.scores.round(3).to_string(index=False))
     return 0
@@ -144,11 +151,15 @@ def cmd_train(args) -> int:
 
 def cmd_vocab_check(args) -> int:
     """List codebook terms jieba splits apart (exit 1 if any) and terms that match nothing in the corpus."""
+    from . import config
+    from .codebook import load_codebook
     from .tables import load_reports
-    from .text import vocab_check
+    from .tokens import default_tokenizer
+    from .vocab import vocab_check
 
-    corpus = load_reports(args.raw) if args.raw else None
-    df = vocab_check(corpus)
+    corpus = load_reports(args.raw) if args.raw else load_reports()
+    codebooks = {"problem": load_codebook(config.CODEBOOK_PATH), "measure": load_codebook(config.MEASURE_CODEBOOK_PATH)}
+    df = vocab_check(corpus, default_tokenizer(), codebooks)
     split = df[df["split"]]
     unmatched = df[df["unmatched"]]
     if args.json:
@@ -167,14 +178,16 @@ def cmd_vocab_check(args) -> int:
 def cmd_labels_export(args) -> int:
     """Write the problems table as a coding sheet (.xlsx or .csv with BOM)."""
     from . import config
+    from .codebook import load_codebook
     from .labels import export_for_coding, read_labels
     from .tables import load_reports
 
     corpus = load_reports(args.raw) if args.raw else load_reports()
+    codebook = load_codebook(config.CODEBOOK_PATH)
     labels = None
     if args.prefill:
-        labels = read_labels(config.PROBLEM_LABELS_PATH, problems=corpus.problems)
-    for path in export_for_coding(corpus.problems, args.out, labels=labels):
+        labels = read_labels(config.PROBLEM_LABELS_PATH, problems=corpus.problems, codebook=codebook)
+    for path in export_for_coding(corpus.problems, args.out, codebook, labels=labels):
         print(f"wrote {path}")
     return 0
 
@@ -182,12 +195,14 @@ def cmd_labels_export(args) -> int:
 def cmd_labels_import(args) -> int:
     """Validate a coded sheet and write it as a label file (problem_id … rationale)."""
     from . import config
+    from .codebook import load_codebook
     from .labels import LabelError, read_labels
     from .tables import load_reports
 
     corpus = load_reports(args.raw) if args.raw else load_reports()
     try:
-        labels = read_labels(args.file, problems=corpus.problems, allow_uncoded=not args.complete)
+        labels = read_labels(args.file, problems=corpus.problems, codebook=load_codebook(config.CODEBOOK_PATH),
+                             allow_uncoded=not args.complete)
     except LabelError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -215,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="the whole study: tables, codes, clusters, analysis, figures, notebooks")
     b.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
     b.add_argument("--out", type=Path, default=None, help="folder for tables (default data/processed)")
-    b.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    b.add_argument("--jobs", type=int, default=-1, help="worker processes (default -1: all cores)")
     b.add_argument("--engine", choices=["local", "dask"], default="local")
     b.add_argument("--scheduler", default=None, help="dask scheduler address, with --engine dask")
     b.add_argument("--no-figures", action="store_true")

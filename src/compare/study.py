@@ -53,15 +53,41 @@ SOURCE = {
 }
 
 
+def shipped_models():
+    """The shipped problem model, the measure classifier of the bundled measure codebook, and a key naming both.
+
+    The model is checked against the bundled codebook, dictionary, stopwords and labels: a stale one is used
+    with a :class:`compare.training.StaleModelWarning` (``python -m compare train`` updates it).
+    """
+    from . import config
+    from .cache import digest
+    from .classify import measure_classifier
+    from .codebook import load_codebook
+    from .training import load_model, model_inputs
+
+    inputs = model_inputs(config.CODEBOOK_PATH, config.USERDICT_PATH, config.STOPWORDS_PATH,
+                          config.PROBLEM_LABELS_PATH)
+    model = load_model(config.PROBLEM_MODEL_PATH, inputs=inputs)
+    measure_model = measure_classifier(load_codebook(config.MEASURE_CODEBOOK_PATH))
+    key = digest(config.PROBLEM_MODEL_PATH.read_bytes(), config.MEASURE_CODEBOOK_PATH.read_bytes())
+    return model, measure_model, key
+
+
 def code_corpus(corpus, model=None, jobs: int | None = 1, cache: bool = True, progress: bool | None = None):
     """Add problem codes (``primary_code``, ``codes``, scores, evidence) and measure types to the corpus tables.
 
     In ``jobs`` processes and cached per report (:func:`compare.coding.code_tables`); returns the corpus.
+    Only the shipped model's codes are cached (``model=None``).
     """
+    from . import config
+    from .cache import Cache
     from .coding import code_tables
 
-    corpus.problems, corpus.measures = code_tables(corpus.problems, corpus.measures, model=model, jobs=jobs,
-                                                   cache=cache, progress=progress)
+    shipped, measure_model, key = shipped_models()
+    corpus.problems, corpus.measures = code_tables(
+        corpus.problems, corpus.measures, model if model is not None else shipped, measure_model, jobs=jobs,
+        cache=Cache(config.CACHE_DIR) if cache else None, model_key=key if model is None else None,
+        progress=progress)
     return corpus
 
 
