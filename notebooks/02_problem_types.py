@@ -25,10 +25,12 @@
 import pandas as pd
 
 from compare import config, load_reports
-from compare.classify import evaluate_loro
 from compare.cluster import cluster_problems
+from compare.codebook import load_codebook
 from compare.labels import load_problem_labels
 from compare.study import code_corpus
+from compare.tokens import default_tokenizer
+from compare.training import evaluate_loro
 
 pd.set_option("display.max_colwidth", 80)
 corpus = code_corpus(load_reports(config.RAW_DIR))
@@ -46,7 +48,9 @@ pd.crosstab(corpus.problems.primary_code, corpus.problems.report_id, margins=Tru
 # shipped classifier (model + codebook rules), `model` and `rules` its two halves alone.
 
 # %%
-loro = evaluate_loro()
+codebook = load_codebook(config.CODEBOOK_PATH)
+labels = load_problem_labels(config.PROBLEM_LABELS_PATH, corpus.problems, codebook)
+loro = evaluate_loro(corpus, labels, codebook, default_tokenizer())
 loro.scores.pivot(index="region", columns="method", values="accuracy").round(3)
 
 # %%
@@ -61,7 +65,7 @@ loro.confusion
 # labels (homogeneity, completeness, V-measure, adjusted Rand; mean ± std over seeds).
 
 # %%
-labels = load_problem_labels()
+labels = load_problem_labels(config.PROBLEM_LABELS_PATH, corpus.problems, codebook)
 clusters = cluster_problems(corpus.problems, labels=labels)
 clusters.metrics_table()
 

@@ -1,8 +1,8 @@
-"""compare.classify: the problem classifier (rules blended with a TF-IDF model), its evaluation, measure types.
+"""compare.classify (the estimators), compare.coding (the tables) and compare.training (fit, load, evaluation).
 
 The leave-one-region-out floors below are what the classifier reaches on the three bundled reports with its
 default parameters (measured, not tuned on the held-out region); see the module docstring of
-compare.classify for what the figures mean and why the rules carry most of them.
+compare.training for what the figures mean and why the rules carry most of them.
 """
 
 from __future__ import annotations
@@ -15,19 +15,11 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from compare import config
-from compare.classify import (
-    ProblemClassifier,
-    classify_measures,
-    classify_problems,
-    code_problem_rows,
-    evaluate_loro,
-    load_model,
-    measure_documents,
-    measure_segments,
-    problem_documents,
-    training_data,
-)
+from compare.classify import ProblemClassifier
 from compare.codebook import load_codebook
+from compare.coding import classify_measures, classify_problems, code_problem_rows
+from compare.documents import measure_documents, measure_segments, problem_documents
+from compare.training import Training, evaluate_loro, load_model, model_inputs, training_data
 
 # --- floors (measured: blend accuracy 0.947 overall, per region 0.923 / 1.000 / 0.949; macro-F1 0.952;
 # text model alone 0.600; secondary-code micro-F1 0.613) -----------------------------------------------------
@@ -43,18 +35,18 @@ FAST = {"word_ngram_range": (1, 1), "char_ngram_range": (2, 2)}
 
 
 @pytest.fixture(scope="module")
-def data(corpus):
-    return training_data(corpus)
+def data(corpus, labels):
+    return training_data(corpus, labels)
 
 
 @pytest.fixture(scope="module")
-def loro(corpus):
-    return evaluate_loro(corpus)
+def loro(corpus, labels, codebook, tokenizer):
+    return evaluate_loro(corpus, labels, codebook, tokenizer)
 
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model()
+    return load_model(config.PROBLEM_MODEL_PATH)
 
 
 def test_loro_floors(loro, data):
@@ -72,7 +64,7 @@ def test_loro_floors(loro, data):
 
 
 def test_loro_confusion_and_predictions(loro, data):
-    codes = load_codebook().ids
+    codes = load_codebook(config.CODEBOOK_PATH).ids
     cm = loro.confusion
     assert list(cm.index) == codes and list(cm.columns) == codes
     assert cm.to_numpy().sum() == len(data[1])
@@ -83,7 +75,7 @@ def test_loro_confusion_and_predictions(loro, data):
     assert set(pred["blend"]) <= set(codes)
 
 
-def test_loro_holds_the_region_out(corpus, data, monkeypatch):
+def test_loro_holds_the_region_out(corpus, data, monkeypatch, labels, codebook, tokenizer):
     """Every fold is fitted without a single document of the region it predicts."""
     docs, y, frame = data
     seen = []
@@ -95,7 +87,7 @@ def test_loro_holds_the_region_out(corpus, data, monkeypatch):
         return original(self, X, y)
 
     monkeypatch.setattr(ProblemClassifier, "fit", spy)
-    evaluate_loro(corpus)
+    evaluate_loro(corpus, labels, codebook, tokenizer)
     by_region = frame.groupby("region").groups
     assert len(seen) == len(by_region)
     for region, idx in by_region.items():
@@ -103,27 +95,27 @@ def test_loro_holds_the_region_out(corpus, data, monkeypatch):
         assert any(not (s & held) and len(s) == len(docs) - len(held) for s in seen), region
 
 
-def test_estimator_idioms(data):
+def test_estimator_idioms(data, codebook, tokenizer):
     docs, y, _ = data
-    clf = ProblemClassifier(rule_weight=0.3, C=2.0, **FAST)
+    clf = ProblemClassifier(codebook, tokenizer, rule_weight=0.3, C=2.0, **FAST)
     assert clone(clf).get_params() == clf.get_params()
     with pytest.raises(NotFittedError):
         clf.predict(docs[:1])
     with pytest.raises(ValueError, match="not in the codebook"):
-        ProblemClassifier().fit(docs[:3], ["a", "b", "c"])
+        ProblemClassifier(codebook, tokenizer).fit(docs[:3], ["a", "b", "c"])
     clf.fit(docs, y)
     fitted = [k for k in vars(clf) if k not in vars(clone(clf))]
     assert fitted and all(k.endswith("_") for k in fitted)
     proba = clf.predict_proba(docs[:5])
     assert proba.shape == (5, len(clf.classes_))
     assert np.allclose(proba.sum(axis=1), 1)
-    assert list(clf.classes_) == load_codebook().ids
+    assert list(clf.classes_) == load_codebook(config.CODEBOOK_PATH).ids
 
 
-def test_codes_unseen_in_training_come_from_the_rules(data):
+def test_codes_unseen_in_training_come_from_the_rules(data, codebook, tokenizer):
     docs, y, _ = data
     keep = y != "funeral_services"
-    clf = ProblemClassifier(**FAST).fit([d for d, k in zip(docs, keep, strict=True) if k], y[keep])
+    clf = ProblemClassifier(codebook, tokenizer, **FAST).fit([d for d, k in zip(docs, keep, strict=True) if k], y[keep])
     assert "funeral_services" not in clf.model_classes_
     text = "殡葬服务收费不规范\n一是开展殡仪馆收费专项检查。二是整治殡葬中介，规范公益性公墓管理。"
     assert clf.predict([text])[0] == "funeral_services"
@@ -157,7 +149,7 @@ def test_measure_segments():
 
 def test_classify_problems_table(corpus, model):
     out = classify_problems(corpus.problems, corpus.measures, model=model)
-    codes = load_codebook().ids
+    codes = load_codebook(config.CODEBOOK_PATH).ids
     assert len(out) == len(corpus.problems) and (out.index == corpus.problems.index).all()
     assert out["primary_code"].isin(codes).all()
     for col in ("codes", "primary_score", "matched_terms", "top_features", "evidence"):
@@ -176,16 +168,16 @@ def test_problem_documents_fall_back_to_measures(corpus):
     assert docs[0].startswith(p["title"].iloc[0] + "\n") and first in docs[0]
 
 
-def test_code_problem_rows_matches_parse_json(corpus):
+def test_code_problem_rows_matches_parse_json(corpus, model):
     from compare.tables import process_file
 
     res = process_file(corpus.reports["source_path"].iloc[0], cache=False)
-    codes = code_problem_rows(res["problems"], res["measures"])
+    codes = code_problem_rows(res["problems"], res["measures"], model)
     assert set(codes) == {p["problem_id"] for p in res["problems"]}
     for v in codes.values():
         assert set(v) == {"primary_code", "codes"}
-        assert v["primary_code"] in load_codebook().ids and v["primary_code"] not in v["codes"]
-    assert code_problem_rows([], []) == {}
+        assert v["primary_code"] in load_codebook(config.CODEBOOK_PATH).ids and v["primary_code"] not in v["codes"]
+    assert code_problem_rows([], [], model) == {}
 
 
 def test_shipped_model():
@@ -196,13 +188,14 @@ def test_shipped_model():
 
     shipped = joblib.load(path)
     assert isinstance(shipped, ProblemClassifier)
-    from compare.classify import _stale
+    from compare.training import stale as _stale
 
-    assert _stale(shipped) == [], "data/ changed since the model was trained: run `python -m compare train`"
+    inputs = model_inputs(config.CODEBOOK_PATH, config.USERDICT_PATH, config.STOPWORDS_PATH, config.PROBLEM_LABELS_PATH)
+    assert _stale(shipped, inputs) == [], "data/ changed since the model was trained: run `python -m compare train`"
 
 
-def test_missing_model_is_trained_on_the_fly(tmp_path, capsys, monkeypatch):
-    import compare.classify as cl
+def test_missing_model_is_trained_on_the_fly(tmp_path, capsys, monkeypatch, corpus, labels, codebook, tokenizer):
+    import compare.training as cl
 
     calls = []
     real = cl.train_model
@@ -212,7 +205,7 @@ def test_missing_model_is_trained_on_the_fly(tmp_path, capsys, monkeypatch):
         return real(*args, **{**kwargs, **FAST})
 
     monkeypatch.setattr(cl, "train_model", fast_train)
-    m = load_model(tmp_path / "absent.joblib")
+    m = load_model(tmp_path / "absent.joblib", training=Training(corpus, labels, codebook, tokenizer))
     assert calls == [{"save": False}]
     assert "training on the fly" in capsys.readouterr().err
     assert m.predict(["低保对象动态管理不到位\n一是开展低保对象死亡比对。"])[0] == "social_assistance"
@@ -228,9 +221,9 @@ def test_cli_classify_json(capsys):
         assert {"scores", "matched_terms", "top_features", "codes"} <= set(r)
 
 
-def test_measure_types(corpus):
+def test_measure_types(corpus, measure_model):
     cb = load_codebook(config.MEASURE_CODEBOOK_PATH)
-    out = classify_measures(corpus.measures)
+    out = classify_measures(corpus.measures, measure_model)
     assert len(out) == len(corpus.measures)
     typed = out["measure_type"].notna()
     assert out.loc[typed, "measure_type"].isin(cb.ids).all()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from compare import config
 from compare.cluster import (
     METHODS,
     cluster_measures,
@@ -27,8 +28,8 @@ FLOOR_MEASURES_V = 0.25
 
 
 @pytest.fixture(scope="module")
-def labels(corpus):
-    return load_problem_labels(problems=corpus.problems)
+def labels(corpus, codebook):
+    return load_problem_labels(config.PROBLEM_LABELS_PATH, corpus.problems, codebook)
 
 
 @pytest.fixture(scope="module")

@@ -210,3 +210,25 @@ def test_index_handles_overlaps_none_terms_and_pickling(tmp_path):
     assert s["a"] == RuleScore(score=3.0, terms=("养老", "养老机构", "机构", "监管"))
     assert s["b"] == RuleScore(score=1.0, terms=("老机",))  # overlapping occurrence found too
     assert book.score("儿童养老机构监管")["a"] == RuleScore(score=1.0, terms=("养老", "养老机构"))
+
+
+def test_a_broken_file_names_itself_and_what_is_wrong(tmp_path):
+    path = tmp_path / "codebook.yaml"
+    path.write_bytes(b"version: 1\ncodes:\n  - code: \xff\xfe\n")
+    with pytest.raises(ValueError, match="not UTF-8") as err:
+        load_codebook(path)
+    assert str(path.resolve()) in str(err.value)
+    path.write_text("version: 1\ncodes:\n" + GOOD_CODE.replace('color: "#111111"', 'color: "red"'), encoding="utf-8")
+    with pytest.raises(ValueError, match="bad colour 'red'") as err:
+        load_codebook(path)
+    assert str(path.resolve()) in str(err.value) and "code 'a'" in str(err.value)
+
+
+def test_a_copy_equals_its_original(tmp_path):
+    import copy
+
+    book = load_codebook(write(tmp_path, "version: 1\ncodes:\n" + GOOD_CODE))
+    assert copy.deepcopy(book) == book and hash(copy.deepcopy(book)) == hash(book)
+    other = tmp_path / "other"
+    other.mkdir()
+    assert book != load_codebook(write(other, "version: 1\ncodes:\n" + GOOD_CODE.replace("name_zh: 甲", "name_zh: 乙")))

@@ -1,54 +1,71 @@
 """Tests for compare.coding: a corpus coded in chunks, in processes and from the per-report cache equals the
-classifiers run once on the whole tables."""
+classifiers run once on the whole tables; the cache follows the code and holds data, never pickles."""
 
 from __future__ import annotations
+
+import pickle
 
 import pandas as pd
 import pytest
 
-from compare import classify, coding, config
+from compare import coding, config
+from compare.cache import Cache
+from compare.training import load_model
 
 
 @pytest.fixture()
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+def cache_dir(tmp_path):
     return tmp_path / "cache"
 
 
 @pytest.fixture(scope="module")
-def direct(corpus):
-    return (classify.classify_problems(corpus.problems, corpus.measures),
-            classify.classify_measures(corpus.measures))
+def direct(corpus, shipped_model, measure_model):
+    return (coding.classify_problems(corpus.problems, corpus.measures, shipped_model),
+            coding.classify_measures(corpus.measures, measure_model))
+
+
+@pytest.fixture()
+def code(shipped_model, measure_model, cache_dir):
+    """code_tables with the shipped classifiers and a cache under ``cache_dir``."""
+    def run(problems, measures, jobs=1):
+        return coding.code_tables(problems, measures, shipped_model, measure_model, jobs=jobs,
+                                  cache=Cache(cache_dir), model_key="shipped")
+    return run
 
 
 def _entries(cache_dir):
-    return sorted(p.name for p in (cache_dir / "coded").rglob("*.pkl"))
+    return sorted(p.name for p in (cache_dir / "coded").rglob("*.parquet"))
 
 
-def test_cold_parallel_and_warm_equal_the_direct_run(corpus, direct, cache_dir):
-    cold = coding.code_tables(corpus.problems, corpus.measures, jobs=2)
+def test_cold_parallel_and_warm_equal_the_direct_run(corpus, direct, cache_dir, code):
+    cold = code(corpus.problems, corpus.measures, jobs=2)
     assert len(_entries(cache_dir)) == 3  # one entry per report
-    warm = coding.code_tables(corpus.problems, corpus.measures, jobs=1)
+    warm = code(corpus.problems, corpus.measures, jobs=1)
     for got in (cold, warm):
         pd.testing.assert_frame_equal(got[0], direct[0])
         pd.testing.assert_frame_equal(got[1], direct[1])
     assert direct[0].primary_code.notna().sum() == 75
 
 
-def test_only_new_or_changed_reports_are_coded(corpus, direct, cache_dir, monkeypatch):
-    first = corpus.reports.report_id.iloc[0]
-    coding.code_tables(corpus.problems[corpus.problems.report_id != first],
-                       corpus.measures[corpus.measures.report_id != first])
-    assert len(_entries(cache_dir)) == 2
+def _spy(monkeypatch) -> list:
     seen = []
-    real = classify.classify_problems
+    real = coding.classify_problems
 
     def spy(problems, *args, **kwargs):
         seen.append(sorted(set(problems.report_id)))
         return real(problems, *args, **kwargs)
 
-    monkeypatch.setattr(classify, "classify_problems", spy)
-    got, _ = coding.code_tables(corpus.problems, corpus.measures)
+    monkeypatch.setattr(coding, "classify_problems", spy)
+    return seen
+
+
+def test_only_new_or_changed_reports_are_coded(corpus, direct, cache_dir, monkeypatch, code):
+    first = corpus.reports.report_id.iloc[0]
+    code(corpus.problems[corpus.problems.report_id != first],
+         corpus.measures[corpus.measures.report_id != first])
+    assert len(_entries(cache_dir)) == 2
+    seen = _spy(monkeypatch)
+    got, _ = code(corpus.problems, corpus.measures)
     assert seen == [[first]]  # the two cached reports were not classified again
     pd.testing.assert_frame_equal(got, direct[0])
     # an edited problem text changes its report's key: that report alone is coded again
@@ -56,12 +73,57 @@ def test_only_new_or_changed_reports_are_coded(corpus, direct, cache_dir, monkey
     last = problems.index[-1]
     problems.loc[last, "text"] = problems.loc[last, "text"] + "殡葬"
     seen.clear()
-    coding.code_tables(problems, corpus.measures)
+    code(problems, corpus.measures)
     assert seen == [[problems.loc[last, "report_id"]]]
 
 
-def test_a_given_model_is_not_cached(corpus, cache_dir):
-    model = classify.load_model()
-    got, _ = coding.code_tables(corpus.problems, corpus.measures, model=model)
+def test_a_given_model_is_not_cached(corpus, cache_dir, measure_model):
+    model = load_model(config.PROBLEM_MODEL_PATH)
+    got, _ = coding.code_tables(corpus.problems, corpus.measures, model, measure_model, cache=Cache(cache_dir))
     assert _entries(cache_dir) == []
     assert got.primary_code.notna().sum() == 75
+
+
+def test_an_edit_of_the_code_codes_everything_again(corpus, direct, monkeypatch, code):
+    """The bug this cache had: after an edit of classify.py it still served the old codes."""
+    monkeypatch.setattr(coding, "source_fingerprint", lambda: "code-before-the-edit")
+    code(corpus.problems, corpus.measures)
+    seen = _spy(monkeypatch)
+    code(corpus.problems, corpus.measures)
+    assert [r for call in seen for r in call] == []  # same code: every report from the cache
+    monkeypatch.setattr(coding, "source_fingerprint", lambda: "code-after-the-edit")
+    got, _ = code(corpus.problems, corpus.measures)
+    assert sorted(r for call in seen for r in call) == sorted(corpus.reports.report_id)
+    pd.testing.assert_frame_equal(got, direct[0])
+
+
+class _Payload:
+    """A pickle that would run code when loaded."""
+
+    def __reduce__(self):
+        return (pytest.fail, ("a pickle from the cache folder was loaded",))
+
+
+def test_a_planted_pickle_is_never_loaded(corpus, direct, cache_dir, monkeypatch, code):
+    code(corpus.problems, corpus.measures)
+    planted = pickle.dumps(_Payload())
+    entries = [p for p in cache_dir.rglob("*.parquet")]
+    assert entries
+    for entry in entries:  # every entry replaced by a pickle, and a .pkl beside it as the old cache had
+        entry.write_bytes(planted)
+        entry.with_suffix(".pkl").write_bytes(planted)
+
+    def refuse(*args, **kwargs):
+        pytest.fail("the coding cache unpickled something")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    got_p, got_m = code(corpus.problems, corpus.measures)  # the damaged entries are coded again
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(got_p, direct[0])
+    pd.testing.assert_frame_equal(got_m, direct[1])
+
+
+def test_jobs_follow_the_scikit_learn_convention(corpus, shipped_model, measure_model):
+    with pytest.raises(ValueError, match="jobs=0"):
+        coding.code_tables(corpus.problems, corpus.measures, shipped_model, measure_model, jobs=0)

@@ -36,9 +36,9 @@ def _code(sheet: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
 
 
 def test_csv_round_trip(problems, tmp_path):
-    cb = load_codebook()
+    cb = load_codebook(config.CODEBOOK_PATH)
     path = tmp_path / "coding.csv"
-    written = export_for_coding(problems, path)
+    written = export_for_coding(problems, path, cb)
     assert written == [path, tmp_path / "coding_codes.csv"]
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
     sheet = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
@@ -49,7 +49,7 @@ def test_csv_round_trip(problems, tmp_path):
 
     coded = _code(sheet, cb.ids)
     coded.to_csv(path, index=False, encoding="utf-8-sig")
-    labels = read_labels(path, problems=problems)
+    labels = read_labels(path, problems=problems, codebook=cb)
     assert list(labels.columns) == LABEL_COLUMNS
     assert labels["primary_code"].tolist() == coded["primary_code"].tolist()
     # secondary codes come back ';'-joined in codebook order, whatever separator the coder typed
@@ -59,9 +59,9 @@ def test_csv_round_trip(problems, tmp_path):
 
 
 def test_xlsx_round_trip_with_codes_sheet(problems, tmp_path):
-    cb = load_codebook()
+    cb = load_codebook(config.CODEBOOK_PATH)
     path = tmp_path / "coding.xlsx"
-    assert export_for_coding(problems, path) == [path]
+    assert export_for_coding(problems, path, cb) == [path]
     with pd.ExcelFile(path) as xl:
         assert xl.sheet_names == ["problems", "codes"]
         codes = pd.read_excel(xl, sheet_name="codes")
@@ -72,12 +72,12 @@ def test_xlsx_round_trip_with_codes_sheet(problems, tmp_path):
     with pd.ExcelWriter(path) as xw:
         coded.to_excel(xw, sheet_name="problems", index=False)
         codes.to_excel(xw, sheet_name="codes", index=False)
-    labels = read_labels(path, problems=problems)
+    labels = read_labels(path, problems=problems, codebook=cb)
     assert labels["primary_code"].tolist() == coded["primary_code"].tolist()
     assert (labels["rationale"] == "测试").all()
 
 
-def test_every_offending_row_is_reported(problems, tmp_path):
+def test_every_offending_row_is_reported(problems, codebook, tmp_path):
     ids = problems["problem_id"].tolist()
     rows = [
         {"problem_id": ids[0], "primary_code": "elderly_care", "secondary_codes": ""},
@@ -98,7 +98,7 @@ def test_every_offending_row_is_reported(problems, tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
     with pytest.raises(LabelError) as info:
-        read_labels(path, problems=problems)
+        read_labels(path, problems=problems, codebook=codebook)
     err = info.value
     assert sorted({r["row"] for r in err.rows}) == [3, 4, 5, 6, 7]
     msg = str(err)
@@ -114,34 +114,34 @@ def test_every_offending_row_is_reported(problems, tmp_path):
     assert str(path) in msg
 
 
-def test_uncoded_rows(problems, tmp_path):
+def test_uncoded_rows(problems, codebook, tmp_path):
     path = tmp_path / "partial.csv"
     ids = problems["problem_id"].tolist()
     pd.DataFrame({"problem_id": ids[:2], "primary_code": ["child_welfare", ""]}).to_csv(path, index=False)
-    labels = read_labels(path, problems=problems)
+    labels = read_labels(path, problems=problems, codebook=codebook)
     assert labels["primary_code"].tolist() == ["child_welfare", ""]
     assert labels["report_id"].tolist() == problems["report_id"].tolist()[:2]  # filled from the table
     with pytest.raises(LabelError, match="no primary code"):
-        read_labels(path, problems=problems, allow_uncoded=False)
+        read_labels(path, problems=problems, codebook=codebook, allow_uncoded=False)
 
 
-def test_excel_gb18030_csv_and_missing_columns(problems, tmp_path):
+def test_excel_gb18030_csv_and_missing_columns(problems, codebook, tmp_path):
     path = tmp_path / "excel.csv"
     pid = problems["problem_id"].iloc[0]
     pd.DataFrame({"problem_id": [pid], "primary_code": ["party_building"], "rationale": ["第一议题"]}).to_csv(
         path, index=False, encoding="gb18030"
     )
-    assert read_labels(path, problems=problems)["rationale"].tolist() == ["第一议题"]
+    assert read_labels(path, problems=problems, codebook=codebook)["rationale"].tolist() == ["第一议题"]
     pd.DataFrame({"id": [pid]}).to_csv(path, index=False)
     with pytest.raises(LabelError, match="missing column"):
-        read_labels(path, problems=problems)
+        read_labels(path, problems=problems, codebook=codebook)
 
 
-def test_bundled_labels_validate(problems):
-    labels = load_problem_labels(config.PROBLEM_LABELS_PATH, problems=problems)
+def test_bundled_labels_validate(problems, codebook):
+    labels = load_problem_labels(config.PROBLEM_LABELS_PATH, problems=problems, codebook=codebook)
     assert len(labels) == len(problems)
     assert set(labels["problem_id"]) == set(problems["problem_id"])
-    assert labels["primary_code"].isin(load_codebook().ids).all()
+    assert labels["primary_code"].isin(load_codebook(config.CODEBOOK_PATH).ids).all()
 
 
 def test_cli_export_import(tmp_path, capsys):
@@ -158,3 +158,18 @@ def test_cli_export_import(tmp_path, capsys):
     )
     assert main(["labels-import", str(sheet), "--out", str(out)]) == 1  # no silent overwrite
     assert "--force" in capsys.readouterr().err
+
+
+def test_the_problems_to_validate_against_are_an_argument(problems, codebook, tmp_path):
+    """No silent default: without a problems table the ids are not checked against the bundled corpus."""
+    path = tmp_path / "labels.csv"
+    pd.DataFrame({"problem_id": ["elsewhere_2030-01-01:P01"], "primary_code": ["party_building"]}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(ValueError, match="problems table"):
+        read_labels(path, problems=None, codebook=codebook)
+    assert read_labels(path, problems=False, codebook=codebook)["problem_id"].tolist() == [
+        "elsewhere_2030-01-01:P01"
+    ]
+    with pytest.raises(LabelError, match="unknown id"):
+        read_labels(path, problems=problems, codebook=codebook)

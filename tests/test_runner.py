@@ -94,35 +94,36 @@ def test_benchmark_prints_well_formed_json(tmp_path):
     assert all(v["n_errors"] == 0 and v["n_problems"] == 75 for k, v in out["variants"].items() if k != "jieba_floor")
 
 
-def test_map_frames_classification_equals_one_call(local):
-    from compare.classify import classify_measures, classify_problems
+def test_map_frames_classification_equals_one_call(local, shipped_model, measure_model):
+    from compare.coding import classify_measures, classify_problems
 
-    whole = classify_problems(local.problems, local.measures)
-    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], jobs=2, chunks=3),
-                                  whole)
-    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], max_groups=1),
+    whole = classify_problems(local.problems, local.measures, shipped_model)
+    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], jobs=2, chunks=3,
+                                             model=shipped_model), whole)
+    pd.testing.assert_frame_equal(map_frames(classify_problems, [local.problems, local.measures], max_groups=1,
+                                             model=shipped_model),
                                   whole)  # one report per call, one call after the other, here
-    pd.testing.assert_frame_equal(map_frames(classify_measures, local.measures, jobs=2, chunks=3),
-                                  classify_measures(local.measures))
+    pd.testing.assert_frame_equal(map_frames(classify_measures, local.measures, jobs=2, chunks=3, model=measure_model),
+                                  classify_measures(local.measures, measure_model))
 
 
 def test_per_file_tokens_are_the_tokenizers_segmentations(tmp_path, monkeypatch):
     """The per-file stage's tokens equal JiebaTokenizer.segment of the classifier's documents and of the
     measure texts, and land in the token cache where a fresh tokenizer finds them without jieba."""
-    from compare.classify import problem_documents
-    from compare.text import JiebaTokenizer
+    from compare.documents import problem_documents
+    from compare.tokens import JiebaTokenizer
 
-    monkeypatch.setattr(config, "CACHE_DIR", tmp_path)
     path = config.RAW_DIR / "haizhu_2025-05-13.txt"
     store = Cache(tmp_path / "store")
-    res = process_file(path, cache=store, tokenizer=JiebaTokenizer())
-    tok = JiebaTokenizer(cache=False)
+    words = (config.USERDICT_PATH, config.STOPWORDS_PATH)
+    res = process_file(path, cache=store, tokenizer=JiebaTokenizer(*words, cache=store))
+    tok = JiebaTokenizer(*words)
     docs = problem_documents(pd.DataFrame(res.problems))
     assert res.tokens["problems"] == [tok.segment(d) for d in docs]
     assert res.tokens["measures"] == [tok.segment(m["text"]) for m in res.measures]
     assert res.tokens["dict_hash"] == tok.dict_hash_
-    cached = JiebaTokenizer()  # its memory is empty: a hit must come from the disk cache
+    cached = JiebaTokenizer(*words, cache=store)  # its memory is empty: a hit must come from the disk cache
     monkeypatch.setattr(type(cached), "jieba", property(lambda self: pytest.fail("segmented again")))
-    assert [cached.segment(d) for d in docs] == res["tokens"]["problems"]
+    assert [cached.segment(d) for d in docs] == res.tokens["problems"]
     again = process_file(path, cache=store, tokenizer=cached)  # from the per-file cache, tokens included
     assert again.tokens == res.tokens and again.problems == res.problems

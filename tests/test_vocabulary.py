@@ -1,4 +1,4 @@
-"""The codebook vocabulary against the tokenizer and the bundled corpus (compare.text.vocab_check).
+"""The codebook vocabulary against the tokenizer and the bundled corpus (compare.vocab.vocab_check).
 
 Fails when jieba splits a codebook term apart (data/userdict.txt must protect every rule term); lists the
 terms that match no problem or measure of the bundled reports as a warning, without failing.
@@ -10,12 +10,12 @@ import warnings
 
 import pytest
 
-from compare.text import vocab_check
+from compare.vocab import vocab_check
 
 
 @pytest.fixture(scope="module")
-def vocab(corpus):
-    return vocab_check(corpus)
+def vocab(corpus, tokenizer, codebook, measure_codebook):
+    return vocab_check(corpus, tokenizer, {"problem": codebook, "measure": measure_codebook})
 
 
 def test_covers_both_codebooks(vocab):
@@ -42,3 +42,9 @@ def test_unmatched_terms_are_reported(vocab):
         )
     # most of the vocabulary must be grounded in the corpus it was gathered from
     assert len(unmatched) <= 0.2 * len(vocab)
+
+
+def test_the_corpus_is_required(tokenizer, codebook):
+    """No silent default: vocab_check audits the corpus it is given, never the bundled one."""
+    with pytest.raises(TypeError):
+        vocab_check(tokenizer=tokenizer, codebooks={"problem": codebook})  # type: ignore[call-arg]

@@ -1,8 +1,10 @@
-"""Stage 7: coding — problem types from the codebook rules blended with a supervised text model.
+"""Stage: coding — the estimators: codebook rules blended with a supervised text model.
 
-A document is a problem's **title, a newline, and its full text** (the text of the problems table holds the
-problem heading and every measure). Free text follows the same convention: its first line is read as the
-title. Measures are documents too: the lead phrase (up to the first ``。``), a newline, the measure text.
+This module holds the estimators only (scikit-learn idioms: parameters in ``__init__``, fitted state with a
+trailing underscore). They read *documents* (:mod:`compare.documents`): a problem's title, a newline and its
+full text; free text follows the same convention (its first line is the title); a measure document is the
+measure's lead phrase, a newline, its text. Coding the tables is :mod:`compare.coding`; fitting, saving,
+loading and evaluating the problem model is :mod:`compare.training`.
 
 Two sources of evidence are combined by :class:`CodebookClassifier`:
 
@@ -10,7 +12,7 @@ Two sources of evidence are combined by :class:`CodebookClassifier`:
   ``rule = title_weight * score(title) + score(document)`` per code — the title counts extra because the
   codebook's decision rule 2 lets a substantive title decide — then normalised to shares that sum to 1;
 * **model** (:func:`make_text_pipeline`): a scikit-learn Pipeline, FeatureUnion of word TF-IDF (jieba
-  :class:`compare.text.JiebaTokenizer` as ``tokenizer``, 1–2-grams) and character TF-IDF (``char_wb``
+  :class:`compare.tokens.JiebaTokenizer` as ``tokenizer``, 1–2-grams) and character TF-IDF (``char_wb``
   2–4-grams over Han characters only), into a class-balanced multinomial LogisticRegression.
 
 The **blend** is a convex combination of two probability vectors::
@@ -31,14 +33,11 @@ the other codes whose blended score reaches ``secondary_threshold``. ``explain``
 matched codebook terms, each measure's rule code and the model features that pushed the primary code most
 (``tf-idf value × coefficient``).
 
-Measure types use the same class with ``data/measure_codebook.yaml`` and ``rule_weight=1`` (rules only):
-there are no hand-coded measure labels to train a model on (:func:`measure_classifier`).
+Measure types use the same class with the measure codebook and ``rule_weight=1`` (rules only): there are
+no hand-coded measure labels to train a model on (:func:`measure_classifier`).
 
-The trained problem model lives at ``config.PROBLEM_MODEL_PATH`` (``python -m compare train``); it is
-self-contained (codebook, dictionary and stopwords travel inside it). :func:`load_model` retrains it in
-memory, with a message on stderr, when the file is missing or the codebook, user dictionary, stopwords or
-labels changed since it was trained. :func:`evaluate_loro` measures it leave-one-region-out against the
-hand labels.
+A fitted model is self-contained (codebook, dictionary and stopwords travel inside it); see
+:mod:`compare.training` for the shipped one and for its leave-one-region-out evaluation.
 
 What the evaluation can and cannot say. On the three bundled reports (75 problems) leave-one-region-out
 gives, for the blend, accuracy 0.947 (Haizhu 0.923, Huidong 1.000, Xuchang 0.949) and macro-F1 0.952; the
@@ -51,116 +50,28 @@ of the codebook, dictionary or labels that lowers them fails loudly.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import sys
 from collections import Counter
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from . import config
+from .codebook import Codebook, load_codebook
+from .documents import as_text as _as_text
+from .documents import han_only, measure_segments
+from .documents import title_of as _title
 
 __all__ = [
     "CodebookClassifier",
-    "LoroResult",
     "ProblemClassifier",
     "RuleScorer",
-    "classify_measures",
-    "classify_problems",
-    "code_problem_rows",
-    "evaluate_loro",
-    "han_only",
-    "load_model",
     "make_text_pipeline",
     "measure_classifier",
-    "measure_documents",
-    "measure_segments",
-    "problem_documents",
-    "train_model",
-    "training_data",
 ]
-
-_NON_HAN_RE = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_LEAD_RE = re.compile(r"^(.{1,40}?)[。；：！？]")
-
-
-def han_only(text: str) -> str:
-    """Replace every run of non-Han characters (digits, punctuation, Latin) by one space.
-
-    The preprocessor of the character n-grams: numbers and punctuation carry no topic, and ``char_wb``
-    then never builds an n-gram across them.
-    """
-    return _NON_HAN_RE.sub(" ", text or "")
-
-
-def _as_text(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value)
-
-
-def problem_documents(problems: pd.DataFrame, measures: pd.DataFrame | None = None) -> list[str]:
-    """Build the classifier's input for every problem: ``title + "\\n" + text``.
-
-    Parameters
-    ----------
-    problems : pandas.DataFrame
-        ``title`` and ``text`` (the problems table, whose text holds the measures).
-    measures : pandas.DataFrame, optional
-        Used only for problems without a ``text``: their measures' texts, in order, stand in for it.
-
-    Returns
-    -------
-    list of str
-    """
-    by_problem = {}
-    missing = problems["text"].map(lambda t: not _as_text(t).strip()) if "text" in problems else None
-    if measures is not None and len(measures) and (missing is None or missing.any()):
-        for pid, grp in measures.sort_values(["problem_id", "seq"]).groupby("problem_id", sort=False):
-            by_problem[pid] = "\n".join(grp["text"].map(_as_text))
-    docs = []
-    for r in problems.to_dict("records"):
-        text = _as_text(r.get("text"))
-        if not text.strip():
-            text = by_problem.get(r.get("problem_id"), "")
-        docs.append(_as_text(r.get("title")).replace("\n", " ") + "\n" + text)
-    return docs
-
-
-def measure_documents(measures: pd.DataFrame) -> list[str]:
-    """Build the input for every measure: lead phrase (up to the first ``。``), newline, measure text."""
-    docs = []
-    for text in measures["text"].map(_as_text):
-        m = _LEAD_RE.match(text)
-        docs.append((m.group(1) if m else "") + "\n" + text)
-    return docs
-
-
-_ORDINAL_RE = re.compile(r"(?:(?<=^)|(?<=[。；：！？\n]))[ \t]*[一二三四五六七八九十]{1,3}是")
-
-
-def measure_segments(doc: str) -> list[str]:
-    """The measures of a document: its body (after the title line) cut at the ``一是/二是…`` ordinals.
-
-    A body without ordinals is one measure; text before the first ordinal (the heading) is dropped.
-    """
-    body = doc.split("\n", 1)[1] if "\n" in doc else ""
-    parts = _ORDINAL_RE.split(body)
-    segs = parts[1:] if len(parts) > 1 else parts
-    return [p.strip() for p in segs if p.strip()]
-
 
 def _feature_label(name: str) -> str:
     """``word__养老 机构`` → ``word:养老 机构``; ``char__ 殡仪`` → ``char:殡仪``."""
@@ -185,21 +96,13 @@ def _feature_labels(features) -> tuple[np.ndarray, np.ndarray]:
     return labels, ids
 
 
-def _title(doc: str) -> str:
-    return doc.split("\n", 1)[0]
-
-
-def _load(codebook):
-    from .codebook import Codebook, load_codebook
-
+def _load(codebook) -> Codebook:
+    """A Codebook, or the one at path ``codebook``; there is no default codebook."""
     if isinstance(codebook, Codebook):
         return codebook
+    if codebook is None:
+        raise ValueError("no codebook: pass a Codebook or the path of one (e.g. config.CODEBOOK_PATH)")
     return load_codebook(codebook)
-
-
-def _file_sha(path) -> str | None:
-    p = Path(path)
-    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
 
 
 class RuleScorer(TransformerMixin, BaseEstimator):
@@ -207,8 +110,8 @@ class RuleScorer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    codebook : path-like or Codebook, optional
-        Defaults to ``config.CODEBOOK_PATH``. Read at ``fit`` and kept (``codebook_``).
+    codebook : path-like or Codebook
+        Required (None fails at ``fit``). A path is read at ``fit``; the codebook is kept (``codebook_``).
     title_weight : float
         ``rule = title_weight * score(title) + score(document)``.
 
@@ -272,14 +175,14 @@ class RuleScorer(TransformerMixin, BaseEstimator):
 
 
 def make_text_pipeline(
-    tokenizer=None, C: float = 1.0, word_ngram_range=(1, 2), char_ngram_range=(2, 4), min_df: int = 2
+    tokenizer, C: float = 1.0, word_ngram_range=(1, 2), char_ngram_range=(2, 4), min_df: int = 2
 ) -> Pipeline:
     """The supervised part: word + character TF-IDF into a class-balanced LogisticRegression.
 
     Parameters
     ----------
-    tokenizer : callable, optional
-        Defaults to a new :class:`compare.text.JiebaTokenizer` (project dictionary and stopwords).
+    tokenizer : callable
+        The word tokenizer, e.g. :func:`compare.tokens.default_tokenizer` (bundled dictionary and stopwords).
     C : float
         Inverse regularisation strength of the LogisticRegression (scikit-learn's default 1.0).
     word_ngram_range, char_ngram_range : tuple of int
@@ -291,9 +194,9 @@ def make_text_pipeline(
     sklearn.pipeline.Pipeline
         Steps ``features`` (FeatureUnion ``word``, ``char``) and ``clf``.
     """
-    from .text import JiebaTokenizer
-
-    tok = tokenizer if tokenizer is not None else JiebaTokenizer()
+    if tokenizer is None:
+        raise ValueError("make_text_pipeline needs a tokenizer (e.g. compare.tokens.default_tokenizer())")
+    tok = tokenizer
     features = FeatureUnion(
         [
             (
@@ -328,10 +231,11 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    codebook : path-like or Codebook, optional
-        Defaults to ``config.CODEBOOK_PATH``.
+    codebook : path-like or Codebook
+        Required (e.g. ``load_codebook(config.CODEBOOK_PATH)``); None fails at ``fit``.
     tokenizer : callable, optional
-        jieba tokenizer of the word features (default :class:`compare.text.JiebaTokenizer`).
+        jieba tokenizer of the word features (:class:`compare.tokens.JiebaTokenizer`); required unless
+        ``rule_weight == 1`` (no model is fitted).
     rule_weight : float in [0, 1]
         Weight of the rule shares in the blend; 0 is the model alone, 1 the rules alone (no model is fitted
         and ``y`` may be None).
@@ -360,12 +264,12 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         The codes the model saw in training.
     training_info_ : dict
         Hashes of the codebook, dictionary, stopwords and labels it was trained with (set by
-        :func:`train_model`).
+        :func:`compare.training.train_model`).
 
     Examples
     --------
-    >>> docs, y, groups = training_data()                           # doctest: +SKIP
-    >>> clf = ProblemClassifier().fit(docs, y)                      # doctest: +SKIP
+    >>> docs, y, groups = training_data(corpus, labels)             # doctest: +SKIP
+    >>> clf = ProblemClassifier(codebook, default_tokenizer()).fit(docs, y)  # doctest: +SKIP
     >>> clf.explain("殡仪馆收费不规范\\n一是开展殡葬服务收费专项检查……")["primary_code"]  # doctest: +SKIP
     'funeral_services'
     """
@@ -625,396 +529,26 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
 
 
 class ProblemClassifier(CodebookClassifier):
-    """:class:`CodebookClassifier` for problem types (``config.CODEBOOK_PATH``); same parameters."""
+    """:class:`CodebookClassifier` for problem types (the problem codebook); same parameters."""
 
 
-def measure_classifier(codebook=None, title_weight: float = 2.0, secondary_threshold: float = 0.3):
-    """A fitted rules-only :class:`CodebookClassifier` for measure types (``config.MEASURE_CODEBOOK_PATH``).
+def measure_classifier(codebook, title_weight: float = 2.0, secondary_threshold: float = 0.3):
+    """A fitted rules-only :class:`CodebookClassifier` for measure types.
 
     Rules only because there are no hand-coded measure labels to train or test a model on; the lead
-    phrase (the first line of :func:`measure_documents`) plays the title's part.
+    phrase (the first line of :func:`compare.documents.measure_documents`) plays the title's part.
+
+    Parameters
+    ----------
+    codebook : path-like or Codebook
+        The measure codebook (e.g. ``load_codebook(config.MEASURE_CODEBOOK_PATH)``).
+    title_weight, secondary_threshold : float
+        See :class:`CodebookClassifier`.
     """
     return CodebookClassifier(
-        codebook or config.MEASURE_CODEBOOK_PATH,
+        _load(codebook),
         rule_weight=1.0,
         title_weight=title_weight,
         secondary="threshold",
         secondary_threshold=secondary_threshold,
     ).fit([])
-
-
-# -- tables --------------------------------------------------------------------------------------------------
-def _evidence_columns(clf: CodebookClassifier, docs: list[str]) -> pd.DataFrame:
-    exp = clf.explain(docs, decimals=None)
-    rows = []
-    for e in exp:
-        p = e["primary_code"]
-        terms = e["matched_terms"].get(p, []) if p else []
-        feats = [f for f, _ in e["top_features"]]
-        parts = []
-        if terms:
-            parts.append("terms: " + "、".join(terms))
-        if feats:
-            parts.append("features: " + "、".join(feats))
-        others = [f"{c}: {'、'.join(t)}" for c, t in e["matched_terms"].items() if c != p]
-        if others:
-            parts.append("other rules: " + "; ".join(others))
-        row = {
-            "primary_code": p,
-            "codes": ";".join(e["codes"]),
-            "primary_score": e["scores"][p] if p else 0.0,
-            "matched_terms": ";".join(terms),
-            "top_features": ";".join(feats),
-            "evidence": " | ".join(parts),
-        }
-        row.update({f"score_{c}": v for c, v in e["scores"].items()})
-        rows.append(row)
-    columns = ["primary_code", "codes", "primary_score", "matched_terms", "top_features", "evidence"]
-    columns += [f"score_{c}" for c in clf.classes_]
-    return pd.DataFrame(rows, index=range(len(docs)), columns=columns)
-
-
-def classify_problems(
-    problems_df: pd.DataFrame,
-    measures_df: pd.DataFrame | None = None,
-    model: CodebookClassifier | None = None,
-) -> pd.DataFrame:
-    """Code every problem.
-
-    Parameters
-    ----------
-    problems_df : pandas.DataFrame
-        The problems table (``title``, ``text``).
-    measures_df : pandas.DataFrame, optional
-        The measures table; only used for problems without text (see :func:`problem_documents`).
-    model : CodebookClassifier, optional
-        Defaults to :func:`load_model` (the shipped model).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``problems_df`` plus ``primary_code``, ``codes`` (secondary, ``;``-joined), ``primary_score``,
-        ``matched_terms`` and ``top_features`` (``;``-joined, for the primary code), ``evidence`` (both in
-        one readable line, plus the other codes whose rules matched) and one ``score_<code>`` column per code.
-    """
-    model = model if model is not None else load_model()
-    docs = problem_documents(problems_df, measures_df)
-    ev = _evidence_columns(model, docs)
-    ev.index = problems_df.index
-    return pd.concat([problems_df.drop(columns=[c for c in ev.columns if c in problems_df]), ev], axis=1)
-
-
-def classify_measures(measures_df: pd.DataFrame, model: CodebookClassifier | None = None) -> pd.DataFrame:
-    """Code every measure into a measure type (rules of ``data/measure_codebook.yaml``).
-
-    Parameters
-    ----------
-    measures_df : pandas.DataFrame
-        The measures table (``text``).
-    model : CodebookClassifier, optional
-        Defaults to :func:`measure_classifier`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``measures_df`` plus ``measure_type`` (None where no rule matches), ``measure_types`` (secondary,
-        ``;``-joined), ``measure_score``, ``matched_terms``, ``evidence`` and ``score_<type>`` columns.
-    """
-    model = model if model is not None else measure_classifier()
-    ev = _evidence_columns(model, measure_documents(measures_df)).drop(columns=["top_features"])
-    ev = ev.rename(
-        columns={"primary_code": "measure_type", "codes": "measure_types", "primary_score": "measure_score"}
-    )
-    ev.index = measures_df.index
-    return pd.concat([measures_df.drop(columns=[c for c in ev.columns if c in measures_df]), ev], axis=1)
-
-
-def code_problem_rows(problems: list[dict], measures: list[dict]) -> dict[str, dict]:
-    """Codes for problem rows as dicts (``python -m compare parse FILE --json``).
-
-    Parameters
-    ----------
-    problems, measures : list of dict
-        Rows of the problems and measures tables of one report.
-
-    Returns
-    -------
-    dict
-        ``problem_id`` → ``{"primary_code": str, "codes": [secondary codes]}``.
-    """
-    if not problems:
-        return {}
-    pdf = pd.DataFrame(problems)
-    mdf = pd.DataFrame(measures) if measures else None
-    model = load_model()
-    docs = problem_documents(pdf, mdf)
-    proba = model.predict_proba(docs)
-    secondary = model.secondary_codes(docs, proba)
-    return {
-        pid: {"primary_code": str(model.classes_[row.argmax()]), "codes": list(sec)}
-        for pid, row, sec in zip(pdf["problem_id"], proba, secondary, strict=True)
-    }
-
-
-# -- training ------------------------------------------------------------------------------------------------
-def training_data(corpus=None, labels: pd.DataFrame | None = None):
-    """Documents, primary codes and regions of the hand-labelled problems.
-
-    Parameters
-    ----------
-    corpus : compare.tables.Corpus, optional
-        Defaults to the bundled reports (``load_reports()``).
-    labels : pandas.DataFrame, optional
-        Defaults to :func:`compare.labels.load_problem_labels` (``config.PROBLEM_LABELS_PATH``).
-
-    Returns
-    -------
-    docs : list of str
-    y : ndarray of str
-    frame : pandas.DataFrame
-        ``problem_id``, ``report_id``, ``region`` (the report's region, else its id), ``primary_code``,
-        ``secondary_codes``, in the order of ``docs``.
-    """
-    from .labels import load_problem_labels
-
-    if corpus is None:
-        from .study import load_reports
-
-        corpus = load_reports()
-    if labels is None:
-        labels = load_problem_labels(problems=corpus.problems)
-    lab = labels[labels["primary_code"].astype(str) != ""][["problem_id", "primary_code", "secondary_codes"]]
-    df = corpus.problems.merge(lab, on="problem_id", how="inner", validate="one_to_one")
-    missing = sorted(set(lab["problem_id"]) - set(df["problem_id"]))
-    if missing:
-        raise ValueError(f"labels for problems not in the corpus: {', '.join(missing)}")
-    region = (
-        corpus.reports.set_index("report_id")["region"]
-        if "region" in corpus.reports
-        else pd.Series(dtype=str)
-    )
-    df["region"] = df["report_id"].map(region).fillna(df["report_id"])
-    df["region"] = df["region"].where(df["region"].astype(str) != "", df["report_id"])
-    frame = df[["problem_id", "report_id", "region", "primary_code", "secondary_codes"]].reset_index(
-        drop=True
-    )
-    return problem_documents(df), frame["primary_code"].to_numpy(dtype=object), frame
-
-
-def _training_info() -> dict:
-    return {
-        "codebook": _file_sha(config.CODEBOOK_PATH),
-        "userdict": _file_sha(config.USERDICT_PATH),
-        "stopwords": _file_sha(config.STOPWORDS_PATH),
-        "labels": _file_sha(config.PROBLEM_LABELS_PATH),
-    }
-
-
-def train_model(
-    corpus=None, labels: pd.DataFrame | None = None, path=None, save: bool = True, **params
-) -> ProblemClassifier:
-    """Fit the problem classifier on the hand labels and (``save=True``) write it with joblib.
-
-    Parameters
-    ----------
-    corpus, labels :
-        See :func:`training_data`.
-    path : path-like, optional
-        Defaults to ``config.PROBLEM_MODEL_PATH``.
-    save : bool
-    **params
-        :class:`ProblemClassifier` parameters.
-
-    Returns
-    -------
-    ProblemClassifier
-        With ``training_info_`` (file hashes and the number of training problems).
-    """
-    import joblib
-
-    docs, y, frame = training_data(corpus, labels)
-    model = ProblemClassifier(**params).fit(docs, y)
-    model.training_info_ = {
-        **_training_info(),
-        "n_train": len(y),
-        "regions": sorted(frame["region"].astype(str).unique()),
-    }
-    if save:
-        out = Path(path or config.PROBLEM_MODEL_PATH)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        joblib.dump(model, tmp, compress=("xz", 3))
-        os.replace(tmp, out)
-        _load_cached.cache_clear()
-    return model
-
-
-def _stale(model) -> list[str]:
-    info = getattr(model, "training_info_", {}) or {}
-    now = _training_info()
-    return [k for k, v in now.items() if v is not None and info.get(k) != v]
-
-
-@lru_cache(maxsize=4)
-def _load_cached(path: str, mtime_ns: int, check: bool):
-    import joblib
-
-    p = Path(path)
-    model = None
-    if mtime_ns >= 0:
-        try:
-            model = joblib.load(p)
-        except Exception as exc:  # an unreadable or incompatible model is retrained, and said so
-            print(f"compare: could not load {p} ({exc}); training on the fly", file=sys.stderr)
-    else:
-        print(
-            f"compare: no trained model at {p}; training on the fly (run `python -m compare train` to "
-            "save one)",
-            file=sys.stderr,
-        )
-    if model is not None and check:
-        changed = _stale(model)
-        if changed:
-            print(
-                f"compare: {', '.join(changed)} changed since {p.name} was trained; retraining on the fly "
-                "(run `python -m compare train` to update it)",
-                file=sys.stderr,
-            )
-            model = None
-    if model is None:
-        model = train_model(save=False)
-    return model
-
-
-def load_model(path=None, check: bool = True) -> ProblemClassifier:
-    """The trained problem classifier (cached; retrained in memory when missing or stale).
-
-    Parameters
-    ----------
-    path : path-like, optional
-        Defaults to ``config.PROBLEM_MODEL_PATH`` (shipped with the package).
-    check : bool
-        Retrain (in memory, with a message on stderr) when the codebook, user dictionary, stopwords or
-        labels in ``data/`` differ from those the model was trained with. Files that do not exist (an
-        installed package without the project folder) are not compared.
-
-    Returns
-    -------
-    ProblemClassifier
-    """
-    p = Path(path or config.PROBLEM_MODEL_PATH).resolve()
-    mtime = p.stat().st_mtime_ns if p.is_file() else -1
-    return _load_cached(str(p), mtime, check)
-
-
-# -- evaluation ----------------------------------------------------------------------------------------------
-@dataclass
-class LoroResult:
-    """Leave-one-region-out evaluation (:func:`evaluate_loro`).
-
-    Attributes
-    ----------
-    scores : pandas.DataFrame
-        ``method`` (``blend``, ``model``, ``rules``), ``region`` (each held-out region, then ``overall``),
-        ``n``, ``accuracy``, ``macro_f1``, ``secondary_f1`` (micro-F1 of the secondary code sets).
-    confusion : pandas.DataFrame
-        Of the blend over all held-out predictions: hand label (rows) × predicted code (columns), every code.
-    predictions : pandas.DataFrame
-        Per problem: ``problem_id``, ``region``, ``true``, ``blend``, ``model``, ``rules``, ``true_secondary``,
-        ``pred_secondary``.
-    """
-
-    scores: pd.DataFrame
-    confusion: pd.DataFrame
-    predictions: pd.DataFrame
-
-    def summary(self, method: str = "blend") -> pd.DataFrame:
-        """The scores of one method, indexed by region."""
-        return self.scores[self.scores["method"] == method].set_index("region")
-
-
-def _secondary_f1(true: list[set], pred: list[set]) -> float:
-    tp = sum(len(t & p) for t, p in zip(true, pred, strict=True))
-    n_pred = sum(len(p) for p in pred)
-    n_true = sum(len(t) for t in true)
-    if n_pred + n_true == 0:
-        return 1.0
-    return 2 * tp / (n_pred + n_true)
-
-
-def evaluate_loro(corpus=None, labels: pd.DataFrame | None = None, **params) -> LoroResult:
-    """Leave-one-region-out: train on the other regions, predict the held-out one, for every region.
-
-    Nothing is tuned on the held-out region. Three methods are scored on the same folds: ``blend`` (the
-    classifier as configured), ``model`` (the text model alone, ``rule_weight=0``) and ``rules`` (the
-    codebook rules alone, ``rule_weight=1``). Note that the rules need no training, so their figure is only
-    held out to the extent that the codebook was written without the held-out region's labels.
-
-    Parameters
-    ----------
-    corpus, labels :
-        See :func:`training_data`.
-    **params
-        :class:`ProblemClassifier` parameters of the blend.
-
-    Returns
-    -------
-    LoroResult
-    """
-    from .labels import split_codes
-
-    docs, y, frame = training_data(corpus, labels)
-    regions = frame["region"].astype(str).to_numpy()
-    base = ProblemClassifier(**params)
-    if base.rule_weight in (0, 1):
-        raise ValueError("evaluate_loro compares the blend with its parts: use 0 < rule_weight < 1")
-    preds = {m: np.empty(len(y), dtype=object) for m in ("blend", "model", "rules")}
-    sec_pred = [set() for _ in y]
-    codes: list[str] = []
-    for region in pd.unique(regions):
-        test = regions == region
-        d_train = [d for d, t in zip(docs, test, strict=True) if not t]
-        d_test = [d for d, t in zip(docs, test, strict=True) if t]
-        # one fit per fold: the model's and the rules' own scores are the two parts of the blend
-        clf = clone(base).fit(d_train, y[~test])
-        codes = list(clf.classes_)
-        blend, model, shares, _, _, _ = clf._scores(d_test)
-        for method, proba in (("blend", blend), ("model", model), ("rules", shares)):
-            pred = clf.classes_[proba.argmax(axis=1)].astype(object)
-            pred[proba.max(axis=1) <= 0] = None  # rules alone: no rule matched
-            preds[method][test] = pred
-        for i, s in zip(np.flatnonzero(test), clf.secondary_codes(d_test, blend), strict=True):
-            sec_pred[i] = set(s)
-    sec_true = [set(split_codes(s)) for s in frame["secondary_codes"]]
-    rows = []
-    for method, pred in preds.items():
-        for region in [*pd.unique(regions), "overall"]:
-            m = np.ones(len(y), bool) if region == "overall" else regions == region
-            rows.append(
-                {
-                    "method": method,
-                    "region": region,
-                    "n": int(m.sum()),
-                    "accuracy": accuracy_score(y[m], pred[m].astype(str)),
-                    "macro_f1": f1_score(y[m], pred[m].astype(str), average="macro", zero_division=0),
-                    "secondary_f1": _secondary_f1(
-                        [sec_true[i] for i in np.flatnonzero(m)], [sec_pred[i] for i in np.flatnonzero(m)]
-                    )
-                    if method == "blend"
-                    else np.nan,
-                }
-            )
-    scores = pd.DataFrame(rows)
-    cm = confusion_matrix(y, preds["blend"], labels=codes)
-    confusion = pd.DataFrame(
-        cm, index=pd.Index(codes, name="true"), columns=pd.Index(codes, name="predicted")
-    )
-    predictions = frame[["problem_id", "region"]].assign(
-        true=y,
-        blend=preds["blend"],
-        model=preds["model"],
-        rules=preds["rules"],
-        true_secondary=[";".join(sorted(s)) for s in sec_true],
-        pred_secondary=[";".join(sorted(s)) for s in sec_pred],
-    )
-    return LoroResult(scores, confusion, predictions)

@@ -58,11 +58,10 @@ def report_json(path: str) -> dict:
 
 def _codes_for(problems: list[dict], measures: list[dict]) -> dict | None:
     """primary_code/codes per problem when the classifier is available (None before it exists)."""
-    try:
-        from .classify import code_problem_rows
-    except ImportError:
-        return None
-    return code_problem_rows(problems, measures)
+    from .coding import code_problem_rows
+    from .study import default_study
+
+    return code_problem_rows(problems, measures, default_study().model())
 
 
 def cmd_parse(args) -> int:
@@ -97,12 +96,13 @@ def cmd_build(args) -> int:
 
 def cmd_classify(args) -> int:
     """Code free texts (first line = title) with the shipped model, or measure types with --measures."""
-    from .classify import load_model, measure_classifier
+    from .study import default_study
 
     texts = [t.replace("\\n", "\n") for t in args.text]
     if not texts:
         texts = [sys.stdin.read()]
-    model = measure_classifier() if args.measures else load_model()
+    study = default_study()
+    model = study.measure_model() if args.measures else study.model()
     if args.measures:
         texts = [t if "\n" in t else t.split("。", 1)[0] + "\n" + t for t in texts]
     results = model.explain(texts)
@@ -124,20 +124,23 @@ def cmd_classify(args) -> int:
 def cmd_train(args) -> int:
     """Fit the problem classifier on the hand labels, write it, and report leave-one-region-out figures."""
     from . import config
-    from .classify import evaluate_loro, train_model
-    from .labels import read_labels
-    from .study import load_reports
+    from .study import Study
+    from .training import evaluate_loro, model_inputs, train_model
 
-    corpus = load_reports(args.raw) if args.raw else load_reports()
-    labels = read_labels(args.labels or config.PROBLEM_LABELS_PATH, problems=corpus.problems)
-    labels = labels[labels["primary_code"] != ""]
-    out = Path(args.out) if args.out else config.PROBLEM_MODEL_PATH
-    model = train_model(corpus, labels, path=out)
+    study = Study.resolve()
+    if args.labels:
+        study.labels_path = Path(args.labels)
+    corpus = study.load(args.raw)
+    training = study.training(corpus)
+    out = Path(args.out) if args.out else study.model_path
+    inputs = model_inputs(study.codebook_path, config.USERDICT_PATH, config.STOPWORDS_PATH,
+                          study.labels_path)
+    model = train_model(*training, path=out, inputs=inputs)
     size = out.stat().st_size
     print(f"trained on {model.training_info_['n_train']} problems "
           f"({', '.join(model.training_info_['regions'])}); wrote {out} ({size / 1e6:.2f} MB)")
     if not args.no_eval:
-        res = evaluate_loro(corpus, labels)
+        res = evaluate_loro(*training)
         print("leave-one-region-out (train on the other regions, predict this one):")
         print(res.scores.round(3).to_string(index=False))
     return 0
@@ -145,11 +148,12 @@ def cmd_train(args) -> int:
 
 def cmd_vocab_check(args) -> int:
     """List codebook terms jieba splits apart (exit 1 if any) and terms that match nothing in the corpus."""
-    from .study import load_reports
-    from .text import vocab_check
+    from .study import default_study
+    from .vocab import vocab_check
 
-    corpus = load_reports(args.raw) if args.raw else None
-    df = vocab_check(corpus)
+    study = default_study()
+    corpus = study.load(args.raw)
+    df = vocab_check(corpus, study.tokenizer, {"problem": study.codebook, "measure": study.measure_codebook})
     split = df[df["split"]]
     unmatched = df[df["unmatched"]]
     if args.json:
@@ -167,28 +171,30 @@ def cmd_vocab_check(args) -> int:
 
 def cmd_labels_export(args) -> int:
     """Write the problems table as a coding sheet (.xlsx or .csv with BOM)."""
-    from . import config
     from .labels import export_for_coding, read_labels
-    from .study import load_reports
+    from .study import default_study
 
-    corpus = load_reports(args.raw) if args.raw else load_reports()
+    study = default_study()
+    corpus = study.load(args.raw)
+    codebook = study.codebook
     labels = None
     if args.prefill:
-        labels = read_labels(config.PROBLEM_LABELS_PATH, problems=corpus.problems)
-    for path in export_for_coding(corpus.problems, args.out, labels=labels):
+        labels = read_labels(study.labels_path, problems=corpus.problems, codebook=codebook)
+    for path in export_for_coding(corpus.problems, args.out, codebook, labels=labels):
         print(f"wrote {path}")
     return 0
 
 
 def cmd_labels_import(args) -> int:
     """Validate a coded sheet and write it as a label file (problem_id … rationale)."""
-    from . import config
     from .labels import LabelError, read_labels
-    from .study import load_reports
+    from .study import default_study
 
-    corpus = load_reports(args.raw) if args.raw else load_reports()
+    study = default_study()
+    corpus = study.load(args.raw)
     try:
-        labels = read_labels(args.file, problems=corpus.problems, allow_uncoded=not args.complete)
+        labels = read_labels(args.file, problems=corpus.problems, codebook=study.codebook,
+                             allow_uncoded=not args.complete)
     except LabelError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -196,12 +202,13 @@ def cmd_labels_import(args) -> int:
     print(f"{args.file}: {len(labels)} rows valid, {n_coded} coded")
     if args.out is None and not args.write:
         return 0
-    out = Path(args.out) if args.out else config.PROBLEM_LABELS_PATH
+    from .cache import atomic_write
+
+    out = Path(args.out) if args.out else study.labels_path
     if out.exists() and not args.force:
         print(f"{out} exists; pass --force to overwrite it", file=sys.stderr)
         return 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    labels.to_csv(out, index=False, encoding="utf-8")
+    atomic_write(out, labels.to_csv(index=False))
     print(f"wrote {out}")
     return 0
 

@@ -52,7 +52,7 @@ METRICS = ("homogeneity", "completeness", "v_measure", "adjusted_rand", "silhoue
 
 
 def _tfidf(tokenizer=None, min_df: int = 2, max_df: float = 0.5) -> TfidfVectorizer:
-    from .text import default_tokenizer
+    from .tokens import default_tokenizer
 
     tok = tokenizer if tokenizer is not None else default_tokenizer()
     return TfidfVectorizer(
@@ -415,7 +415,7 @@ def cluster_problems(problems: pd.DataFrame, labels=None, **kwargs) -> ClusterRe
     -------
     ClusterResult
     """
-    from .classify import problem_documents
+    from .documents import problem_documents
 
     ids = problems["problem_id"].tolist()
     return cluster_texts(
@@ -487,7 +487,7 @@ def embed_texts(
 
 def embed_problems(problems: pd.DataFrame, method: str = "tsne", seed: int = 0, **kwargs) -> pd.DataFrame:
     """:func:`embed_texts` of the problems (``title + text``); columns ``problem_id``, ``x``, ``y``."""
-    from .classify import problem_documents
+    from .documents import problem_documents
 
     df = embed_texts(problem_documents(problems), problems["problem_id"], method=method, seed=seed, **kwargs)
     return df.rename(columns={"id": "problem_id"})

@@ -1,7 +1,7 @@
-"""The codebook as an object: problem (and measure) types with names, colours and keyword rules.
+"""Stage: coding — the codebook as an object: problem (and measure) types with names, colours and keyword rules.
 
-Stage: coding support. The codebook lives in YAML (``config.CODEBOOK_PATH`` for problem types,
-``config.MEASURE_CODEBOOK_PATH`` for measure types, same schema)::
+Any module above the reading stage may import it. The codebook lives in YAML (``config.CODEBOOK_PATH`` for
+problem types, ``config.MEASURE_CODEBOOK_PATH`` for measure types, same schema)::
 
     version: 1
     codes:
@@ -209,6 +209,15 @@ class Codebook:
 
     def __repr__(self) -> str:
         return f"Codebook({len(self)} codes from {self.path})"
+
+    def __eq__(self, other) -> bool:
+        """Equal codes (with their rules) and version: a copy equals its original (scikit-learn's ``clone``)."""
+        if not isinstance(other, Codebook):
+            return NotImplemented
+        return self.codes == other.codes and self.version == other.version
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.ids), self.version))
 
     def name(self, code: str, lang: str = "zh") -> str:
         """Return the name of ``code`` in Chinese (``"zh"``) or English (``"en"``).
@@ -447,6 +456,8 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> Codebook:
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except yaml.YAMLError as exc:
         raise ValueError(f"{p}: not valid YAML: {exc}") from exc
     return parse_codebook(data, p)
@@ -458,8 +469,9 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     Parameters
     ----------
     path : str or pathlib.Path, optional
-        Defaults to ``config.CODEBOOK_PATH`` (problem types); pass ``config.MEASURE_CODEBOOK_PATH`` for
-        measure types. Results are cached until the file changes.
+        ``config.CODEBOOK_PATH`` (problem types) or ``config.MEASURE_CODEBOOK_PATH`` (measure types).
+        ``None`` still means the problem codebook, for one release: library code passes the path (or the
+        Codebook) it was given instead. Results are cached until the file changes.
 
     Returns
     -------
@@ -470,8 +482,8 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     FileNotFoundError
         When the file does not exist.
     ValueError
-        For invalid YAML, unknown keys, duplicate codes or colours, empty rules or malformed colours;
-        the message names the file and the code.
+        For a file that is not UTF-8, invalid YAML, unknown keys, duplicate codes or colours, empty rules or
+        malformed colours; the message names the file, the code and what is wrong.
     """
     p = Path(path) if path is not None else config.CODEBOOK_PATH
     p = p.resolve()

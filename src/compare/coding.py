@@ -1,140 +1,199 @@
-"""Stage 7 over a corpus: problem and measure types for every report, in parallel and cached per report.
+"""Stage: coding the tables — problem and measure types for every problem and measure, with their evidence.
 
-:func:`code_tables` gives what :func:`compare.classify.classify_problems` and
-:func:`compare.classify.classify_measures` give on the whole tables, but
+* :func:`classify_problems` / :func:`classify_measures` code the problems / measures tables with a fitted
+  classifier (:mod:`compare.classify`) and add the evidence columns;
+* :func:`code_problem_rows` codes the rows of one report (``python -m compare parse FILE --json``);
+* :func:`code_tables` does both tables of a corpus in chunks of whole reports, in worker processes
+  (:func:`compare.parallel.map_frames`; a problem's codes only read its own row and its report's measures),
+  and keeps each report's codes in a :class:`compare.cache.Cache` (Parquet, kind ``"coded"`` and
+  ``"coded-measures"``). An entry's key is a digest of :func:`compare.cache.source_fingerprint` (the package's
+  code and resources), of the ``model_key`` naming the two classifiers, and of the report's problem and
+  measure rows: a re-run after adding reports codes only the new ones, and an edit of any module, codebook or
+  model codes everything again. Cache entries are data; nothing read from the cache can run code.
 
-* splits the work into chunks of whole reports run in worker processes (:func:`compare.parallel.map_frames`;
-  classification of a problem only reads its own row and its report's measures, so the chunks are independent);
-* caches each report's codes under ``config.CACHE_DIR / "coded"``, keyed by the sha256 of the report's problem
-  and measure rows and of everything the classifiers depend on (the package code, the shipped model file, the
-  codebooks, dictionary, stopwords and hand labels). A re-run after adding reports codes only the new ones; an
-  edit of the codebook or the labels codes everything again.
-
-Only the shipped classifier (``model=None``) is cached: a model passed in is used as it is, without a cache.
+No function here loads a model or a codebook: the classifiers are arguments.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import pickle
 
 import pandas as pd
 
-from . import config
+from .cache import Cache, source_fingerprint
+from .classify import CodebookClassifier
+from .documents import measure_documents, problem_documents
+from .runner import resolve_jobs
 
-__all__ = ["code_tables"]
+__all__ = ["classify_measures", "classify_problems", "code_problem_rows", "code_tables"]
+
+EVIDENCE_COLUMNS = ["primary_code", "codes", "primary_score", "matched_terms", "top_features", "evidence"]
+_MEASURE_NAMES = {"primary_code": "measure_type", "codes": "measure_types", "primary_score": "measure_score"}
 
 
-def _fingerprint() -> str:
-    """Everything the shipped problem classifier and the measure classifier depend on, hashed."""
-    from .classify import _file_sha, _training_info
-    from .cache import source_fingerprint as code_version
-
-    parts = {
-        "code": code_version(),
-        "model": _file_sha(config.PROBLEM_MODEL_PATH),
-        "measure_codebook": _file_sha(config.MEASURE_CODEBOOK_PATH),
-        **_training_info(),
+# -- evidence -------------------------------------------------------------------------------------------------
+def _evidence_row(e: dict) -> dict:
+    """The evidence columns of one :meth:`CodebookClassifier.explain` result."""
+    p = e["primary_code"]
+    terms = e["matched_terms"].get(p, []) if p else []
+    feats = [f for f, _ in e["top_features"]]
+    parts = []
+    if terms:
+        parts.append("terms: " + "、".join(terms))
+    if feats:
+        parts.append("features: " + "、".join(feats))
+    others = [f"{c}: {'、'.join(t)}" for c, t in e["matched_terms"].items() if c != p]
+    if others:
+        parts.append("other rules: " + "; ".join(others))
+    row = {
+        "primary_code": p,
+        "codes": ";".join(e["codes"]),
+        "primary_score": e["scores"][p] if p else 0.0,
+        "matched_terms": ";".join(terms),
+        "top_features": ";".join(feats),
+        "evidence": " | ".join(parts),
     }
-    return json.dumps(parts, sort_keys=True)
+    row.update({f"score_{c}": v for c, v in e["scores"].items()})
+    return row
 
 
+def evidence_columns(clf: CodebookClassifier, docs: list[str]) -> pd.DataFrame:
+    """Codes, scores and evidence of documents, one row each (the columns :func:`classify_problems` adds).
+
+    Parameters
+    ----------
+    clf : CodebookClassifier
+        Fitted.
+    docs : list of str
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``primary_code``, ``codes``, ``primary_score``, ``matched_terms``, ``top_features``, ``evidence`` and
+        one ``score_<code>`` per code of ``clf.classes_``; index ``0 … len(docs) - 1``.
+    """
+    rows = [_evidence_row(e) for e in clf.explain(docs, decimals=None)]
+    columns = EVIDENCE_COLUMNS + [f"score_{c}" for c in clf.classes_]
+    return pd.DataFrame(rows, index=range(len(docs)), columns=columns)
+
+
+def _with(given: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
+    """``given`` with the columns of ``added`` (same rows) replacing or following its own."""
+    added.index = given.index
+    return pd.concat([given.drop(columns=[c for c in added.columns if c in given]), added], axis=1)
+
+
+def classify_problems(
+    problems_df: pd.DataFrame, measures_df: pd.DataFrame | None, model: CodebookClassifier
+) -> pd.DataFrame:
+    """Code every problem.
+
+    Parameters
+    ----------
+    problems_df : pandas.DataFrame
+        The problems table (``title``, ``text``).
+    measures_df : pandas.DataFrame or None
+        The measures table; only used for problems without text (see
+        :func:`compare.documents.problem_documents`).
+    model : CodebookClassifier
+        The fitted problem classifier (e.g. :func:`compare.training.load_model`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``problems_df`` plus ``primary_code``, ``codes`` (secondary, ``;``-joined), ``primary_score``,
+        ``matched_terms`` and ``top_features`` (``;``-joined, for the primary code), ``evidence`` (both in
+        one readable line, plus the other codes whose rules matched) and one ``score_<code>`` column per code.
+    """
+    return _with(problems_df, evidence_columns(model, problem_documents(problems_df, measures_df)))
+
+
+def classify_measures(measures_df: pd.DataFrame, model: CodebookClassifier) -> pd.DataFrame:
+    """Code every measure into a measure type.
+
+    Parameters
+    ----------
+    measures_df : pandas.DataFrame
+        The measures table (``text``).
+    model : CodebookClassifier
+        The rules-only measure classifier (:func:`compare.classify.measure_classifier`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measures_df`` plus ``measure_type`` (None where no rule matches), ``measure_types`` (secondary,
+        ``;``-joined), ``measure_score``, ``matched_terms``, ``evidence`` and ``score_<type>`` columns.
+    """
+    ev = evidence_columns(model, measure_documents(measures_df)).drop(columns=["top_features"])
+    return _with(measures_df, ev.rename(columns=_MEASURE_NAMES))
+
+
+def code_problem_rows(problems: list[dict], measures: list[dict], model: CodebookClassifier) -> dict[str, dict]:
+    """Codes for problem rows as dicts (``python -m compare parse FILE --json``).
+
+    Parameters
+    ----------
+    problems, measures : list of dict
+        Rows of the problems and measures tables of one report.
+    model : CodebookClassifier
+        The fitted problem classifier.
+
+    Returns
+    -------
+    dict
+        ``problem_id`` → ``{"primary_code": str, "codes": [secondary codes]}``.
+    """
+    if not problems:
+        return {}
+    pdf = pd.DataFrame(problems)
+    docs = problem_documents(pdf, pd.DataFrame(measures) if measures else None)
+    proba = model.predict_proba(docs)
+    secondary = model.secondary_codes(docs, proba)
+    return {
+        pid: {"primary_code": str(model.classes_[row.argmax()]), "codes": list(sec)}
+        for pid, row, sec in zip(pdf["problem_id"], proba, secondary, strict=True)
+    }
+
+
+# -- the per-report cache ---------------------------------------------------------------------------------------
 def _report_keys(problems: pd.DataFrame, measures: pd.DataFrame, fingerprint: str) -> dict[str, str]:
     """``report_id`` → sha256 of the fingerprint and the report's problem and measure rows."""
     p_cols = [c for c in ("problem_id", "title", "text") if c in problems]
     m_cols = [c for c in ("problem_id", "measure_id", "seq", "text") if c in measures]
-    by_report: dict[str, hashlib._Hash] = {}
-    for rid in pd.unique(pd.concat([problems["report_id"], measures["report_id"]])):
-        h = hashlib.sha256(fingerprint.encode())
-        by_report[rid] = h
+    by_report = {rid: hashlib.sha256(fingerprint.encode())
+                 for rid in pd.unique(pd.concat([problems["report_id"], measures["report_id"]]))}
     for name, df, cols in (("p", problems, p_cols), ("m", measures, m_cols)):
         for row in df[["report_id", *cols]].itertuples(index=False, name=None):
             by_report[row[0]].update(repr((name, *row[1:])).encode())
     return {rid: h.hexdigest() for rid, h in by_report.items()}
 
 
-def _cache_file(key: str):
-    return config.CACHE_DIR / "coded" / key[:2] / f"{key}.pkl"
-
-
-def _read(key: str):
-    path = _cache_file(key)
-    if not path.is_file():
+def _read(cache: Cache, key: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A report's coded columns (problems indexed by ``problem_id``, measures by ``measure_id``), or None."""
+    p = cache.read_frame("coded", key)
+    m = cache.read_frame("coded-measures", key)
+    if p is None or m is None or "problem_id" not in p or "measure_id" not in m:
         return None
-    try:
-        with path.open("rb") as fh:
-            return pickle.load(fh)
-    except Exception:  # a damaged entry is coded again
-        return None
+    return p.set_index("problem_id"), m.set_index("measure_id")
 
 
-def _write(key: str, value) -> None:
-    path = _cache_file(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache is not an error
-        pass
+def _write(cache: Cache, key: str, coded_p: pd.DataFrame, coded_m: pd.DataFrame) -> None:
+    cache.write_frame("coded", key, coded_p.rename_axis("problem_id").reset_index())
+    cache.write_frame("coded-measures", key, coded_m.rename_axis("measure_id").reset_index())
 
 
+def _store(cache: Cache, keys: dict, todo_p: pd.DataFrame, todo_m: pd.DataFrame, new_p, new_m) -> None:
+    """Write the codes of every newly coded report under its key."""
+    p_groups = dict(tuple(new_p.groupby(todo_p["report_id"].to_numpy(), sort=False))) if len(new_p) else {}
+    m_groups = dict(tuple(new_m.groupby(todo_m["report_id"].to_numpy(), sort=False))) if len(new_m) else {}
+    for rid in set(p_groups) | set(m_groups):
+        _write(cache, keys[rid], p_groups.get(rid, new_p.iloc[:0]), m_groups.get(rid, new_m.iloc[:0]))
+
+
+# -- the tables -----------------------------------------------------------------------------------------------
 def _added(coded: pd.DataFrame, given: pd.DataFrame, id_col: str) -> pd.DataFrame:
     """The columns classification added, indexed by ``id_col``."""
     return coded[[id_col, *[c for c in coded.columns if c not in given.columns]]].set_index(id_col)
-
-
-def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model=None, jobs: int | None = 1,
-                cache: bool = True, progress: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Code every problem (problem types) and every measure (measure types) of a corpus.
-
-    Parameters
-    ----------
-    problems, measures : pandas.DataFrame
-        The corpus tables (``report_id``, ``problem_id``, ``title``, ``text``; ``measure_id``, ``seq``, ``text``).
-    model : CodebookClassifier, optional
-        Defaults to the shipped problem classifier (:func:`compare.classify.load_model`).
-    jobs : int
-        Worker processes (1: here; 0 or -1: all cores).
-    cache : bool
-        Reuse and write the per-report cache (only with ``model=None``).
-    progress : bool, optional
-        tqdm bars over the chunks of reports (default: only when stderr is a terminal).
-
-    Returns
-    -------
-    problems, measures : pandas.DataFrame
-        Equal to ``classify_problems(problems, measures, model)`` and ``classify_measures(measures)``.
-    """
-    from .classify import classify_measures, classify_problems, load_model
-    from .runner import map_frames
-
-    use_cache = cache and model is None
-    if model is None:
-        load_model()  # loaded (or retrained) once here; forked workers inherit it
-    keys = _report_keys(problems, measures, _fingerprint()) if use_cache else {}
-    cached = {rid: hit for rid, key in keys.items() if (hit := _read(key)) is not None}
-    todo_p = problems[~problems["report_id"].isin(cached.keys())]
-    todo_m = measures[~measures["report_id"].isin(cached.keys())]
-    # chunks of at most 50 reports: a chunk's feature matrices (and scikit-learn's Python lists building them)
-    # are the largest transient memory of the whole pipeline
-    new_p = map_frames(classify_problems, [todo_p, todo_m], jobs=jobs, max_groups=50, progress=progress,
-                       desc="coding problems", model=model)
-    new_m = map_frames(classify_measures, todo_m, jobs=jobs, max_groups=50, progress=progress,
-                       desc="coding measures")
-    new_p, new_m = _added(new_p, problems, "problem_id"), _added(new_m, measures, "measure_id")
-    if use_cache:
-        p_groups = dict(tuple(new_p.groupby(todo_p["report_id"].to_numpy(), sort=False))) if len(new_p) else {}
-        m_groups = dict(tuple(new_m.groupby(todo_m["report_id"].to_numpy(), sort=False))) if len(new_m) else {}
-        for rid in set(p_groups) | set(m_groups):
-            _write(keys[rid], (p_groups.get(rid, new_p.iloc[:0]), m_groups.get(rid, new_m.iloc[:0])))
-    parts_p = [new_p, *(p for p, _ in cached.values())]
-    parts_m = [new_m, *(m for _, m in cached.values())]
-    return (_join(problems, parts_p, "problem_id", new_p.columns),
-            _join(measures, parts_m, "measure_id", new_m.columns))
 
 
 def _join(given: pd.DataFrame, parts: list[pd.DataFrame], id_col: str, columns) -> pd.DataFrame:
@@ -142,5 +201,62 @@ def _join(given: pd.DataFrame, parts: list[pd.DataFrame], id_col: str, columns) 
     parts = [p for p in parts if len(p)] or parts[:1]
     added = pd.concat(parts) if len(parts) > 1 else parts[0]
     added = added.reindex(given[id_col].to_numpy())[list(columns)]
-    added.index = given.index
-    return pd.concat([given.drop(columns=[c for c in added.columns if c in given]), added], axis=1)
+    return _with(given, added)
+
+
+def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Code the reports that are not cached, in chunks of at most 50 reports."""
+    from .parallel import map_frames  # moving to compare.runner (the lead's step)
+
+    # chunks of at most 50 reports: a chunk's feature matrices (and scikit-learn's Python lists building them)
+    # are the largest transient memory of the whole pipeline
+    new_p = map_frames(classify_problems, [todo_p, todo_m], jobs=workers, max_groups=50, progress=progress,
+                       desc="coding problems", model=model)
+    new_m = map_frames(classify_measures, todo_m, jobs=workers, max_groups=50, progress=progress,
+                       desc="coding measures", model=measure_model)
+    return _added(new_p, todo_p, "problem_id"), _added(new_m, todo_m, "measure_id")
+
+
+def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookClassifier,
+                measure_model: CodebookClassifier, jobs: int | None = 1, cache: Cache | None = None,
+                model_key: str | None = None, progress: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Code every problem (problem types) and every measure (measure types) of a corpus.
+
+    Parameters
+    ----------
+    problems, measures : pandas.DataFrame
+        The corpus tables (``report_id``, ``problem_id``, ``title``, ``text``; ``measure_id``, ``seq``, ``text``).
+    model : CodebookClassifier
+        The fitted problem classifier (e.g. :func:`compare.training.load_model`).
+    measure_model : CodebookClassifier
+        The measure classifier (:func:`compare.classify.measure_classifier`).
+    jobs : int, optional
+        Worker processes, scikit-learn's convention (:func:`compare.runner.resolve_jobs`): None or 1 here,
+        -1 every core.
+    cache : compare.cache.Cache, optional
+        Where each report's codes are kept. Used only together with ``model_key``.
+    model_key : str, optional
+        A string that identifies ``model`` and ``measure_model`` (e.g. a digest of the model file and of the
+        measure codebook). Without it a cache is not used: codes of an unnamed model are never stored.
+    progress : bool, optional
+        tqdm bars over the chunks of reports (default: only when stderr is a terminal).
+
+    Returns
+    -------
+    problems, measures : pandas.DataFrame
+        Equal to ``classify_problems(problems, measures, model)`` and ``classify_measures(measures,
+        measure_model)``.
+    """
+    workers = resolve_jobs(jobs)
+    use_cache = cache is not None and model_key is not None
+    keys = _report_keys(problems, measures, f"{source_fingerprint()}\0{model_key}") if use_cache else {}
+    cached = {rid: hit for rid, key in keys.items() if (hit := _read(cache, key)) is not None}
+    todo_p = problems[~problems["report_id"].isin(cached.keys())]
+    todo_m = measures[~measures["report_id"].isin(cached.keys())]
+    new_p, new_m = _code_new(todo_p, todo_m, model, measure_model, workers, progress)
+    if use_cache:
+        _store(cache, keys, todo_p, todo_m, new_p, new_m)
+    parts_p = [new_p, *(p for p, _ in cached.values())]
+    parts_m = [new_m, *(m for _, m in cached.values())]
+    return (_join(problems, parts_p, "problem_id", new_p.columns),
+            _join(measures, parts_m, "measure_id", new_m.columns))

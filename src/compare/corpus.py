@@ -136,7 +136,7 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenize
         parsed = parse(norm.text)
         stage = "metadata"
         meta, meta_warnings = read_metadata(norm.text, parsed)
-        warnings = list(parsed.warnings) + list(meta_warnings)
+        warnings = [*meta_warnings, *parsed.warnings]
         if norm.traditional:
             warnings.append("traditional characters converted to simplified")
         res.report = _report_row(rid, path, doc, norm, parsed, meta, warnings)

@@ -1,4 +1,4 @@
-"""Hand-coded labels: the round trip researchers code in Excel, validated on the way back.
+"""Stage: coding — hand-coded labels: the round trip researchers code in Excel, validated on the way back.
 
 :func:`export_for_coding` writes the problems table as a coding sheet (CSV with BOM, or XLSX) with the
 ids, title and full text and empty ``primary_code`` / ``secondary_codes`` / ``rationale`` columns, plus
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config
+from .cache import atomic_path
 
 __all__ = [
     "LABEL_COLUMNS",
@@ -112,7 +112,7 @@ def _codes_frame(codebook) -> pd.DataFrame:
 
 
 def export_for_coding(
-    problems: pd.DataFrame, path: str | os.PathLike, codebook=None, labels: pd.DataFrame | None = None
+    problems: pd.DataFrame, path: str | os.PathLike, codebook, labels: pd.DataFrame | None = None
 ) -> list[Path]:
     """Write the problems table as a sheet for hand coding.
 
@@ -123,8 +123,8 @@ def export_for_coding(
     path : path-like
         ``.xlsx`` (a ``problems`` sheet and a ``codes`` sheet) or ``.csv`` (UTF-8 with BOM, so Excel opens
         it; the codes go to ``<stem>_codes.csv`` next to it).
-    codebook : compare.codebook.Codebook, optional
-        Defaults to :func:`compare.codebook.load_codebook`.
+    codebook : compare.codebook.Codebook
+        The codes listed beside the sheet (e.g. ``load_codebook(config.CODEBOOK_PATH)``).
     labels : pandas.DataFrame, optional
         Existing labels (:func:`read_labels`) to pre-fill the code columns with; empty otherwise.
 
@@ -133,10 +133,30 @@ def export_for_coding(
     list of pathlib.Path
         The files written.
     """
-    from .codebook import load_codebook
-
-    cb = codebook or load_codebook()
     path = Path(path)
+    df = _coding_sheet(problems, labels)
+    codes = _codes_frame(codebook)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            df.to_excel(xw, sheet_name=PROBLEMS_SHEET, index=False)
+            codes.to_excel(xw, sheet_name=CODES_SHEET, index=False)
+            ws = xw.sheets[PROBLEMS_SHEET]
+            for col, width in zip("ABCDEFGH", (28, 20, 6, 40, 80, 18, 30, 40), strict=True):
+                ws.column_dimensions[col].width = width
+            ws.freeze_panes = "B2"
+        return [path]
+    if suffix == ".csv":
+        codes_path = path.with_name(f"{path.stem}_codes.csv")
+        for frame, target in ((df, path), (codes, codes_path)):
+            with atomic_path(target) as tmp:
+                frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        return [path, codes_path]
+    raise ValueError(f"{path}: export to .csv or .xlsx, not {path.suffix!r}")
+
+
+def _coding_sheet(problems: pd.DataFrame, labels: pd.DataFrame | None) -> pd.DataFrame:
+    """The problems as rows to code: ids, title, text and the code columns (pre-filled from ``labels``)."""
     df = problems[["problem_id", "report_id", "seq", "title", "text"]].copy()
     df["primary_code"] = ""
     df["secondary_codes"] = ""
@@ -146,25 +166,7 @@ def export_for_coding(
         for col in ("primary_code", "secondary_codes", "rationale"):
             if col in lab:
                 df[col] = df["problem_id"].map(lab[col]).fillna("").astype(str)
-    df = df[EXPORT_COLUMNS]
-    codes = _codes_frame(cb)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as xw:
-            df.to_excel(xw, sheet_name=PROBLEMS_SHEET, index=False)
-            codes.to_excel(xw, sheet_name=CODES_SHEET, index=False)
-            ws = xw.sheets[PROBLEMS_SHEET]
-            for col, width in zip("ABCDEFGH", (28, 20, 6, 40, 80, 18, 30, 40), strict=True):
-                ws.column_dimensions[col].width = width
-            ws.freeze_panes = "B2"
-        return [path]
-    if suffix == ".csv":
-        df.to_csv(path, index=False, encoding="utf-8-sig")
-        codes_path = path.with_name(f"{path.stem}_codes.csv")
-        codes.to_csv(codes_path, index=False, encoding="utf-8-sig")
-        return [path, codes_path]
-    raise ValueError(f"{path}: export to .csv or .xlsx, not {path.suffix!r}")
+    return df[EXPORT_COLUMNS]
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -186,8 +188,90 @@ def _read_table(path: Path) -> pd.DataFrame:
     raise ValueError(f"{path}: read labels from .csv or .xlsx, not {path.suffix!r}")
 
 
+def _label_rows(path: Path) -> pd.DataFrame:
+    """The label columns of a label file, stripped strings, without the empty rows Excel leaves behind."""
+    raw = _read_table(path)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in ("problem_id", "primary_code") if c not in raw.columns]
+    if missing:
+        message = (f"missing column(s); expected at least problem_id, primary_code "
+                   f"(found {', '.join(raw.columns)})")
+        raise LabelError(path, [{"row": 1, "problem_id": None, "column": ", ".join(missing), "message": message}])
+    for col in LABEL_COLUMNS:
+        if col not in raw.columns:
+            raw[col] = ""
+    df = raw[LABEL_COLUMNS].copy()
+    for col in LABEL_COLUMNS:
+        df[col] = df[col].astype(str).str.strip()
+    return df[(df != "").any(axis=1)]
+
+
+def _row_errors(r, rownum: int, seen: dict, known_ids, codebook, allow_uncoded: bool) -> list[tuple[str, str]]:
+    """``(column, message)`` of everything wrong with one label row (``seen``: ids met so far, updated)."""
+    errs = []
+    pid = r["problem_id"] or None
+    if pid is None:
+        errs.append(("problem_id", "empty id"))
+    elif pid in seen:
+        errs.append(("problem_id", f"duplicate id (first on row {seen[pid]})"))
+    else:
+        seen[pid] = rownum
+    if pid is not None and known_ids is not None and pid not in known_ids.index:
+        errs.append(("problem_id", "unknown id (not in the problems table)"))
+    primary = r["primary_code"]
+    if not primary:
+        if not allow_uncoded:
+            errs.append(("primary_code", "no primary code"))
+    elif primary not in codebook:
+        errs.append(("primary_code", f"unknown code {primary!r} (codes: {', '.join(codebook.ids)})"))
+    sec = split_codes(r["secondary_codes"])
+    bad = [c for c in sec if c not in codebook]
+    if bad:
+        errs.append(("secondary_codes", f"unknown code(s) {', '.join(map(repr, bad))}"))
+    if primary and primary in sec:
+        errs.append(("secondary_codes", f"repeats the primary code {primary!r}"))
+    return errs
+
+
+def _validate(path: Path, df: pd.DataFrame, known_ids, codebook, allow_uncoded: bool) -> list[str]:
+    """The normalised ``secondary_codes`` of every row; one :class:`LabelError` listing every bad row."""
+    order = {c: i for i, c in enumerate(codebook.ids)}
+    errors: list[dict] = []
+    seen: dict[str, int] = {}
+    secondaries = []
+    for idx, r in df.iterrows():
+        rownum = int(idx) + 2  # header is row 1
+        for column, message in _row_errors(r, rownum, seen, known_ids, codebook, allow_uncoded):
+            errors.append({"row": rownum, "problem_id": r["problem_id"] or None, "column": column,
+                           "message": message})
+        sec = sorted(dict.fromkeys(c for c in split_codes(r["secondary_codes"]) if c in codebook), key=order.get)
+        secondaries.append(";".join(sec))
+    if errors:
+        raise LabelError(path, errors)
+    return secondaries
+
+
+def _fill_from_problems(path: Path, df: pd.DataFrame, known_ids: pd.DataFrame) -> None:
+    """Fill ``report_id``/``seq``/``title`` from the problems table; warn when a title no longer matches."""
+    stale = []
+    for i, r in df.iterrows():
+        ref = known_ids.loc[r["problem_id"]]
+        if r["title"] and "title" in ref and _title_key(ref["title"]) != _title_key(r["title"]):
+            stale.append(r["problem_id"])
+        df.at[i, "report_id"] = ref["report_id"]
+        df.at[i, "seq"] = str(ref["seq"])
+        if not r["title"] and "title" in ref:
+            df.at[i, "title"] = ref["title"]
+    if stale:
+        warnings.warn(
+            f"{path}: title differs from the problems table for {', '.join(stale)} "
+            "(labels coded on an older parse?)",
+            stacklevel=3,
+        )
+
+
 def read_labels(
-    path: str | os.PathLike, problems: pd.DataFrame | None = None, codebook=None, allow_uncoded: bool = True
+    path: str | os.PathLike, problems: pd.DataFrame | bool, codebook, allow_uncoded: bool = True
 ) -> pd.DataFrame:
     """Read a hand-coded label file (CSV or XLSX) and validate it.
 
@@ -195,11 +279,10 @@ def read_labels(
     ----------
     path : path-like
         A label file or a coding sheet from :func:`export_for_coding`, filled in.
-    problems : pandas.DataFrame, optional
-        The problems table the ids must belong to. Defaults to the bundled corpus
-        (:func:`compare.load_reports`); pass ``False`` to skip the id check.
-    codebook : compare.codebook.Codebook, optional
-        Defaults to :func:`compare.codebook.load_codebook`.
+    problems : pandas.DataFrame or False
+        The problems table the ids must belong to (e.g. ``corpus.problems``); ``False`` skips the id check.
+    codebook : compare.codebook.Codebook
+        The codes the labels must use (e.g. ``load_codebook(config.CODEBOOK_PATH)``).
     allow_uncoded : bool
         Accept rows with an empty ``primary_code`` (not coded yet; they are returned with an empty code).
         With ``False`` they are errors.
@@ -216,118 +299,33 @@ def read_labels(
         Listing every row with an unknown code, a secondary code repeating the primary one, an empty id,
         an id not in ``problems``, a duplicate id or (``allow_uncoded=False``) no primary code.
     """
-    from .codebook import load_codebook
-
     path = Path(path)
-    cb = codebook or load_codebook()
-    raw = _read_table(path)
-    raw.columns = [str(c).strip() for c in raw.columns]
-    missing = [c for c in ("problem_id", "primary_code") if c not in raw.columns]
-    if missing:
-        raise LabelError(
-            path,
-            [
-                {
-                    "row": 1,
-                    "problem_id": None,
-                    "column": ", ".join(missing),
-                    "message": f"missing column(s); expected at least problem_id, primary_code "
-                    f"(found {', '.join(raw.columns)})",
-                }
-            ],
-        )
-    for col in LABEL_COLUMNS:
-        if col not in raw.columns:
-            raw[col] = ""
-    df = raw[LABEL_COLUMNS].copy()
-    for col in LABEL_COLUMNS:
-        df[col] = df[col].astype(str).str.strip()
-    # rows with nothing at all (Excel leaves them behind) are not labels
-    df = df[(df != "").any(axis=1)]
-
-    known_ids = None
-    if problems is None:
-        from .study import load_reports
-
-        problems = load_reports().problems
-    if problems is not False:
-        known_ids = problems.set_index("problem_id")
-
-    order = {c: i for i, c in enumerate(cb.ids)}
-    errors: list[dict] = []
-    seen: dict[str, int] = {}
-    secondaries = []
-    for idx, r in df.iterrows():
-        rownum = int(idx) + 2  # header is row 1
-        pid = r["problem_id"] or None
-
-        def err(column, message, _row=rownum, _pid=pid):
-            errors.append({"row": _row, "problem_id": _pid, "column": column, "message": message})
-
-        if pid is None:
-            err("problem_id", "empty id")
-        elif pid in seen:
-            err("problem_id", f"duplicate id (first on row {seen[pid]})")
-        else:
-            seen[pid] = rownum
-        if pid is not None and known_ids is not None and pid not in known_ids.index:
-            err("problem_id", "unknown id (not in the problems table)")
-        primary = r["primary_code"]
-        if not primary:
-            if not allow_uncoded:
-                err("primary_code", "no primary code")
-        elif primary not in cb:
-            err("primary_code", f"unknown code {primary!r} (codes: {', '.join(cb.ids)})")
-        sec = split_codes(r["secondary_codes"])
-        bad = [c for c in sec if c not in cb]
-        if bad:
-            err("secondary_codes", f"unknown code(s) {', '.join(map(repr, bad))}")
-        if primary and primary in sec:
-            err("secondary_codes", f"repeats the primary code {primary!r}")
-        sec = sorted(dict.fromkeys(c for c in sec if c in cb), key=order.get)
-        secondaries.append(";".join(sec))
-    if errors:
-        raise LabelError(path, errors)
-    df["secondary_codes"] = secondaries
-
+    if problems is None or problems is True:
+        raise ValueError("read_labels needs the problems table to check the ids against (or problems=False)")
+    df = _label_rows(path)
+    known_ids = problems.set_index("problem_id") if problems is not False else None
+    df["secondary_codes"] = _validate(path, df, known_ids, codebook, allow_uncoded)
     if known_ids is not None and len(df):
-        # fill report_id/seq/title from the table and warn when a title no longer matches (stale labels)
-        stale = []
-        for i, r in df.iterrows():
-            ref = known_ids.loc[r["problem_id"]]
-            if r["title"] and "title" in ref and _title_key(ref["title"]) != _title_key(r["title"]):
-                stale.append(r["problem_id"])
-            df.at[i, "report_id"] = ref["report_id"]
-            df.at[i, "seq"] = str(ref["seq"])
-            if not r["title"] and "title" in ref:
-                df.at[i, "title"] = ref["title"]
-        if stale:
-            warnings.warn(
-                f"{path}: title differs from the problems table for {', '.join(stale)} "
-                "(labels coded on an older parse?)",
-                stacklevel=2,
-            )
+        _fill_from_problems(path, df, known_ids)
     seq = pd.to_numeric(df["seq"].replace("", None), errors="coerce")
     df["seq"] = seq.astype("Int64")
     return df.reset_index(drop=True)
 
 
-def load_problem_labels(
-    path: str | os.PathLike | None = None, problems: pd.DataFrame | None = None, codebook=None
-) -> pd.DataFrame:
-    """Read ``config.PROBLEM_LABELS_PATH`` (or ``path``) with :func:`read_labels`; coded rows only.
+def load_problem_labels(path: str | os.PathLike, problems: pd.DataFrame | bool, codebook) -> pd.DataFrame:
+    """Read a label file (e.g. ``config.PROBLEM_LABELS_PATH``) with :func:`read_labels`; coded rows only.
 
     Parameters
     ----------
-    path : path-like, optional
-    problems : pandas.DataFrame, optional
+    path : path-like
+    problems : pandas.DataFrame or False
         See :func:`read_labels`.
-    codebook : compare.codebook.Codebook, optional
+    codebook : compare.codebook.Codebook
 
     Returns
     -------
     pandas.DataFrame
         Rows with a primary code.
     """
-    df = read_labels(path or config.PROBLEM_LABELS_PATH, problems=problems, codebook=codebook)
+    df = read_labels(path, problems=problems, codebook=codebook)
     return df[df["primary_code"] != ""].reset_index(drop=True)

@@ -32,7 +32,7 @@ def _docs(problems: pd.DataFrame) -> list[str]:
 
 
 def _tokenizer():
-    from .text import default_tokenizer
+    from .tokens import default_tokenizer
 
     return default_tokenizer()
 

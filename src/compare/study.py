@@ -94,15 +94,18 @@ class Study:
 
     @classmethod
     def resolve(cls, codebook_path=None, measure_codebook_path=None, cache_dir=None, cache: bool = True) -> Study:
-        """Read the codebooks and make the tokenizer and cache (defaults from :mod:`compare.config`)."""
+        """Read the codebooks and make the tokenizer and cache (defaults from :mod:`compare.config`).
+
+        Raises ``ValueError``/``FileNotFoundError`` naming the codebook file when it cannot be read.
+        """
         from .cache import Cache
         from .codebook import load_codebook
-        from .text import JiebaTokenizer
+        from .tokens import JiebaTokenizer
 
         cb_path = Path(codebook_path or config.CODEBOOK_PATH)
         mcb_path = Path(measure_codebook_path or config.MEASURE_CODEBOOK_PATH)
         store = Cache(Path(cache_dir or config.CACHE_DIR) if cache else None)
-        tokenizer = JiebaTokenizer(userdict=config.USERDICT_PATH, stopwords=config.STOPWORDS_PATH)
+        tokenizer = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH, cache=store)
         return cls(load_codebook(cb_path), load_codebook(mcb_path), store, tokenizer, cb_path, mcb_path)
 
     # ----------------------------------------------------------------------------------------- inputs
@@ -118,12 +121,31 @@ class Study:
         return sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
     def model(self):
-        """The problem classifier saved at :attr:`model_path` (loaded once)."""
-        if self._model is None:
-            from .classify import load_model
+        """The problem classifier saved at :attr:`model_path`, loaded once.
 
-            self._model = load_model()
+        A model trained under another codebook, dictionary or labels is used with a
+        :class:`compare.training.StaleModelWarning` (``python -m compare train`` makes a new one); it is never
+        retrained behind the caller's back.
+        """
+        if self._model is None:
+            from .training import load_model, model_inputs
+
+            inputs = model_inputs(self.codebook_path, config.USERDICT_PATH, config.STOPWORDS_PATH, self.labels_path)
+            self._model = load_model(self.model_path, inputs=inputs)
         return self._model
+
+    def measure_model(self):
+        from .classify import measure_classifier
+
+        return measure_classifier(self.measure_codebook)
+
+    def training(self, corpus):
+        """The training inputs for :func:`compare.training.train_model` or ``load_model(training=…)``."""
+        from .labels import read_labels
+        from .training import Training
+
+        labels = read_labels(self.labels_path, problems=corpus.problems, codebook=self.codebook)
+        return Training(corpus, labels[labels["primary_code"] != ""], self.codebook, self.tokenizer)
 
     def codebooks(self) -> dict:
         return {"codebook": self.codebook, "measure_codebook": self.measure_codebook}
@@ -139,12 +161,20 @@ class Study:
                            engine=engine, scheduler=scheduler, progress=progress)
 
     def code(self, corpus, jobs: int | None = 1, progress: bool | None = None, model=None):
-        """Add problem codes and measure types to the corpus tables (cached per report); returns the corpus."""
+        """Add problem codes and measure types to the corpus tables (cached per report); returns the corpus.
+
+        ``model`` replaces the shipped problem model (its codes are then not cached).
+        """
+        from .cache import digest
         from .coding import code_tables
 
-        corpus.problems, corpus.measures = code_tables(corpus.problems, corpus.measures, model=model or self.model(),
-                                                       jobs=jobs,
-                                                       cache=self.cache.enabled, progress=progress)
+        key = None
+        if model is None:
+            model = self.model()
+            key = digest(*self.stamp_inputs().values())
+        corpus.problems, corpus.measures = code_tables(
+            corpus.problems, corpus.measures, model, self.measure_model(), jobs=jobs, cache=self.cache,
+            model_key=key, progress=progress)
         return corpus
 
     def analyses(self, corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:

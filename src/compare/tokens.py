@@ -1,13 +1,296 @@
-"""TEMPORARY (merge window): segmentation reuse, until the words refactor lands."""
+"""Stage: words — the jieba tokenizer with the domain dictionary and stopwords, cached by content hash.
+
+:class:`JiebaTokenizer` is the callable that every vectorizer of the package plugs in as its
+``tokenizer``: it segments with its *own* :class:`jieba.Tokenizer` (the global ``jieba`` dictionary is
+never touched) loaded with a user dictionary, and drops stopwords, punctuation, whitespace and pure numbers.
+:func:`default_tokenizer` is the one with the bundled dictionary and stopwords (for the entry points).
+
+Caching. Segmenting is the slow part, so the raw segmentation of a text is cached in memory and, when the
+tokenizer is given a :class:`compare.cache.Cache`, on disk as JSON (kind ``"tokens"``), keyed by a digest of
+the text and of the tokenizer's dictionary (user-dictionary content, HMM flag, jieba version). Stopwords are
+applied after the cache, so editing the codebook or the stopwords never re-segments text; editing the user
+dictionary does (it changes the key).
+
+The tokenizer is picklable and self-contained: it keeps the *content* of its user dictionary and
+stopword list, so a model saved with :mod:`joblib` segments the same way wherever it is loaded.
+
+:func:`segment_report` segments one report's problem documents (:func:`compare.documents.problem_document`)
+and measure texts, taking each measure's tokens from its problem's segmentation wherever that is exact.
+"""
 
 from __future__ import annotations
 
 import bisect
+import io
+import logging
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
+from cachetools import LRUCache
+
+from .cache import Cache, digest
 from .documents import problem_document
 
+__all__ = ["JiebaTokenizer", "default_tokenizer", "is_punct", "read_wordlist", "segment_report"]
 
+#: Pure numbers: arabic (half/full width) digits with decimal points, separators, percent signs.
+_NUMBER_RE = re.compile(r"^[\d.．,，%％‰+\-~～]+$")
+#: Chinese numerals on their own (一, 二十, 三百) — ordinals of 一是/二是 and counts, no content.
+_CN_NUMBER_RE = re.compile(r"^[零〇一二两三四五六七八九十百千万亿]+$")
+
+#: Tokens each in-memory cache of a tokenizer holds at most (about 60 bytes each; least recently used go).
+MEMORY_CACHE_TOKENS = 500_000
+
+_JIEBA_LOCK = threading.Lock()
+#: One initialised jieba.Tokenizer per dictionary hash, shared by every JiebaTokenizer in the process.
+_JIEBA_INSTANCES: dict[str, object] = {}
+
+
+def read_wordlist(path: str | os.PathLike | None) -> str:
+    """Return the text of a user dictionary or stopword file (``""`` when ``path`` is None or missing).
+
+    Parameters
+    ----------
+    path : path-like or None
+        A UTF-8 text file, one entry per line; lines starting with ``#`` are comments.
+
+    Returns
+    -------
+    str
+        The file's content without comment lines and blank lines, one entry per line.
+    """
+    if path is None:
+        return ""
+    p = Path(path)
+    if not p.is_file():
+        return ""
+    lines = []
+    for line in p.read_text(encoding="utf-8-sig").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def is_punct(token: str) -> bool:
+    """Whether ``token`` is only punctuation, symbols, separators, control characters or whitespace."""
+    return all(unicodedata.category(ch)[0] in "PSZC" or ch.isspace() for ch in token)
+
+
+class JiebaTokenizer:
+    """Segment Chinese text with jieba, the domain user dictionary and stopwords.
+
+    Parameters
+    ----------
+    userdict : path-like, optional
+        jieba user dictionary (``word [freq] [tag]`` per line); None or ``False`` for none (jieba's own
+        dictionary only). The file is read once, at construction. :func:`default_tokenizer` has the bundled one.
+    stopwords : path-like, optional
+        One stopword per line; None or ``False`` for none.
+    hmm : bool
+        Let jieba's HMM join unknown words (jieba's default).
+    drop_numbers : bool
+        Drop pure numbers (``2024``, ``95``, ``30.5%``) and bare Chinese numerals (``一``, ``二十``).
+    min_length : int
+        Drop tokens shorter than this (1 keeps single characters such as 党).
+    cache : compare.cache.Cache, optional
+        Where segmentations are kept on disk (JSON, kind ``"tokens"``); None: in memory only (the in-memory
+        cache is always on). Any other value (``True``/``False``, as older callers set it) means no disk cache.
+
+    Attributes
+    ----------
+    userdict_text, stopwords_text : str
+        The dictionary and stopword content the tokenizer works with (pickled with it).
+    stopwords_ : frozenset of str
+    dict_hash_ : str
+        Hash of everything that decides the segmentation (user dictionary, HMM flag, jieba version).
+
+    Examples
+    --------
+    >>> tok = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH)  # doctest: +SKIP
+    >>> tok("进一步规范低保边缘家庭认定")                            # doctest: +SKIP
+    ['规范', '低保边缘家庭', '认定']
+    """
+
+    def __init__(
+        self,
+        userdict=None,
+        stopwords=None,
+        hmm: bool = True,
+        drop_numbers: bool = True,
+        min_length: int = 1,
+        cache: Cache | None = None,
+    ):
+        self.userdict = userdict
+        self.stopwords = stopwords
+        self.hmm = hmm
+        self.drop_numbers = drop_numbers
+        self.min_length = min_length
+        self.cache = cache
+        self.userdict_text = read_wordlist(userdict or None)
+        self.stopwords_text = read_wordlist(stopwords or None)
+        self._setup()
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        import jieba
+
+        self.stopwords_ = frozenset(self.stopwords_text.split("\n")) - {""}
+        self.dict_hash_ = digest("jieba", jieba.__version__, f"hmm={self.hmm}", self.userdict_text)
+        # in-memory caches bounded by the number of tokens they hold (an LRU of cachetools), so a corpus of
+        # any size never piles its segmentations up in memory: the disk cache is the long-term store
+        self._memory: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
+        self._tokens: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
+        self._kept: dict[str, bool] = {}  # keep() of every distinct raw token seen (a vocabulary, not a corpus)
+        self._pid = os.getpid()
+
+    def __getstate__(self) -> dict:
+        # the jieba instance and the caches are rebuilt on demand; only parameters and content travel
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and not k.endswith("_")}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        state.pop("cache_dir", None)  # tokenizers pickled before the cache was a Cache object
+        self.__dict__.update(state)
+        self._setup()
+
+    def __repr__(self) -> str:
+        n_words = self.userdict_text.count("\n") + 1 if self.userdict_text else 0
+        return (
+            f"JiebaTokenizer({n_words} user words, {len(self.stopwords_)} stopwords, hmm={self.hmm}, "
+            f"dict={self.dict_hash_[:8]})"
+        )
+
+    def _content(self) -> dict:
+        """What decides the tokens: the parameters and word lists (not where the cache is)."""
+        return {k: v for k, v in self.__getstate__().items() if k != "cache"}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, JiebaTokenizer) and self._content() == other._content()
+
+    def __hash__(self) -> int:
+        return hash((self.dict_hash_, self.stopwords_))
+
+    @property
+    def jieba(self):
+        """The initialised :class:`jieba.Tokenizer` of this dictionary (shared across instances)."""
+        with _JIEBA_LOCK:
+            tk = _JIEBA_INSTANCES.get(self.dict_hash_)
+            if tk is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tk = jieba.Tokenizer()
+                tk.initialize()
+                if self.userdict_text:
+                    tk.load_userdict(io.StringIO(self.userdict_text))
+                _JIEBA_INSTANCES[self.dict_hash_] = tk
+            return tk
+
+    # -- segmentation --------------------------------------------------------------------------------------
+    def _store(self) -> Cache | None:
+        return self.cache if isinstance(self.cache, Cache) else None
+
+    def segment(self, text: str) -> list[str]:
+        """Return jieba's raw segmentation of ``text`` (punctuation and stopwords kept), cached.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        list of str
+            Tokens whose concatenation is ``text``.
+        """
+        text = text or ""
+        key = digest(self.dict_hash_, text)
+        hit = self._memory.get(key)
+        if hit is not None:
+            return hit
+        store = self._store()
+        tokens = store.read_json("tokens", key) if store is not None else None
+        if not (isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)):  # missing or damaged
+            tokens = list(self.jieba.cut(text, HMM=self.hmm))
+            if store is not None:
+                store.write_json("tokens", key, tokens)
+        if len(tokens) <= MEMORY_CACHE_TOKENS:
+            self._memory[key] = tokens
+        return tokens
+
+    def keep(self, token: str) -> bool:
+        """Whether a raw token is kept: not whitespace, punctuation, a pure number or a stopword."""
+        token = token.strip()
+        if len(token) < max(self.min_length, 1) or is_punct(token):
+            return False
+        if self.drop_numbers and (_NUMBER_RE.match(token) or _CN_NUMBER_RE.match(token)):
+            return False
+        return token not in self.stopwords_
+
+    def tokenize(self, text: str) -> list[str]:
+        """Return the content tokens of ``text``.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        list of str
+            The segmentation without whitespace, punctuation, pure numbers and stopwords.
+        """
+        text = text or ""
+        hit = self._tokens.get(text)
+        if hit is None:
+            kept = self._kept
+            if len(kept) > 1_000_000:  # a vocabulary this large is not a vocabulary: start over
+                kept.clear()
+            hit = []
+            for t in self.segment(text):
+                ok = kept.get(t)
+                if ok is None:
+                    ok = kept[t] = self.keep(t)
+                if ok:
+                    hit.append(t.strip())
+            if len(hit) <= MEMORY_CACHE_TOKENS:
+                self._tokens[text] = hit
+        return list(hit)
+
+    __call__ = tokenize
+
+    def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
+        """:meth:`tokenize` over several texts."""
+        return [self.tokenize(t) for t in texts]
+
+    def is_split(self, term: str) -> tuple[str, ...]:
+        """Return jieba's segmentation of ``term`` on its own (one element when the term survives)."""
+        return tuple(t for t in self.segment(term) if t.strip())
+
+
+_DEFAULT: JiebaTokenizer | None = None
+
+
+def default_tokenizer() -> JiebaTokenizer:
+    """Return a process-wide :class:`JiebaTokenizer` with the bundled dictionary and stopwords.
+
+    The convenience of the entry points (the only place below them that knows the bundled word lists); it
+    has no disk cache. Library functions take a ``tokenizer`` argument instead of calling this.
+    """
+    global _DEFAULT
+    if _DEFAULT is None:
+        from . import config
+
+        _DEFAULT = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH)
+    return _DEFAULT
+
+
+# -- one report's segmentation, reused for its measures -----------------------------------------------------
 @lru_cache(maxsize=1)
 def _jieba_blocks():
     """jieba's block pattern: it segments runs of these characters and yields every other character alone."""
@@ -50,35 +333,64 @@ def _sub_segmentation(doc: str, seg: list[str], starts: list[int], blocks, a: in
     return out
 
 
-def segment_report(problems: list[dict], measures: list[dict], tok) -> dict:
-    """Segmentations of the problem documents and measure texts of one report."""
-    jb = tok.jieba
+def _measure_segmentations(p: dict, measures: list[dict], tokenizer: JiebaTokenizer) -> tuple[list, list]:
+    """The segmentation of problem ``p``'s document, and of each of its measures' texts, in order."""
+    jb = tokenizer.jieba
 
     def cut(s: str) -> list[str]:
-        return list(jb.cut(s, HMM=tok.hmm))
+        return list(jb.cut(s, HMM=tokenizer.hmm))
 
-    rx = _jieba_blocks()
+    text = p["text"] or ""
+    doc = problem_document(p["title"], text)
+    head = len(doc) - len(text)
+    seg = list(tokenizer.segment(doc))  # jieba, or the token cache (which it fills)
+    starts, pos = [], 0
+    for t in seg:
+        starts.append(pos)
+        pos += len(t)
+    runs = [m.span() for m in _jieba_blocks().finditer(doc)]
+    blocks = ([x for x, _ in runs], [y for _, y in runs])
+    out_m = []
+    for m in measures:
+        mtext = m["text"] or ""
+        at = text.find(mtext, max(0, m["start"] - p["start"])) if pos == len(doc) else -1
+        if at < 0:
+            out_m.append(cut(mtext))
+        else:
+            out_m.append(_sub_segmentation(doc, seg, starts, blocks, head + at, head + at + len(mtext), cut))
+    return seg, out_m
+
+
+def segment_report(problems: list[dict], measures: list[dict], tokenizer: JiebaTokenizer) -> dict:
+    """The raw segmentations of one report's problem documents and measure texts.
+
+    Each problem's :func:`compare.documents.problem_document` is segmented once (through the tokenizer's
+    caches, which it fills); a measure's tokens are taken from its problem's segmentation wherever the
+    measure's span does not cut one of jieba's blocks in two, so they equal ``tokenizer.segment(text)``.
+
+    Parameters
+    ----------
+    problems, measures : list of dict
+        Rows of the report's problems (``problem_id``, ``title``, ``text``, ``start``) and measures
+        (``problem_id``, ``text``, ``start``).
+    tokenizer : JiebaTokenizer
+
+    Returns
+    -------
+    dict
+        ``dict_hash`` (the tokenizer's), ``problems`` and ``measures``: a list of tokens per row, in row order.
+    """
     by_problem: dict[str, list[dict]] = {}
     for m in measures:
         by_problem.setdefault(m["problem_id"], []).append(m)
     out_p: list[list[str]] = []
-    out_m: list[list[str]] = []
+    out_m: dict[int, list[str]] = {}
     for p in problems:
-        doc = problem_document(p["title"], p["text"])
-        head = len(doc) - len(p["text"] or "")
-        seg = list(tok.segment(doc))  # jieba, or the token cache (which it fills)
+        mine = by_problem.get(p["problem_id"], [])
+        seg, segs = _measure_segmentations(p, mine, tokenizer)
         out_p.append(seg)
-        starts, pos = [], 0
-        for t in seg:
-            starts.append(pos)
-            pos += len(t)
-        runs = [m.span() for m in rx.finditer(doc)]
-        blocks = ([x for x, _ in runs], [y for _, y in runs])
-        for m in by_problem.get(p["problem_id"], []):
-            text = m["text"] or ""
-            at = (p["text"] or "").find(text, max(0, m["start"] - p["start"])) if pos == len(doc) else -1
-            if at < 0:
-                out_m.append(cut(text))
-            else:
-                out_m.append(_sub_segmentation(doc, seg, starts, blocks, head + at, head + at + len(text), cut))
-    return {"dict_hash": tok.dict_hash_, "problems": out_p, "measures": out_m}
+        out_m.update({id(m): s for m, s in zip(mine, segs, strict=True)})
+    # measures of no listed problem are segmented on their own
+    measures_out = [out_m[id(m)] if id(m) in out_m else list(tokenizer.jieba.cut(m["text"] or "", HMM=tokenizer.hmm))
+                    for m in measures]
+    return {"dict_hash": tokenizer.dict_hash_, "problems": out_p, "measures": measures_out}

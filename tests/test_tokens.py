@@ -1,0 +1,140 @@
+"""compare.tokens: the jieba tokenizer (own dictionary, stopwords, filtering), its content-hash cache, pickling,
+and the reuse of a report's segmentation for its measures."""
+
+from __future__ import annotations
+
+import pickle
+
+import jieba
+import pytest
+
+from compare import config
+from compare.cache import Cache
+from compare.documents import problem_document
+from compare.tokens import JiebaTokenizer, default_tokenizer, read_wordlist, segment_report
+
+WORD = "巡察整改台账系统"  # not in jieba's dictionary: only a user dictionary keeps it whole
+
+
+@pytest.fixture()
+def files(tmp_path):
+    ud = tmp_path / "userdict.txt"
+    ud.write_text(f"# comment\n{WORD} 1000 n\n低保边缘家庭 500 n\n", encoding="utf-8")
+    sw = tmp_path / "stopwords.txt"
+    sw.write_text("切实\n进一步\n的\n", encoding="utf-8")
+    return ud, sw, tmp_path / "cache"
+
+
+def test_user_dictionary_stopwords_punctuation_numbers(files):
+    ud, sw, cache = files
+    tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    tokens = tok("一是切实进一步完善巡察整改台账系统，2024年核查低保边缘家庭30.5万户（１２户）。")
+    assert WORD in tokens and "低保边缘家庭" in tokens
+    assert not {"切实", "进一步", "的", "一"} & set(tokens)
+    assert not any(t in {"，", "。", "（", "）"} for t in tokens)
+    assert not any(t.replace(".", "").isdigit() for t in tokens)
+    assert all(t == t.strip() and t for t in tokens)
+
+
+def test_own_jieba_instance_leaves_global_dictionary_alone(files):
+    ud, sw, cache = files
+    tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    assert tok.jieba is not jieba.dt
+    tok(WORD)
+    assert WORD not in jieba.dt.FREQ and WORD not in jieba.dt.user_word_tag_tab
+    bare = JiebaTokenizer(userdict=False, stopwords=False, cache=None)
+    assert bare.segment(WORD) != [WORD]
+
+
+def test_picklable_and_self_contained(files, tmp_path):
+    ud, sw, cache = files
+    tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    text = "切实完善巡察整改台账系统"
+    before = tok(text)
+    ud.unlink()  # the pickle carries the dictionary's content, not its path
+    data = pickle.dumps(tok)
+    assert len(data) < 50_000
+    clone = pickle.loads(data)
+    assert clone == tok and clone(text) == before
+
+
+def test_disk_cache_by_content_hash(files, monkeypatch):
+    ud, sw, cache = files
+    tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    text = "规范低保边缘家庭认定，完善巡察整改台账系统。"
+    expected = tok(text)
+    assert len(list(cache.rglob("*.json"))) == 1
+
+    # a fresh tokenizer (empty memory) reads the segmentation from disk: jieba is never asked
+    fresh = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    monkeypatch.setattr(JiebaTokenizer, "jieba", property(lambda self: pytest.fail("re-segmented")))
+    assert fresh(text) == expected
+    # different stopwords reuse the same segmentation (stopwords are applied after the cache)
+    sw.write_text("规范\n", encoding="utf-8")
+    other = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    assert other(text) == [
+        t for t in JiebaTokenizer(userdict=ud, stopwords=False, cache=Cache(cache))(text) if t != "规范"
+    ]
+    monkeypatch.undo()
+    # a different user dictionary is a different key
+    ud.write_text("台账系统 1000 n\n", encoding="utf-8")
+    JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))(text)
+    assert len(list(cache.rglob("*.json"))) == 2
+
+
+def test_damaged_cache_entry_is_recomputed(files):
+    ud, sw, cache = files
+    tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    expected = tok("完善巡察整改台账系统")
+    (entry,) = cache.rglob("*.json")
+    entry.write_text("{not json", encoding="utf-8")
+    assert JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))("完善巡察整改台账系统") == expected
+
+
+def test_project_defaults():
+    tok = default_tokenizer()
+    assert tok is default_tokenizer()
+    assert tok.userdict_text == read_wordlist(config.USERDICT_PATH)
+    assert tok.stopwords_ == frozenset(read_wordlist(config.STOPWORDS_PATH).split("\n")) - {""}
+    assert "第一议题" in tok("落实第一议题制度")
+
+
+def test_no_disk_cache_without_a_cache(files):
+    ud, sw, cache = files
+    JiebaTokenizer(userdict=ud, stopwords=sw)("完善巡察整改台账系统")
+    assert not cache.exists()
+
+
+def test_cache_entries_are_json_data_never_pickles(files):
+    ud, sw, cache = files
+    tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+    expected = tok("完善巡察整改台账系统")
+    (entry,) = [p for p in cache.rglob("*") if p.is_file()]
+    entry.write_bytes(pickle.dumps(["planted"]))  # a pickle where the JSON was: recomputed, never unpickled
+    assert JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))("完善巡察整改台账系统") == expected
+    entry.write_text('{"a": 1}', encoding="utf-8")  # JSON, but not a segmentation
+    assert JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))("完善巡察整改台账系统") == expected
+
+
+def test_segment_report_reuses_the_problem_segmentation(corpus):
+    """Every measure's tokens equal its own segmentation, though most are taken from the problem's."""
+    tok = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH)
+    rid = corpus.reports.report_id.iloc[0]
+    problems = corpus.problems[corpus.problems.report_id == rid].to_dict("records")
+    measures = corpus.measures[corpus.measures.report_id == rid].to_dict("records")
+    out = segment_report(problems, measures, tok)
+    assert out["dict_hash"] == tok.dict_hash_
+    assert out["problems"] == [tok.segment(problem_document(p["title"], p["text"])) for p in problems]
+    assert out["measures"] == [tok.segment(m["text"]) for m in measures]
+    assert len(out["measures"]) == len(measures) > 0
+
+
+def test_segment_report_with_spans_cutting_jieba_blocks():
+    tok = JiebaTokenizer(userdict=False, stopwords=False)
+    text = "一是完善制度ABC建设。二是加强123管理，规范流程。"
+    problem = {"problem_id": "r:P01", "title": "标题", "text": text, "start": 0}
+    cuts = [(2, 9), (13, 22), (0, len(text)), (5, 6), (3, 3)]  # inside runs, across runs, empty
+    measures = [{"problem_id": "r:P01", "text": text[a:b], "start": a} for a, b in cuts]
+    measures.append({"problem_id": "r:P99", "text": "没有问题的措施", "start": 0})  # no problem of its own
+    out = segment_report([problem], measures, tok)
+    assert out["measures"] == [tok.segment(m["text"]) if m["text"] else [] for m in measures]
