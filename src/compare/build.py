@@ -124,9 +124,12 @@ def draw_figures(results_tables: dict, lang: str, figs_dir) -> int:
     """Draw and save every figure of the study in one language; returns how many were written."""
     import matplotlib.pyplot as plt
 
+    from .cache import Cache
     from .export import save_figure
     from .study import make_figures
+    from .theme import use_cache
 
+    use_cache(Cache(config.CACHE_DIR))  # the font's light copy is made once, in the project's cache
     n = 0
     for name, fig in make_figures(results_tables, lang).items():
         save_figure(fig, f"{name}_{lang}", figs_dir)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import analysis, plots, similarity
+from . import analysis, config, plots, similarity
+from .codebook import load_codebook
 
 #: figure name → (plot function name, analysis table it draws, keyword arguments)
 FIGURES = {
@@ -110,19 +111,38 @@ def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame
     return out
 
 
-def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
+#: Which codebook names the codes of each chart (the others draw no codes).
+_CODEBOOK_OF = {"heatmap_region_type": "problems", "bars_type_by_region": "problems", "recurring_matrix": "problems",
+                "problem_map": "problems", "bars_measure_types": "measures"}
+
+
+def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh", codebook=None,
+                 measure_codebook=None) -> dict[str, object]:
     """Draw every figure of :data:`FIGURES` from :func:`run_analyses` output, in one language.
+
+    Parameters
+    ----------
+    results : dict of str to DataFrame
+        :func:`run_analyses` output.
+    lang : {"zh", "en"}
+    codebook, measure_codebook : compare.codebook.Codebook, optional
+        Names and colours of the problem and measure types (default: the bundled codebooks of
+        ``config.CODEBOOK_PATH`` and ``config.MEASURE_CODEBOOK_PATH``).
 
     Returns
     -------
     dict of str to matplotlib.figure.Figure
         Keyed by the figure's stable file name (without language suffix).
     """
+    books = {"problems": codebook or load_codebook(config.CODEBOOK_PATH),
+             "measures": measure_codebook or load_codebook(config.MEASURE_CODEBOOK_PATH)}
     figs = {}
     for name, (fn, table, kwargs) in FIGURES.items():
         if table not in results or results[table].empty:
             continue
         extra = dict(kwargs)
+        if fn in _CODEBOOK_OF:
+            extra["codebook"] = books[_CODEBOOK_OF[fn]]
         if fn == "recurring_matrix" and "recurring_types" in results and not results["recurring_types"].empty:
             extra["order"] = results["recurring_types"]["code"]
         figs[name] = getattr(plots, fn)(results[table], lang=lang, title=TITLES[lang][name], source=SOURCE[lang],
