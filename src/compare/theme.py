@@ -107,9 +107,13 @@ def use_cache(cache: Cache | None) -> None:
         Where the copy is kept between runs. A cache that cannot be written gives one warning and the copy
         goes to this process's temporary folder.
     """
-    if cache is not _STATE["cache"]:
-        _STATE["cache"] = cache
+    if _folder(cache) != _folder(_STATE["cache"]):
         _STATE["font"] = None  # registered again, from the new place, on next use
+    _STATE["cache"] = cache
+
+
+def _folder(cache: Cache | None):
+    return cache.root if cache is not None and cache.enabled else None
 
 
 def font_path() -> Path:
