@@ -239,3 +239,18 @@ def test_a_failed_write_leaves_the_previous_files(fig, table, tmp_path, monkeypa
             save_table(table, "kept", tmp_path, formats=(fmt,))
     assert {p: p.read_bytes() for p in before} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "kept.png", "kept.xlsx"]
+
+
+def test_text_longer_than_a_cell_is_cut_in_the_xlsx_only(tmp_path, monkeypatch):
+    import openpyxl
+
+    from compare import export
+
+    monkeypatch.setattr(export, "XLSX_MAX_CELL_CHARS", 5)
+    df = pd.DataFrame({"text": ["short", "巡察反馈问题整改", None], "n": [1, 2, 3]})
+    with pytest.warns(export.ExportWarning, match="1 cells"):
+        csv, xlsx, parquet = save_table(df, "cut", tmp_path, formats=("csv", "xlsx", "parquet"))
+    ws = openpyxl.load_workbook(xlsx)["cut"]
+    assert [c.value for c in ws["A"]] == ["text", "short", "巡察反馈…", None]
+    assert pd.read_csv(csv, encoding="utf-8-sig")["text"].iloc[1] == "巡察反馈问题整改"
+    assert pd.read_parquet(parquet)["text"].iloc[1] == "巡察反馈问题整改"

@@ -9,8 +9,9 @@ never a torn one.
 * :func:`save_table` writes CSV (UTF-8 with a BOM, so Excel opens it as UTF-8; CRLF rows), XLSX and Parquet. In CSV and XLSX a
   text cell that a spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
   carriage return) gets a leading ``'``, as OWASP advises against CSV injection; numbers stay numbers.
-  Characters XLSX cannot hold (control characters such as a form feed) become U+FFFD in the XLSX only, and
-  a table longer than a sheet is split over several sheets, with a :class:`ExportWarning`. Parquet keeps
+  Characters XLSX cannot hold (control characters such as a form feed) become U+FFFD in the XLSX only, text
+  longer than a cell holds is cut there, and a table longer than a sheet is split over several sheets, with
+  an :class:`ExportWarning`. Parquet keeps
   the text as it is.
 
 The folder is always given by the caller (the entry points take it from :mod:`compare.config`).
@@ -30,12 +31,22 @@ from .cache import atomic_path, atomic_write
 from .names import display_width
 from .theme import theme
 
-__all__ = ["XLSX_MAX_COLUMNS", "XLSX_MAX_ROWS", "ExportWarning", "neutralize_formula", "save_figure", "save_table"]
+__all__ = [
+    "XLSX_MAX_CELL_CHARS",
+    "XLSX_MAX_COLUMNS",
+    "XLSX_MAX_ROWS",
+    "ExportWarning",
+    "neutralize_formula",
+    "save_figure",
+    "save_table",
+]
 
 #: Rows of one XLSX sheet, the header row included (Excel's limit).
 XLSX_MAX_ROWS = 1_048_576
 #: Columns of one XLSX sheet (Excel's limit); a wider table is written without its XLSX.
 XLSX_MAX_COLUMNS = 16_384
+#: Characters of one XLSX cell (Excel's limit); longer text is cut in the XLSX only, ending with "…".
+XLSX_MAX_CELL_CHARS = 32_767
 
 _METADATA = {
     "png": {"Software": "compare (matplotlib)"},
@@ -212,9 +223,9 @@ def save_table(
     -----
     Cells holding lists, tuples or sets are written as their items joined by ``'；'`` (sets sorted).
     CSV and XLSX are formula-safe (:func:`neutralize_formula`, column names included); the XLSX has
-    control characters replaced by U+FFFD, a frozen header row and columns sized to their content, and a
-    table over :data:`XLSX_MAX_ROWS` rows goes on sheets ``name``, ``name_2``, … with an
-    :class:`ExportWarning`. Parquet keeps the text (and time zones) as they are.
+    control characters replaced by U+FFFD, text over :data:`XLSX_MAX_CELL_CHARS` cut, a frozen header row
+    and columns sized to their content, and a table over :data:`XLSX_MAX_ROWS` rows goes on sheets
+    ``name``, ``name_2``, … (each a warning, :class:`ExportWarning`). Parquet keeps the text (and time zones) as they are.
     """
     name = _check_name(name)
     formats = _check_formats(formats, _TABLE_FORMATS, "table")
@@ -252,6 +263,7 @@ def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
         warnings.warn(f"{name}: {table.shape[1]} columns do not fit an XLSX sheet ({XLSX_MAX_COLUMNS}); "
                       f"{path.name} is not written, use the CSV", ExportWarning, stacklevel=3)
         return False
+    table = _clip_long_text(table, name, path)
     per_sheet = XLSX_MAX_ROWS - 1  # the header takes a row of every sheet
     starts = range(0, max(len(table), 1), per_sheet)
     sheets = _sheet_names(name, len(starts))
@@ -267,6 +279,22 @@ def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
     writer.close()
     atomic_write(path, buf.getvalue())
     return True
+
+
+def _clip_long_text(table: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
+    """Text longer than an XLSX cell holds, cut to :data:`XLSX_MAX_CELL_CHARS` ending with "…" (one warning)."""
+    clipped = 0
+    for col in table.columns:  # the table is a copy made for the XLSX: changed in place
+        if not _is_text(table[col]):
+            continue
+        long = table[col].map(lambda v: isinstance(v, str) and len(v) > XLSX_MAX_CELL_CHARS).to_numpy(bool)
+        if long.any():
+            table.loc[long, col] = [v[: XLSX_MAX_CELL_CHARS - 1] + "…" for v in table.loc[long, col]]
+            clipped += int(long.sum())
+    if clipped:
+        warnings.warn(f"{name}: {clipped} cells hold more than {XLSX_MAX_CELL_CHARS} characters; they are cut in "
+                      f"{path.name} (the CSV and Parquet files hold them whole)", ExportWarning, stacklevel=4)
+    return table
 
 
 def _format_sheet(ws, part: pd.DataFrame) -> None:
