@@ -11,6 +11,7 @@ from PIL import Image
 from compare import config
 from compare import plots as P
 from compare.export import save_figure, save_table
+from compare.theme import theme
 
 FIXTURES = Path(__file__).parent / "data" / "analysis"
 
@@ -50,7 +51,7 @@ def test_svg_and_pdf_are_byte_identical(fig, tmp_path):
 
 
 def test_png_has_300_dpi(tmp_path):
-    with P.theme():
+    with theme():
         from matplotlib.figure import Figure
 
         small = Figure(figsize=(2, 1))
@@ -63,7 +64,7 @@ def test_png_has_300_dpi(tmp_path):
 
 def test_default_figure_dir_comes_from_config(fig, tmp_path, monkeypatch):
     monkeypatch.setattr(config, "FIGURES_DIR", tmp_path / "figures")
-    (path,) = save_figure(fig, "default_dir", formats=("svg",))
+    (path,) = save_figure(fig, "default_dir", config.FIGURES_DIR, formats=("svg",))
     assert path == tmp_path / "figures" / "default_dir.svg"
 
 
@@ -115,5 +116,141 @@ def test_save_table_xlsx_reads_back_equal(table, tmp_path):
 def test_save_table_default_dir(table, tmp_path, monkeypatch):
     monkeypatch.setattr(config, "FIGURES_DIR", tmp_path / "figs")
     monkeypatch.delattr(config, "TABLES_DIR", raising=False)
-    (csv,) = save_table(table, "t", formats=("csv",))
+    (csv,) = save_table(table, "t", config.FIGURES_DIR, formats=("csv",))
     assert csv.parent == tmp_path / "figs"
+
+
+# ----------------------------------------------------------------------------------------- safe cells
+def _hostile() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "title": ["=1+1", "+A", "-x", "@SUM(A1)", "\tX", "page\x0cbreak", "惠东县", "\rY"],
+            "n": [-1, 2, -3, 4, 5, 6, 7, 8],
+            "=total": [-1.5, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
+
+
+def test_formula_cells_are_neutralised_in_xlsx(tmp_path):
+    import openpyxl
+
+    (xlsx,) = save_table(_hostile(), "hostile", tmp_path, formats=("xlsx",))
+    ws = openpyxl.load_workbook(xlsx)["hostile"]
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    assert rows == [
+        ["title", "n", "'=total"],
+        ["'=1+1", -1, -1.5],
+        ["'+A", 2, 0],
+        ["'-x", -3, 1],
+        ["'@SUM(A1)", 4, 2],
+        ["'\tX", 5, 3],
+        ["page\ufffdbreak", 6, 4],  # a form feed cannot be held by XLSX
+        ["惠东县", 7, 5],
+        ["'\rY", 8, 6],
+    ]
+    cells = [c for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f" or str(c.value).startswith("=")]
+    assert [c.data_type for c in ws["B"][1:]] == ["n"] * 8  # negative numbers stay numbers
+
+
+def test_formula_cells_are_neutralised_in_csv(tmp_path):
+    import csv
+
+    (path,) = save_table(_hostile(), "hostile", tmp_path, formats=("csv",))
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows == [
+        ["title", "n", "'=total"],
+        ["'=1+1", "-1", "-1.5"],
+        ["'+A", "2", "0.0"],
+        ["'-x", "-3", "1.0"],
+        ["'@SUM(A1)", "4", "2.0"],
+        ["'\tX", "5", "3.0"],
+        ["page\x0cbreak", "6", "4.0"],  # CSV holds a form feed
+        ["惠东县", "7", "5.0"],
+        ["'\rY", "8", "6.0"],
+    ]
+
+
+def test_parquet_keeps_the_text_as_it_is(tmp_path):
+    (path,) = save_table(_hostile(), "hostile", tmp_path, formats=("parquet",))
+    pd.testing.assert_frame_equal(pd.read_parquet(path), _hostile())
+
+
+def test_a_table_longer_than_a_sheet_is_split_over_sheets(tmp_path, monkeypatch):
+    import openpyxl
+
+    from compare import export
+
+    monkeypatch.setattr(export, "XLSX_MAX_ROWS", 4)  # a header and three rows a sheet
+    df = pd.DataFrame({"k": range(7), "text": [f"row {i}" for i in range(7)]})
+    with pytest.warns(export.ExportWarning, match="3 sheets"):
+        csv, xlsx = save_table(df, "long", tmp_path)
+    book = openpyxl.load_workbook(xlsx)
+    assert book.sheetnames == ["long", "long_2", "long_3"]
+    assert [book[s].max_row for s in book.sheetnames] == [4, 4, 2]
+    assert all([c.value for c in book[s][1]] == ["k", "text"] for s in book.sheetnames)
+    back = pd.concat([pd.read_excel(xlsx, sheet_name=s) for s in book.sheetnames], ignore_index=True)
+    pd.testing.assert_frame_equal(back, df)
+    assert len(pd.read_csv(csv, encoding="utf-8-sig")) == 7  # the CSV holds every row
+
+
+def test_sheet_names_of_a_long_table_stay_within_31_characters(tmp_path, monkeypatch):
+    import openpyxl
+
+    from compare import export
+
+    monkeypatch.setattr(export, "XLSX_MAX_ROWS", 2)
+    with pytest.warns(export.ExportWarning):
+        (xlsx,) = save_table(pd.DataFrame({"a": [1, 2]}), "x" * 40, tmp_path, formats=("xlsx",))
+    assert openpyxl.load_workbook(xlsx).sheetnames == ["x" * 31, "x" * 29 + "_2"]
+
+
+def test_a_table_wider_than_a_sheet_is_written_as_csv_only(tmp_path, monkeypatch):
+    from compare import export
+
+    monkeypatch.setattr(export, "XLSX_MAX_COLUMNS", 2)
+    with pytest.warns(export.ExportWarning, match="columns"):
+        written = save_table(pd.DataFrame({"a": [1], "b": [2], "c": [3]}), "wide", tmp_path)
+    assert [p.name for p in written] == ["wide.csv"]
+    assert not (tmp_path / "wide.xlsx").exists()
+
+
+# ----------------------------------------------------------------------------------------- atomic
+def test_a_failed_write_leaves_the_previous_files(fig, table, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    (png,) = save_figure(fig, "kept", tmp_path, formats=("png",), dpi=50)
+    csv, xlsx = save_table(table, "kept", tmp_path)
+    before = {p: p.read_bytes() for p in (png, csv, xlsx)}
+
+    def torn(self, path, *args, **kwargs):
+        if isinstance(path, str | Path):
+            Path(path).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", torn)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", torn)
+    monkeypatch.setattr(pd.DataFrame, "to_excel", torn)
+    with pytest.raises(OSError, match="disk full"):
+        save_figure(fig, "kept", tmp_path, formats=("png",))
+    for fmt in ("csv", "xlsx"):
+        with pytest.raises(OSError, match="disk full"):
+            save_table(table, "kept", tmp_path, formats=(fmt,))
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "kept.png", "kept.xlsx"]
+
+
+def test_text_longer_than_a_cell_is_cut_in_the_xlsx_only(tmp_path, monkeypatch):
+    import openpyxl
+
+    from compare import export
+
+    monkeypatch.setattr(export, "XLSX_MAX_CELL_CHARS", 5)
+    df = pd.DataFrame({"text": ["short", "巡察反馈问题整改", None], "n": [1, 2, 3]})
+    with pytest.warns(export.ExportWarning, match="1 cells"):
+        csv, xlsx, parquet = save_table(df, "cut", tmp_path, formats=("csv", "xlsx", "parquet"))
+    ws = openpyxl.load_workbook(xlsx)["cut"]
+    assert [c.value for c in ws["A"]] == ["text", "short", "巡察反馈…", None]
+    assert pd.read_csv(csv, encoding="utf-8-sig")["text"].iloc[1] == "巡察反馈问题整改"
+    assert pd.read_parquet(parquet)["text"].iloc[1] == "巡察反馈问题整改"

@@ -1,16 +1,17 @@
-"""compare.plots: every chart draws in both languages, with the bundled CJK font and without overlaps."""
+"""compare.plots: every chart draws in both languages, with the bundled CJK font and without overlaps.
+
+The font and theme are tested in test_theme.py, the names and labels in test_names.py.
+"""
 
 from __future__ import annotations
 
 import logging
-import sysconfig
 import warnings
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 import pytest
-from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -78,63 +79,6 @@ def _labels_do_not_overlap(fig: Figure) -> None:
         if legend is not None and ax.get_label() != "<colorbar>":
             box = legend.get_window_extent(renderer)
             assert not _overlap(box, ax.get_window_extent(renderer)), "legend covers the data"
-
-
-# ----------------------------------------------------------------------------------------- font & theme
-def test_cjk_font_comes_from_the_pypi_package():
-    site = Path(sysconfig.get_paths()["purelib"]).resolve()
-    assert P.FONT_SOURCE.is_file()
-    assert P.FONT_SOURCE.is_relative_to(site), P.FONT_SOURCE
-    assert "mplfonts" in P.FONT_SOURCE.parts
-    # matplotlib uses a copy of that file without layout tables, made under the project's cache
-    assert P.FONT_PATH.is_relative_to(P.config.CACHE_DIR.resolve()) or P.FONT_PATH == P.FONT_SOURCE
-    assert P.FONT_NAME == "Noto Sans CJK SC"
-    found = font_manager.findfont(font_manager.FontProperties(family=P.FONT_NAME), fallback_to_default=False)
-    assert Path(found).resolve() == P.FONT_PATH.resolve()
-    from fontTools.ttLib import TTFont
-
-    src, light = TTFont(str(P.FONT_SOURCE), lazy=True), TTFont(str(P.FONT_PATH), lazy=True)
-    assert light.getGlyphOrder() == src.getGlyphOrder() and light["cmap"].getBestCmap() == src["cmap"].getBestCmap()
-
-
-def test_theme():
-    assert P.THEME["font.family"][0] == P.FONT_NAME
-    assert P.THEME["axes.unicode_minus"] is False
-    assert P.THEME["svg.fonttype"] == "path" and P.THEME["pdf.fonttype"] == 42
-    before = matplotlib.rcParams["font.family"]
-    with P.theme():
-        assert matplotlib.rcParams["font.family"][0] == P.FONT_NAME
-    assert matplotlib.rcParams["font.family"] == before
-
-
-# ----------------------------------------------------------------------------------------- labels
-@pytest.mark.parametrize(
-    ("name", "en"),
-    [
-        ("惠东县", "Huidong County"),
-        ("海珠区", "Haizhu District"),
-        ("许昌市", "Xuchang City"),
-        ("广东省", "Guangdong Province"),
-        ("西安市", "Xi'an City"),
-        ("陕西省", "Shaanxi Province"),
-        ("广州市海珠区", "Haizhu District, Guangzhou"),
-        ("huidong_2024-08-20", "huidong_2024-08-20"),
-    ],
-)
-def test_region_label(name, en):
-    assert P.region_label(name, "en") == en
-    assert P.region_label(name, "zh") == name
-
-
-def test_wrap_label():
-    text = "基层治理与社会事务（社区、社会组织、慈善）"
-    wrapped = P.wrap_label(text, 12)
-    lines = wrapped.split("\n")
-    assert "".join(lines) == text
-    assert all(sum(2 if ord(c) > 0x2E80 else 1 for c in line) <= 14 for line in lines)
-    assert not any(line[0] in "，、）》" for line in lines)
-    assert P.wrap_label("Grassroots governance and social affairs", 24) == "Grassroots governance\nand social affairs"
-    assert P.wrap_label("养老服务", 24) == "养老服务"
 
 
 # ----------------------------------------------------------------------------------------- every chart
@@ -208,8 +152,8 @@ def test_bad_input(data):
 
 @pytest.mark.skipif(not config.CODEBOOK_PATH.is_file(), reason="data/codebook.yaml not written yet")
 def test_default_codebook_is_the_project_codebook(data):
-    cb = load_codebook()
-    fig = P.heatmap_region_type(data["counts"], lang="en")
+    cb = load_codebook(config.CODEBOOK_PATH)
+    fig = P.heatmap_region_type(data["counts"], codebook=cb, lang="en")
     assert [t.get_text().replace("\n", " ") for t in fig.axes[0].get_yticklabels()] == [
         cb.name(c, "en") for c in cb.ids
     ]

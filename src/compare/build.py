@@ -155,26 +155,29 @@ def write_tables(corpus, analyses: dict, layout_tables: Path, layout_analysis: P
     return n
 
 
-def draw_figures(analyses: dict, lang: str, figs_dir, codebooks: dict) -> int:
+def draw_figures(analyses: dict, lang: str, figs_dir, codebooks: dict, cache=None) -> int:
     """Draw and save every figure of the study in one language; returns how many files were written."""
     from .export import save_figure
     from .study import make_figures
+    from .theme import use_cache
 
+    if cache is not None:
+        use_cache(cache)  # the font's light copy is made once, in the study's cache
     n = 0
     for name, fig in make_figures(analyses, lang, **codebooks).items():
         n += len(save_figure(fig, f"{name}_{lang}", figs_dir))
     return n
 
 
-def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict) -> int:
+def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict, cache) -> int:
     from .runner import pool, resolve_jobs
 
-    workers = min(len(LANGS), resolve_jobs(jobs))
+    n = len(LANGS)
+    workers = min(n, resolve_jobs(jobs))
     if workers <= 1:
-        return sum(draw_figures(analyses, lang, folder, codebooks) for lang in LANGS)
+        return sum(draw_figures(analyses, lang, folder, codebooks, cache) for lang in LANGS)
     with pool(workers) as ex:  # one process per language: writing PNG/SVG/PDF is CPU-bound
-        return sum(ex.map(draw_figures, [analyses] * len(LANGS), LANGS, [folder] * len(LANGS),
-                          [codebooks] * len(LANGS)))
+        return sum(ex.map(draw_figures, [analyses] * n, LANGS, [folder] * n, [codebooks] * n, [cache] * n))
 
 
 # --------------------------------------------------------------------------------------------- notebooks
@@ -348,7 +351,7 @@ class _BuildState:
         analyses = self._analyses()
         with self.stage("figures"):
             if analyses:
-                _figures(analyses, self.staging.folder("figures"), jobs, self.study.codebooks())
+                _figures(analyses, self.staging.folder("figures"), jobs, self.study.codebooks(), self.study.cache)
             self._commit("figures")
             self.n_figures = sum(1 for p in self.outputs["figures"] if p.endswith(".png"))
 

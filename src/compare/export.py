@@ -1,29 +1,69 @@
-"""Write figures and tables for reports.
+"""The one writer of figures and tables: atomic, reproducible and safe to open in a spreadsheet.
 
-Stage: export (DESIGN.md section 2). :func:`save_figure` writes PNG (300 dpi), SVG and PDF under
-``config.FIGURES_DIR`` with deterministic metadata — no dates, a fixed SVG hash salt — so saving the
-same figure twice gives byte-identical SVG and PDF files (diffable, cache-friendly). :func:`save_table`
-writes CSV with a BOM (Excel opens it as UTF-8) and XLSX.
+Stage: presentation (DESIGN.md section 2), the last step before the files. Every file is written through
+:func:`compare.cache.atomic_path`, so a reader, or a build killed half-way, sees the old file or the new one,
+never a torn one.
+
+* :func:`save_figure` writes PNG (300 dpi), SVG and PDF with deterministic metadata — no dates, a fixed SVG
+  hash salt — so saving the same figure twice gives byte-identical SVG and PDF files.
+* :func:`save_table` writes CSV (UTF-8 with a BOM, so Excel opens it as UTF-8; CRLF rows), XLSX and Parquet. In CSV and XLSX a
+  text cell that a spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return) gets a leading ``'``, as OWASP advises against CSV injection; numbers stay numbers.
+  Characters XLSX cannot hold (control characters such as a form feed) become U+FFFD in the XLSX only, text
+  longer than a cell holds is cut there, and a table longer than a sheet is split over several sheets, with
+  an :class:`ExportWarning`. Parquet keeps
+  the text as it is.
+
+The folder is always given by the caller (the entry points take it from :mod:`compare.config`).
 """
 
 from __future__ import annotations
 
+import io
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from . import config
+from .cache import atomic_path, atomic_write
+from .names import display_width
+from .theme import theme
 
-__all__ = ["save_figure", "save_table"]
+__all__ = [
+    "XLSX_MAX_CELL_CHARS",
+    "XLSX_MAX_COLUMNS",
+    "XLSX_MAX_ROWS",
+    "ExportWarning",
+    "neutralize_formula",
+    "save_figure",
+    "save_table",
+]
+
+#: Rows of one XLSX sheet, the header row included (Excel's limit).
+XLSX_MAX_ROWS = 1_048_576
+#: Columns of one XLSX sheet (Excel's limit); a wider table is written without its XLSX.
+XLSX_MAX_COLUMNS = 16_384
+#: Characters of one XLSX cell (Excel's limit); longer text is cut in the XLSX only, ending with "…".
+XLSX_MAX_CELL_CHARS = 32_767
 
 _METADATA = {
     "png": {"Software": "compare (matplotlib)"},
     "svg": {"Date": None, "Creator": "compare (matplotlib)"},
     "pdf": {"CreationDate": None, "ModDate": None, "Creator": "compare (matplotlib)", "Producer": "compare"},
 }
+_TABLE_FORMATS = ("csv", "xlsx", "parquet")
 _BAD_NAME = re.compile(r"[\\/:*?\"<>|\x00-\x1f]")
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+#: A text cell beginning with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What openpyxl refuses in a cell (its ``ILLEGAL_CHARACTERS_RE``): C0 controls but tab, newline and CR.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class ExportWarning(UserWarning):
+    """A table could not be written exactly as it is (e.g. too long for one XLSX sheet)."""
 
 
 def _check_name(name: str) -> str:
@@ -33,14 +73,23 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _check_formats(formats: Sequence[str], known: Sequence[str], what: str) -> list[str]:
+    formats = [f.lower().lstrip(".") for f in formats]
+    bad = [f for f in formats if f not in known]
+    if bad:
+        raise ValueError(f"unsupported {what} format {bad[0]!r} (use {', '.join(known[:-1])} or {known[-1]})")
+    return formats
+
+
+# --------------------------------------------------------------------------------------------- figures
 def save_figure(
     fig,
     name: str,
-    out_dir: str | Path | None = None,
+    out_dir: str | Path,
     formats: Sequence[str] = ("png", "svg", "pdf"),
     dpi: int = 300,
 ) -> list[Path]:
-    """Save a figure as ``<out_dir>/<name>.<format>`` for every format.
+    """Save a figure as ``<out_dir>/<name>.<format>`` for every format, each file atomically.
 
     Parameters
     ----------
@@ -48,8 +97,8 @@ def save_figure(
         E.g. the return value of a :mod:`compare.plots` function.
     name : str
         File stem (no folder, no suffix), e.g. ``"fig1_heatmap_zh"``.
-    out_dir : str or pathlib.Path, optional
-        Defaults to ``config.FIGURES_DIR``; created if missing.
+    out_dir : str or pathlib.Path
+        The folder (e.g. ``config.FIGURES_DIR``); created if missing.
     formats : sequence of {"png", "svg", "pdf"}
         Formats to write.
     dpi : int
@@ -62,19 +111,13 @@ def save_figure(
 
     Notes
     -----
-    Saving happens inside :func:`compare.plots.theme`, so SVG text is stored as paths (the SVG renders
+    Saving happens inside :func:`compare.theme.theme`, so SVG text is stored as paths (the SVG renders
     without the font installed) and PDF embeds the font (type 42). Dates are left out of the metadata
     and the SVG hash salt is fixed, so SVG and PDF output is byte-for-byte reproducible.
     """
-    from .plots import theme
-
     name = _check_name(name)
-    formats = [f.lower().lstrip(".") for f in formats]
-    bad = [f for f in formats if f not in _METADATA]
-    if bad:
-        raise ValueError(f"unsupported figure format {bad[0]!r} (use png, svg or pdf)")
-    out = Path(out_dir) if out_dir is not None else config.FIGURES_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    formats = _check_formats(formats, tuple(_METADATA), "figure")
+    out = Path(out_dir)
     paths = []
     with theme():
         # Constrained layout settles over two passes (e.g. a colorbar's tick labels depend on the axes
@@ -83,9 +126,38 @@ def save_figure(
             fig.draw_without_rendering()
         for fmt in formats:
             path = out / f"{name}.{fmt}"
-            fig.savefig(path, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
             paths.append(path)
     return paths
+
+
+# --------------------------------------------------------------------------------------------- cells
+def neutralize_formula(value):
+    """Return ``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula.
+
+    Parameters
+    ----------
+    value : object
+        A cell. Only strings are changed: ``-3`` (a number) stays a number, ``"-3"`` becomes ``"'-3"``.
+
+    Returns
+    -------
+    object
+        ``"'=1+1"`` for ``"=1+1"``; text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+        return is prefixed (OWASP's advice against CSV injection), everything else is returned as it is.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _xlsx_text(value):
+    """A cell as XLSX can hold it: formula-safe, control characters replaced by U+FFFD."""
+    value = neutralize_formula(value)
+    if isinstance(value, str) and _XLSX_ILLEGAL.search(value):
+        return _XLSX_ILLEGAL.sub("\ufffd", value)
+    return value
 
 
 def _cell(value):
@@ -96,28 +168,40 @@ def _cell(value):
     return value
 
 
-def _flatten(df: pd.DataFrame) -> pd.DataFrame:
+def _is_text(series: pd.Series) -> bool:
+    return (series.dtype == object or isinstance(series.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(series.dtype))
+
+
+def _flatten(df: pd.DataFrame, drop_tz: bool = True) -> pd.DataFrame:
+    """Lists and sets joined by ``'；'`` and (``drop_tz``) time zones dropped, as a spreadsheet holds them."""
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object:
             out[col] = out[col].map(_cell)
-        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+        if drop_tz and isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_localize(None)
     return out
 
 
-def _display_width(value) -> int:
-    text = "" if value is None else str(value)
-    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+def _spreadsheet_safe(df: pd.DataFrame, clean=neutralize_formula) -> pd.DataFrame:
+    """``clean`` applied to every text cell and column name (numbers, booleans and dates are left alone)."""
+    out = df.copy()
+    for col in out.columns:
+        if _is_text(out[col]):
+            out[col] = out[col].astype(object).map(clean)
+    out.columns = [clean(c) for c in out.columns]
+    return out
 
 
+# --------------------------------------------------------------------------------------------- tables
 def save_table(
     df: pd.DataFrame,
     name: str,
-    out_dir: str | Path | None = None,
+    out_dir: str | Path,
     formats: Sequence[str] = ("csv", "xlsx"),
 ) -> list[Path]:
-    """Save a table as CSV (UTF-8 with BOM) and XLSX.
+    """Save a table as CSV (UTF-8 with BOM), XLSX and/or Parquet, each file atomically.
 
     Parameters
     ----------
@@ -125,58 +209,110 @@ def save_table(
         A tidy table; the index is not written (reset it first if it carries data).
     name : str
         File stem, e.g. ``"type_counts"``; also the XLSX sheet name (first 31 characters).
-    out_dir : str or pathlib.Path, optional
-        Defaults to ``config.TABLES_DIR`` when the config defines one, else ``config.FIGURES_DIR``
-        (tables next to the figures they belong to); created if missing.
-    formats : sequence of {"csv", "xlsx"}
+    out_dir : str or pathlib.Path
+        The folder (e.g. ``config.PROCESSED_DIR / "tables"``); created if missing.
+    formats : sequence of {"csv", "xlsx", "parquet"}
         Formats to write.
 
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written (a table too wide for XLSX is written without it).
 
     Notes
     -----
     Cells holding lists, tuples or sets are written as their items joined by ``'；'`` (sets sorted).
-    The XLSX has a frozen header row and columns sized to their content.
+    CSV and XLSX are formula-safe (:func:`neutralize_formula`, column names included); the XLSX has
+    control characters replaced by U+FFFD, text over :data:`XLSX_MAX_CELL_CHARS` cut, a frozen header row
+    and columns sized to their content, and a table over :data:`XLSX_MAX_ROWS` rows goes on sheets
+    ``name``, ``name_2``, … (each a warning, :class:`ExportWarning`). Parquet keeps the text (and time zones) as they are.
     """
     name = _check_name(name)
-    formats = [f.lower().lstrip(".") for f in formats]
-    bad = [f for f in formats if f not in ("csv", "xlsx", "parquet")]
-    if bad:
-        raise ValueError(f"unsupported table format {bad[0]!r} (use csv, xlsx or parquet)")
-    out = Path(out_dir) if out_dir is not None else Path(getattr(config, "TABLES_DIR", config.FIGURES_DIR))
-    out.mkdir(parents=True, exist_ok=True)
+    formats = _check_formats(formats, _TABLE_FORMATS, "table")
+    out = Path(out_dir)
     flat = _flatten(df)
     paths = []
     for fmt in formats:
         path = out / f"{name}.{fmt}"
-        if fmt == "parquet":
-            flat.to_parquet(path, index=False)
-        elif fmt == "csv":
-            flat.to_csv(path, index=False, encoding="utf-8-sig")
-        elif fmt == "xlsx":
-            sheet = re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
-            with pd.ExcelWriter(path, engine="openpyxl") as writer:
-                flat.to_excel(writer, sheet_name=sheet, index=False)
-                ws = writer.sheets[sheet]
-                ws.freeze_panes = "A2"
-                from openpyxl.utils import get_column_letter
-
-                for i, col in enumerate(flat.columns, start=1):
-                    sample = [col, *flat[col].head(200).tolist()]
-                    width = min(max(_display_width(v) for v in sample) + 2, 60)
-                    ws.column_dimensions[get_column_letter(i)].width = width
+        if fmt == "csv":
+            with atomic_path(path) as tmp:
+                # CRLF rows (RFC 4180): a field holding a lone CR is then quoted, not read as a row break
+                _spreadsheet_safe(flat).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        elif fmt == "parquet":
+            with atomic_path(path) as tmp:
+                _flatten(df, drop_tz=False).to_parquet(tmp, index=False)
+        elif not _write_xlsx(_spreadsheet_safe(flat, _xlsx_text), name, path):
+            continue
         paths.append(path)
     return paths
+
+
+def _sheet_names(name: str, n: int) -> list[str]:
+    """``name`` as an XLSX sheet name (31 characters, none of ``[]:*?/\\``), then ``name_2``, ``name_3``…"""
+    base = _BAD_SHEET_CHARS.sub("_", name)
+    names = [base[:31]]
+    for k in range(2, n + 1):
+        suffix = f"_{k}"
+        names.append(base[: 31 - len(suffix)] + suffix)
+    return names
+
+
+def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
+    """Write ``table`` (already spreadsheet-safe) over as many sheets as it needs; False if it cannot fit."""
+    if table.shape[1] > XLSX_MAX_COLUMNS:
+        warnings.warn(f"{name}: {table.shape[1]} columns do not fit an XLSX sheet ({XLSX_MAX_COLUMNS}); "
+                      f"{path.name} is not written, use the CSV", ExportWarning, stacklevel=3)
+        return False
+    table = _clip_long_text(table, name, path)
+    per_sheet = XLSX_MAX_ROWS - 1  # the header takes a row of every sheet
+    starts = range(0, max(len(table), 1), per_sheet)
+    sheets = _sheet_names(name, len(starts))
+    if len(sheets) > 1:
+        warnings.warn(f"{name}: {len(table)} rows do not fit one XLSX sheet; {path.name} holds them on "
+                      f"{len(sheets)} sheets ({', '.join(sheets)})", ExportWarning, stacklevel=3)
+    buf = io.BytesIO()
+    writer = pd.ExcelWriter(buf, engine="openpyxl")  # not a with block: closing it would hide a sheet's error
+    for sheet, start in zip(sheets, starts, strict=True):
+        part = table.iloc[start: start + per_sheet]
+        part.to_excel(writer, sheet_name=sheet, index=False)
+        _format_sheet(writer.sheets[sheet], part)
+    writer.close()
+    atomic_write(path, buf.getvalue())
+    return True
+
+
+def _clip_long_text(table: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
+    """Text longer than an XLSX cell holds, cut to :data:`XLSX_MAX_CELL_CHARS` ending with "…" (one warning)."""
+    clipped = 0
+    for col in table.columns:  # the table is a copy made for the XLSX: changed in place
+        if not _is_text(table[col]):
+            continue
+        long = table[col].map(lambda v: isinstance(v, str) and len(v) > XLSX_MAX_CELL_CHARS).to_numpy(bool)
+        if long.any():
+            table.loc[long, col] = [v[: XLSX_MAX_CELL_CHARS - 1] + "…" for v in table.loc[long, col]]
+            clipped += int(long.sum())
+    if clipped:
+        warnings.warn(f"{name}: {clipped} cells hold more than {XLSX_MAX_CELL_CHARS} characters; they are cut in "
+                      f"{path.name} (the CSV and Parquet files hold them whole)", ExportWarning, stacklevel=4)
+    return table
+
+
+def _format_sheet(ws, part: pd.DataFrame) -> None:
+    """A frozen header row and columns as wide as their first 200 cells (at most 60 characters)."""
+    from openpyxl.utils import get_column_letter
+
+    ws.freeze_panes = "A2"
+    for i, col in enumerate(part.columns, start=1):
+        sample = [col, *part.iloc[:200, i - 1].tolist()]
+        width = min(max(display_width(v) for v in sample) + 2, 60)
+        ws.column_dimensions[get_column_letter(i)].width = width
 
 
 def save_corpus(corpus, out_dir: str | Path) -> list[Path]:
     """Write the six tables of a :class:`compare.corpus.Corpus` as Parquet and CSV with BOM under ``out_dir``.
 
-    List cells (a report's ``warnings``) are joined by ``'；'``; :meth:`compare.corpus.Corpus.load` reads them
-    back.
+    List cells (a report's ``warnings``) are joined by ``'；'``; :meth:`compare.corpus.Corpus.load` reads the
+    Parquet files back.
     """
     written: list[Path] = []
     for name, df in corpus.tables().items():

@@ -219,6 +219,11 @@ def _run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFram
     return out
 
 
+#: Which codebook names the codes of each chart (the others draw no codes).
+_CODEBOOK_OF = {"heatmap_region_type": "problems", "bars_type_by_region": "problems", "recurring_matrix": "problems",
+                "problem_map": "problems", "bars_measure_types": "measures"}
+
+
 def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh", codebook=None,
                  measure_codebook=None) -> dict[str, object]:
     """Draw every figure of :data:`FIGURES` from :func:`run_analyses` output, in one language.
@@ -229,12 +234,17 @@ def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh", codebook=No
         Keyed by the figure's stable file name (without language suffix).
     """
     from . import plots
+    from .codebook import load_codebook
 
+    books = {"problems": codebook or load_codebook(config.CODEBOOK_PATH),
+             "measures": measure_codebook or load_codebook(config.MEASURE_CODEBOOK_PATH)}
     figs = {}
     for name, (fn, table, kwargs) in FIGURES.items():
         if table not in results or results[table].empty:
             continue
         extra = dict(kwargs)
+        if fn in _CODEBOOK_OF:
+            extra["codebook"] = books[_CODEBOOK_OF[fn]]
         if fn == "recurring_matrix" and "recurring_types" in results and not results["recurring_types"].empty:
             extra["order"] = results["recurring_types"]["code"]
         figs[name] = getattr(plots, fn)(results[table], lang=lang, title=TITLES[lang][name], source=SOURCE[lang],

@@ -1,0 +1,102 @@
+"""compare.names: bilingual names of codes, places, flags and axes; one display width; label wrapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compare import analysis as A
+from compare import names as N
+from compare.codebook import load_codebook
+
+FIXTURES = Path(__file__).parent / "data" / "analysis"
+
+
+# ----------------------------------------------------------------------------------------- labels
+@pytest.mark.parametrize(
+    ("name", "en"),
+    [
+        ("惠东县", "Huidong County"),
+        ("海珠区", "Haizhu District"),
+        ("许昌市", "Xuchang City"),
+        ("广东省", "Guangdong Province"),
+        ("西安市", "Xi'an City"),
+        ("陕西省", "Shaanxi Province"),
+        ("广州市海珠区", "Haizhu District, Guangzhou"),
+        ("huidong_2024-08-20", "huidong_2024-08-20"),
+    ],
+)
+def test_region_label(name, en):
+    assert N.region_label(name, "en") == en
+    assert N.region_label(name, "zh") == name
+
+
+def test_wrap_label():
+    text = "基层治理与社会事务（社区、社会组织、慈善）"
+    wrapped = N.wrap_label(text, 12)
+    lines = wrapped.split("\n")
+    assert "".join(lines) == text
+    assert all(sum(2 if ord(c) > 0x2E80 else 1 for c in line) <= 14 for line in lines)
+    assert not any(line[0] in "，、）》" for line in lines)
+    assert N.wrap_label("Grassroots governance and social affairs", 24) == "Grassroots governance\nand social affairs"
+    assert N.wrap_label("养老服务", 24) == "养老服务"
+
+
+
+@pytest.mark.parametrize(
+    ("name", "en"),
+    [
+        ("宽城满族自治县", "Kuancheng Manchu Autonomous County"),
+        ("恩施土家族苗族自治州", "Enshi Tujia and Miao Autonomous Prefecture"),
+        ("长阳土家族自治县", "Changyang Tujia Autonomous County"),
+        ("新疆维吾尔自治区", "Xinjiang Uygur Autonomous Region"),
+    ],
+)
+def test_region_label_of_autonomous_units(name, en):
+    assert N.region_label(name, "en") == en
+
+
+def test_display_width_counts_wide_characters_twice():
+    assert N.display_width("养老") == 4
+    assert N.display_width("Hello") == 5
+    assert N.display_width("，a") == 3  # full-width punctuation is wide
+    assert N.display_width(None) == 0
+    assert N.display_width(12) == 2
+    assert N.display_width("") == 0
+
+
+def test_wrap_label_lines_fit_the_display_width():
+    text = "各地区整改措施的具体程度与 concrete measures of the regions"
+    for width in (10, 16, 24):
+        assert all(N.display_width(line) <= width + 2 for line in N.wrap_label(text, width).split("\n"))
+
+
+def test_code_flag_and_axis_labels():
+    cb = load_codebook(FIXTURES / "codebook.yaml")
+    code = cb.ids[0]
+    assert N.code_label(code, cb, "zh") == cb.name(code, "zh")
+    assert N.code_label(code, cb, "en") == cb.name(code, "en")
+    assert N.code_label("not_a_code", cb, "en") == "not_a_code"
+    assert N.code_label(code, None, "en") == code
+    assert N.flag_label("cites_money", "zh") == A.CONCRETENESS_FLAGS["cites_money"][0]
+    assert N.flag_label("cites_money", "en") == "Cites an amount of money"
+    assert N.flag_label("units", "en") == "units"
+    assert N.axis_label("region", "zh") == "地区" and N.axis_label("region", "en") == "Region"
+    assert set(N.AXIS_LABELS) >= {"n_problems", "share_of_region", "problem_type", "days"}
+
+
+def test_check_lang():
+    N.check_lang("zh")
+    N.check_lang("en")
+    with pytest.raises(ValueError, match="lang"):
+        N.check_lang("fr")
+    with pytest.raises(ValueError, match="lang"):
+        N.region_label("惠东县", "fr")
+
+
+def test_plots_reexports_the_names_for_one_release():
+    from compare import plots as P
+
+    assert P.region_label is N.region_label and P.wrap_label is N.wrap_label
+    assert P.REGION_NAMES_EN is N.REGION_NAMES_EN
