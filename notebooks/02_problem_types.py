@@ -29,6 +29,7 @@ from compare.classify import evaluate_loro
 from compare.cluster import cluster_problems
 from compare.labels import load_problem_labels
 from compare.study import code_corpus
+from compare.text import default_tokenizer
 
 pd.set_option("display.max_colwidth", 80)
 corpus = code_corpus(load_reports(config.RAW_DIR))
@@ -62,7 +63,7 @@ loro.confusion
 
 # %%
 labels = load_problem_labels()
-clusters = cluster_problems(corpus.problems, labels=labels)
+clusters = cluster_problems(corpus.problems, labels=labels, tokenizer=default_tokenizer())
 clusters.metrics_table()
 
 # %%

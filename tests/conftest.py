@@ -29,3 +29,11 @@ def corpus():
     from compare import load_reports
 
     return load_reports(config.RAW_DIR, cache=False)
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    """The project's jieba tokenizer, built explicitly from the bundled dictionary and stopwords."""
+    from compare.text import JiebaTokenizer
+
+    return JiebaTokenizer(userdict=config.USERDICT_PATH, stopwords=config.STOPWORDS_PATH)

@@ -16,11 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2 as _chi2
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import Normalizer
+
+from .cluster import lsa_embed
 
 
 def _regions(problems: pd.DataFrame, reports: pd.DataFrame) -> pd.Series:
@@ -29,12 +28,6 @@ def _regions(problems: pd.DataFrame, reports: pd.DataFrame) -> pd.Series:
 
 def _docs(problems: pd.DataFrame) -> list[str]:
     return (problems.title.fillna("") + "。" + problems.text.fillna("")).tolist()
-
-
-def _tokenizer():
-    from .text import default_tokenizer
-
-    return default_tokenizer()
 
 
 _ADMIN = {"省", "市", "区", "县", "镇", "乡", "村", "街道", "全县", "全市", "全区", "全省", "各镇", "各街道", "各县",
@@ -52,8 +45,50 @@ def place_terms(reports: pd.DataFrame) -> set[str]:
     return out
 
 
+KEYNESS_COLUMNS = ["region", "term", "n_target", "n_reference", "score", "p"]
+
+
+def _keyness_stat(a: np.ndarray, b: np.ndarray, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """Signed score and the unsigned statistic of every term, from its counts in target (a) and reference (b).
+
+    The 2 × 2 table of a term is ``a, b`` (the term) and ``c, d`` (every other term), in the target and the
+    reference.
+    """
+    na, nb = a.sum(), b.sum()
+    c, d = na - a, nb - b
+    n = na + nb
+    obs = np.stack([a, b, c, d])
+    exp = np.stack([(a + b) * na / n, (a + b) * nb / n, (c + d) * na / n, (c + d) * nb / n])
+    if measure == "lr":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(obs > 0, obs * np.log(obs / exp), 0.0)
+        stat = 2 * term.sum(axis=0)
+    elif measure == "chi2":
+        stat = (n * np.maximum(np.abs(a * d - b * c) - n / 2, 0) ** 2) / ((a + b) * (c + d) * na * nb)
+    else:
+        raise ValueError("measure must be 'lr' or 'chi2'")
+    sign = np.where(a > exp[0], 1.0, -1.0)
+    return sign * stat, stat
+
+
+def _region_keyness(X, mask: np.ndarray, region, terms, keep: np.ndarray, measure: str,
+                    top_n: int | None) -> pd.DataFrame | None:
+    """The keyness table of one region (rows ``mask`` of the counts ``X``) against all others; None if empty."""
+    a = np.asarray(X[mask].sum(axis=0)).ravel().astype(float)
+    b = np.asarray(X[~mask].sum(axis=0)).ravel().astype(float)
+    if a.sum() == 0 or b.sum() == 0:
+        return None
+    score, stat = _keyness_stat(a, b, measure)
+    df = pd.DataFrame({"region": region, "term": terms, "n_target": a.astype(int), "n_reference": b.astype(int),
+                       "score": score, "p": _chi2.sf(stat, 1)})[keep]
+    df = df.sort_values(["score", "term"], ascending=[False, True])
+    if top_n is not None:
+        df = df[df.score > 0].head(top_n)
+    return df
+
+
 def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", min_count: int = 3,
-            top_n: int | None = 15, drop_places: bool = True, tokenizer=None) -> pd.DataFrame:
+            top_n: int | None = 15, drop_places: bool = True, *, tokenizer) -> pd.DataFrame:
     """Terms distinctive of each region's problems (title + measures) against all other regions.
 
     Parameters
@@ -68,66 +103,43 @@ def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", 
         海珠区 is true but says nothing about its weaknesses.
     top_n : int, optional
         Keep the ``top_n`` most distinctive (positive) terms per region; ``None`` keeps all.
+    tokenizer : callable
+        ``str -> list of str`` (e.g. a :class:`compare.text.JiebaTokenizer`); required, nothing is loaded here.
 
     Returns
     -------
     DataFrame
         ``region, term, n_target, n_reference, score, p`` sorted by region then score (descending).
     """
-    tok = tokenizer or _tokenizer()
     regions = _regions(problems, reports)
-    vec = CountVectorizer(tokenizer=tok, lowercase=False, token_pattern=None)
+    vec = CountVectorizer(tokenizer=tokenizer, lowercase=False, token_pattern=None)
     X = vec.fit_transform(_docs(problems))
     terms = vec.get_feature_names_out()
     keep = np.asarray(X.sum(axis=0)).ravel() >= min_count
     if drop_places:
         places = place_terms(reports)
         keep &= np.array([t not in places for t in terms])
-    rows = []
-    for region in pd.unique(regions):
-        mask = (regions == region).to_numpy()
-        a = np.asarray(X[mask].sum(axis=0)).ravel().astype(float)
-        b = np.asarray(X[~mask].sum(axis=0)).ravel().astype(float)
-        na, nb = a.sum(), b.sum()
-        if na == 0 or nb == 0:
-            continue
-        c, d = na - a, nb - b
-        n = na + nb
-        obs = np.stack([a, b, c, d])
-        exp = np.stack([(a + b) * na / n, (a + b) * nb / n, (c + d) * na / n, (c + d) * nb / n])
-        if measure == "lr":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                term = np.where(obs > 0, obs * np.log(obs / exp), 0.0)
-            stat = 2 * term.sum(axis=0)
-        elif measure == "chi2":
-            stat = (n * np.maximum(np.abs(a * d - b * c) - n / 2, 0) ** 2) / ((a + b) * (c + d) * na * nb)
-        else:
-            raise ValueError("measure must be 'lr' or 'chi2'")
-        sign = np.where(a > exp[0], 1.0, -1.0)
-        score = sign * stat
-        df = pd.DataFrame({"region": region, "term": terms, "n_target": a.astype(int), "n_reference": b.astype(int),
-                           "score": score, "p": _chi2.sf(stat, 1)})[keep]
-        df = df.sort_values(["score", "term"], ascending=[False, True])
-        if top_n is not None:
-            df = df[df.score > 0].head(top_n)
-        rows.append(df)
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["region", "term", "n_target", "n_reference", "score", "p"])
+    rows = [_region_keyness(X, (regions == region).to_numpy(), region, terms, keep, measure, top_n)
+            for region in pd.unique(regions)]
+    rows = [df for df in rows if df is not None]
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=KEYNESS_COLUMNS)
     return out.reset_index(drop=True)
 
 
-def lsa_space(docs: list[str], n_components: int = 100, seed: int = 0, tokenizer=None) -> np.ndarray:
-    """jieba TF-IDF → TruncatedSVD → unit length: the LSA space used for similarity."""
-    tok = tokenizer or _tokenizer()
-    tfidf = TfidfVectorizer(tokenizer=tok, lowercase=False, token_pattern=None, sublinear_tf=True)
-    X = tfidf.fit_transform(docs)
-    k = max(1, min(n_components, X.shape[0] - 1, X.shape[1] - 1))
-    return make_pipeline(TruncatedSVD(k, random_state=seed), Normalizer(copy=False)).fit_transform(X)
-
-
 def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20, n_components: int = 30,
-                  seed: int = 0, tokenizer=None) -> pd.DataFrame:
+                  seed: int = 0, *, tokenizer) -> pd.DataFrame:
     """The problem pairs from *different* regions that are most alike (cosine in LSA space).
+
+    The LSA is :func:`compare.cluster.lsa_embed` with every term kept (``min_df=1, max_df=1.0``).
+
+    Parameters
+    ----------
+    top_n : int
+        Pairs kept.
+    n_components, seed :
+        Of the LSA.
+    tokenizer : callable
+        Of the TF-IDF; required, nothing is loaded here.
 
     Returns
     -------
@@ -136,7 +148,8 @@ def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20
         most similar first.
     """
     regions = _regions(problems, reports).to_numpy()
-    Z = lsa_space(_docs(problems), n_components, seed, tokenizer)
+    Z, _ = lsa_embed(_docs(problems), tokenizer=tokenizer, n_components=n_components, seed=seed, min_df=1,
+                     max_df=1.0)
     S = Z @ Z.T
     iu = np.triu_indices(len(problems), k=1)
     cross = regions[iu[0]] != regions[iu[1]]
