@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import analysis, plots, similarity
+from . import analysis, config, plots, similarity
 
 #: figure name → (plot function name, analysis table it draws, keyword arguments)
 FIGURES = {
@@ -65,7 +65,23 @@ def code_corpus(corpus, model=None, jobs: int | None = 1, cache: bool = True, pr
     return corpus
 
 
-def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
+def _analysis_defaults(codebook, measure_codebook, tokenizer):
+    """The codebooks and tokenizer of the project (``config``) for those not given; no measure codebook file: None."""
+    from .codebook import load_codebook
+    from .text import default_tokenizer
+
+    if codebook is None:
+        codebook = load_codebook(config.CODEBOOK_PATH)
+    if measure_codebook is None:
+        try:
+            measure_codebook = load_codebook(config.MEASURE_CODEBOOK_PATH)
+        except FileNotFoundError:
+            measure_codebook = None
+    return codebook, measure_codebook, tokenizer if tokenizer is not None else default_tokenizer()
+
+
+def run_analyses(corpus, clusters=None, seed: int = 0, codebook=None, measure_codebook=None,
+                 tokenizer=None) -> dict[str, pd.DataFrame]:
     """Every analysis table of the comparison (the corpus must be coded: :func:`code_corpus`).
 
     Parameters
@@ -75,6 +91,10 @@ def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame
         Problem clusters for the recurring themes; computed when not given.
     seed : int
         For the 2-D map and the clustering.
+    codebook, measure_codebook : compare.codebook.Codebook, optional
+        Default: ``config.CODEBOOK_PATH`` and ``config.MEASURE_CODEBOOK_PATH`` (none when that file is missing).
+    tokenizer : callable, optional
+        Default: :func:`compare.text.default_tokenizer`.
 
     Returns
     -------
@@ -82,28 +102,30 @@ def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame
     """
     from .cluster import cluster_problems, embed_problems
 
+    codebook, measure_codebook, tok = _analysis_defaults(codebook, measure_codebook, tokenizer)
     reports = corpus.reports[corpus.reports.is_report]
     problems = corpus.problems[corpus.problems.report_id.isin(reports.report_id)]
     measures = corpus.measures[corpus.measures.report_id.isin(reports.report_id)]
     mentions = corpus.mentions[corpus.mentions.report_id.isin(reports.report_id)]
     out: dict[str, pd.DataFrame] = {}
-    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary")
-    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all")
-    out["recurring_types"] = analysis.recurring_types(problems, reports)
-    out["measure_type_counts"] = analysis.measure_type_counts(measures, problems, reports)
+    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary", codebook=codebook)
+    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all", codebook=codebook)
+    out["recurring_types"] = analysis.recurring_types(problems, reports, codebook=codebook)
+    out["measure_type_counts"] = analysis.measure_type_counts(measures, problems, reports,
+                                                              codebook=measure_codebook)
     flags = analysis.concreteness(measures, mentions, problems, reports)
     out["concreteness"] = flags
     out["concreteness_by_region"] = analysis.concreteness_by_region(flags)
     out["timeline"] = analysis.timeline(reports)
-    out["keyness"] = similarity.keyness(problems, reports, top_n=12)
-    out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed)
+    out["keyness"] = similarity.keyness(problems, reports, top_n=12, tokenizer=tok)
+    out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed, tokenizer=tok)
     out["recycled_text"] = similarity.recycled_text(measures, reports)
     if len(problems) >= 4:
-        clusters = clusters or cluster_problems(problems, seed=seed)
+        clusters = clusters or cluster_problems(problems, None, seed=seed, tokenizer=tok)
         assign = clusters.assignments.set_index("id")["kmeans"].reindex(problems.problem_id)
         out["recurring_themes"] = similarity.recurring_themes(problems, reports, assign.to_numpy(),
                                                               clusters.terms("kmeans", 6).to_dict())
-        pts = embed_problems(problems, seed=seed)
+        pts = embed_problems(problems, seed=seed, tokenizer=tok)
         region = problems.report_id.map(reports.set_index("report_id").region)
         out["problem_map"] = pts.assign(primary_code=problems.primary_code.to_numpy(), region=region.to_numpy(),
                                         title=problems.title.to_numpy())
