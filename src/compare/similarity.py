@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.stats import chi2 as _chi2
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.preprocessing import normalize
 
 from .cluster import lsa_embed
 
@@ -165,15 +166,123 @@ def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20
     })
 
 
+RECYCLED_COLUMNS = ["similarity", "cosine", "containment", "scope", "report_id_a", "problem_id_a", "measure_id_a",
+                    "text_a", "report_id_b", "problem_id_b", "measure_id_b", "text_b"]
+#: Rows of the pair scores computed in one block (bounds the memory of :func:`_pair_scores`).
+_SCORE_BLOCK = 256
+
+
+def _char_vectors(texts) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Unit-length character 2–4-gram TF-IDF vectors (as :func:`~sklearn.metrics.pairwise.cosine_similarity`
+    normalises them) and binary character 4-gram sets of the texts."""
+    X = TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True).fit_transform(texts)
+    B = CountVectorizer(analyzer="char", ngram_range=(4, 4), binary=True).fit_transform(texts)
+    return normalize(X, copy=True).tocsr(), B.tocsr()
+
+
+def _row_order(M: sp.csr_matrix, rare_first: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stored entries of every row sorted by the document frequency of their feature.
+
+    Returns the entry order, the row of each sorted entry and its position within its row.
+    """
+    rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+    df = np.bincount(M.indices, minlength=M.shape[1])[M.indices]
+    order = np.lexsort((M.indices, df if rare_first else -df, rows))
+    return order, rows[order], np.arange(len(order)) - M.indptr[rows[order]]
+
+
+def _prefix_matrix(M: sp.csr_matrix, order: np.ndarray, rows: np.ndarray, keep: np.ndarray) -> sp.csr_matrix:
+    """Binary matrix of the sorted entries ``order[keep]`` of ``M`` (the prefix of every row)."""
+    cols = M.indices[order][keep]
+    return sp.csr_matrix((np.ones(len(cols)), (rows[keep], cols)), shape=M.shape)
+
+
+def _cosine_prefix(X: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
+    """Features of each unit vector that any vector with cosine ≥ ``threshold`` to it must share.
+
+    The most common features are left out while their squared weights sum to less than ``threshold²``: a
+    vector sharing none of the others has a cosine of at most that part's norm, below the threshold.
+    """
+    order, rows, _ = _row_order(X, rare_first=False)
+    sq = np.cumsum(X.data[order] ** 2)
+    starts = np.concatenate([[0.0], sq])[X.indptr[rows]]
+    common = (sq - starts) < threshold**2 * (1 - 1e-9)  # a safety margin for rounding: more candidates
+    return _prefix_matrix(X, order, rows, ~common)
+
+
+def _containment_prefix(B: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
+    """The rarest ``n - floor(threshold · n) + 1`` of each set's n 4-grams.
+
+    A set that holds at least ``threshold · n`` of these n 4-grams holds one of any ``n - floor(threshold · n)
+    + 1`` of them.
+    """
+    order, rows, pos = _row_order(B, rare_first=True)
+    sizes = np.diff(B.indptr)
+    length = sizes - np.floor(threshold * sizes) + 1
+    return _prefix_matrix(B, order, rows, pos < length[rows])
+
+
+def _candidate_pairs(X: sp.csr_matrix, B: sp.csr_matrix, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``i < j`` that may reach ``threshold`` by cosine or by containment (prefix filtering).
+
+    Exact: no pair above the threshold is missed, so the cost grows with the number of pairs that share a
+    rare n-gram instead of with the square of the number of measures.
+    """
+    found = []
+    for prefix, full in ((_cosine_prefix(X, threshold), X), (_containment_prefix(B, threshold), B)):
+        support = full.copy()
+        support.data[:] = 1.0
+        hits = (prefix @ support.T).tocoo()
+        found.append(np.stack([np.minimum(hits.row, hits.col), np.maximum(hits.row, hits.col)]))
+    pairs = np.concatenate(found, axis=1)
+    pairs = np.unique(pairs[:, pairs[0] < pairs[1]], axis=1)  # sorted by i, then j
+    return pairs[0], pairs[1]
+
+
+def _pair_scores(X: sp.csr_matrix, B: sp.csr_matrix, i: np.ndarray, j: np.ndarray):
+    """Cosine and shared 4-grams of the pairs ``(i, j)``, row block by row block.
+
+    Row ``i`` of the product is computed as in the all-pairs product (same order of summation), so the
+    cosines are those of :func:`~sklearn.metrics.pairwise.cosine_similarity` to the last bit.
+    """
+    cos, inter = np.zeros(len(i)), np.zeros(len(i), dtype=np.int64)
+    rows = np.unique(i)
+    for block in np.array_split(rows, max(1, -(-len(rows) // _SCORE_BLOCK))):
+        sel = np.flatnonzero(np.isin(i, block))
+        cols = np.unique(j[sel])
+        ri, cj = np.searchsorted(block, i[sel]), np.searchsorted(cols, j[sel])
+        cos[sel] = (X[block] @ X[cols].T).toarray()[ri, cj]
+        inter[sel] = (B[block] @ B[cols].T).toarray()[ri, cj]
+    return cos, inter
+
+
+def _recycled_pairs(m: pd.DataFrame, threshold: float) -> tuple[np.ndarray, ...]:
+    """Pairs ``i < j`` of the measures ``m`` sharing a 4-gram, from different problems, with cosine or
+    containment ≥ ``threshold``: ``i, j, cosine, containment, similarity``, most similar first."""
+    X, B = _char_vectors(m.text)
+    i, j = _candidate_pairs(X, B, threshold)
+    cs, inter = _pair_scores(X, B, i, j)
+    sizes = np.diff(B.indptr)
+    ct = inter / np.maximum(np.minimum(sizes[i], sizes[j]), 1)
+    best = np.maximum(cs, ct)
+    problem = m.problem_id.to_numpy()
+    keep = (inter > 0) & (best >= threshold) & (problem[i] != problem[j])
+    i, j, cs, ct, best = i[keep], j[keep], cs[keep], ct[keep], best[keep]
+    order = np.lexsort((j, i, -best))
+    return i[order], j[order], cs[order], ct[order], best[order]
+
+
 def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, threshold: float = 0.8,
                   min_chars: int = 20) -> pd.DataFrame:
     """Near-duplicate measures answering different problems, within a report and across reports.
 
-    Two measures are near-duplicates when either of two measures of overlap reaches ``threshold``:
-    the cosine of their character 2–4-gram TF-IDF vectors (the same paragraph with small edits), or the
-    *containment* of the shorter one's character 4-grams in the longer one (a paragraph copied into a
-    longer one). Character n-grams need no segmentation. Measures shorter than ``min_chars``
-    (``一是加强学习。``) are left out: short stock phrases are alike by nature.
+    Two measures are near-duplicates when they share a character 4-gram and either of two measures of overlap
+    reaches ``threshold``: the cosine of their character 2–4-gram TF-IDF vectors (the same paragraph with small
+    edits), or the *containment* of the shorter one's character 4-grams in the longer one (a paragraph copied
+    into a longer one). Character n-grams need no segmentation. Measures shorter than ``min_chars``
+    (``一是加强学习。``) are left out: short stock phrases are alike by nature. Only the pairs that can reach
+    the threshold are scored (prefix filtering, exact), so the work grows with the pairs found, not with the
+    square of the number of measures.
 
     Returns
     -------
@@ -181,26 +290,10 @@ def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, t
         ``similarity`` (the larger of the two), ``cosine, containment, scope`` ("within report" or
         "across reports"), then report, problem, measure id and text of both measures; most similar first.
     """
-    cols = ["similarity", "cosine", "containment", "scope", "report_id_a", "problem_id_a", "measure_id_a",
-            "text_a", "report_id_b", "problem_id_b", "measure_id_b", "text_b"]
     m = measures[measures.text.str.len() >= min_chars].reset_index(drop=True)
     if len(m) < 2:
-        return pd.DataFrame(columns=cols)
-    X = TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True).fit_transform(m.text)
-    cos = cosine_similarity(X, dense_output=False).tocsr()
-    B = CountVectorizer(analyzer="char", ngram_range=(4, 4), binary=True).fit_transform(m.text)
-    sizes = np.asarray(B.sum(axis=1)).ravel()
-    inter = (B @ B.T).tocoo()
-    smaller = np.minimum(sizes[inter.row], sizes[inter.col])
-    contain = inter.data / np.maximum(smaller, 1)
-    upper = inter.row < inter.col
-    i, j, ct = inter.row[upper], inter.col[upper], contain[upper]
-    cs = np.asarray(cos[i, j]).ravel()
-    best = np.maximum(cs, ct)
-    keep = (best >= threshold) & (m.problem_id.to_numpy()[i] != m.problem_id.to_numpy()[j])
-    i, j, cs, ct, best = i[keep], j[keep], cs[keep], ct[keep], best[keep]
-    order = np.lexsort((j, i, -best))
-    i, j, cs, ct, best = i[order], j[order], cs[order], ct[order], best[order]
+        return pd.DataFrame(columns=RECYCLED_COLUMNS)
+    i, j, cs, ct, best = _recycled_pairs(m, threshold)
     ra, rb = m.report_id.to_numpy()[i], m.report_id.to_numpy()[j]
     return pd.DataFrame({
         "similarity": best.round(4), "cosine": cs.round(4), "containment": ct.round(4),
@@ -209,7 +302,7 @@ def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, t
         "text_a": m.text.to_numpy()[i],
         "report_id_b": rb, "problem_id_b": m.problem_id.to_numpy()[j], "measure_id_b": m.measure_id.to_numpy()[j],
         "text_b": m.text.to_numpy()[j],
-    }, columns=cols)
+    }, columns=RECYCLED_COLUMNS)
 
 
 def recurring_themes(problems: pd.DataFrame, reports: pd.DataFrame, clusters: pd.Series,
