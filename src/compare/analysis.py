@@ -1,6 +1,6 @@
 """Comparative analyses over the Corpus tables: each function returns a tidy DataFrame.
 
-Stage: analysis (DESIGN.md section 2). Inputs are the tables of :class:`compare.tables.Corpus`
+Stage: analyses (DESIGN.md section 2); the codebooks are arguments (nothing is loaded here). Inputs are the tables of :class:`compare.tables.Corpus`
 (``reports``, ``problems`` with ``primary_code`` and ``codes``, ``measures`` with ``measure_type``,
 ``mentions``); outputs are long ("tidy") tables that :mod:`compare.plots` draws and
 :mod:`compare.export` writes. Nothing here draws.

@@ -1,4 +1,8 @@
-"""Stage 8: structure of the texts on their own — TF-IDF/LSA, k-means and agglomerative clustering.
+"""Stage: analyses (DESIGN.md section 2) — structure of the texts on their own: TF-IDF/LSA, k-means and
+agglomerative clustering.
+
+:func:`lsa_embed` is the package's one LSA (also used by :func:`compare.similarity.similar_pairs`). Nothing is
+loaded here: the tokenizer and the reference labels are arguments, passed down by the entry points.
 
 Follows scikit-learn's example "Clustering text documents using k-means": documents (problems as
 ``title + text``, measures as their text, separately) go through a jieba TF-IDF

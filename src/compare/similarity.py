@@ -1,4 +1,6 @@
-"""Analyses over the words of the texts: distinctive terms, alike problems, recycled measures, recurring themes.
+"""Stage: analyses (DESIGN.md section 2) — over the words of the texts: distinctive terms, alike problems,
+recycled measures, recurring themes. The tokenizer is an argument (nothing is loaded here); the LSA is
+:func:`compare.cluster.lsa_embed`.
 
 Each function returns a tidy DataFrame (companions to the count-based :mod:`compare.analysis`):
 
