@@ -25,12 +25,11 @@
 import pandas as pd
 
 from compare import config, load_reports
+from compare.classify import evaluate_loro
 from compare.cluster import cluster_problems
-from compare.codebook import load_codebook
 from compare.labels import load_problem_labels
 from compare.study import code_corpus
-from compare.tokens import default_tokenizer
-from compare.training import evaluate_loro
+from compare.text import default_tokenizer
 
 pd.set_option("display.max_colwidth", 80)
 corpus = code_corpus(load_reports(config.RAW_DIR))
@@ -48,9 +47,7 @@ pd.crosstab(corpus.problems.primary_code, corpus.problems.report_id, margins=Tru
 # shipped classifier (model + codebook rules), `model` and `rules` its two halves alone.
 
 # %%
-codebook = load_codebook(config.CODEBOOK_PATH)
-labels = load_problem_labels(config.PROBLEM_LABELS_PATH, corpus.problems, codebook)
-loro = evaluate_loro(corpus, labels, codebook, default_tokenizer())
+loro = evaluate_loro()
 loro.scores.pivot(index="region", columns="method", values="accuracy").round(3)
 
 # %%
@@ -65,8 +62,8 @@ loro.confusion
 # labels (homogeneity, completeness, V-measure, adjusted Rand; mean ± std over seeds).
 
 # %%
-labels = load_problem_labels(config.PROBLEM_LABELS_PATH, corpus.problems, codebook)
-clusters = cluster_problems(corpus.problems, labels=labels)
+labels = load_problem_labels()
+clusters = cluster_problems(corpus.problems, labels=labels, tokenizer=default_tokenizer())
 clusters.metrics_table()
 
 # %%

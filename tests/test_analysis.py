@@ -177,7 +177,7 @@ def test_measure_type_counts(corpus, mcb):
 
 def test_measure_type_counts_without_codebook_file(corpus, monkeypatch, tmp_path):
     monkeypatch.setattr(config, "MEASURE_CODEBOOK_PATH", tmp_path / "missing.yaml")
-    mc = A.measure_type_counts(corpus["measures"], corpus["problems"], corpus["reports"])
+    mc = A.measure_type_counts(corpus["measures"], corpus["problems"], corpus["reports"], codebook=None)
     assert list(mc["measure_type"][:4]) == ["study", "rules", "remedy", "supervision"]  # first appearance
     assert "name_zh" not in mc.columns
 

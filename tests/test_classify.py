@@ -169,11 +169,11 @@ def test_problem_documents_fall_back_to_measures(corpus):
 
 
 def test_code_problem_rows_matches_parse_json(corpus, model):
-    from compare.tables import process_file
+    from compare.corpus import process_file
 
-    res = process_file(corpus.reports["source_path"].iloc[0], cache=False)
-    codes = code_problem_rows(res["problems"], res["measures"], model)
-    assert set(codes) == {p["problem_id"] for p in res["problems"]}
+    res = process_file(corpus.reports["source_path"].iloc[0])
+    codes = code_problem_rows(res.problems, res.measures, model)
+    assert set(codes) == {p["problem_id"] for p in res.problems}
     for v in codes.values():
         assert set(v) == {"primary_code", "codes"}
         assert v["primary_code"] in load_codebook(config.CODEBOOK_PATH).ids and v["primary_code"] not in v["codes"]

@@ -33,13 +33,13 @@ def labels(corpus, codebook):
 
 
 @pytest.fixture(scope="module")
-def problems(corpus, labels):
-    return cluster_problems(corpus.problems, labels, seed=0)
+def problems(corpus, labels, tokenizer):
+    return cluster_problems(corpus.problems, labels, seed=0, tokenizer=tokenizer)
 
 
 @pytest.fixture(scope="module")
-def measures(corpus, labels):
-    return cluster_measures(corpus.measures, labels, seed=0)
+def measures(corpus, labels, tokenizer):
+    return cluster_measures(corpus.measures, labels, seed=0, tokenizer=tokenizer)
 
 
 @pytest.mark.parametrize("which", ["problems", "measures"])
@@ -92,16 +92,16 @@ def test_assignments_top_terms_crosstab(corpus, problems):
     assert "v_measure" in table.columns and table.iloc[0, 0].count("±") == 1
 
 
-def test_deterministic(corpus, labels, problems):
-    again = cluster_problems(corpus.problems, labels, seed=0)
+def test_deterministic(corpus, labels, problems, tokenizer):
+    again = cluster_problems(corpus.problems, labels, seed=0, tokenizer=tokenizer)
     pd.testing.assert_frame_equal(problems.assignments, again.assignments)
     pd.testing.assert_frame_equal(problems.scores, again.scores)
     pd.testing.assert_frame_equal(problems.top_terms, again.top_terms)
     assert problems.k == again.k
 
 
-def test_fixed_k_and_no_labels(corpus):
-    res = cluster_problems(corpus.problems, None, k=4, methods=("kmeans",), n_seeds=2)
+def test_fixed_k_and_no_labels(corpus, tokenizer):
+    res = cluster_problems(corpus.problems, None, k=4, methods=("kmeans",), n_seeds=2, tokenizer=tokenizer)
     assert res.k == {"kmeans": 4}
     assert set(res.scores["metric"]) == {"silhouette"} and set(res.scores["k_choice"]) == {"fixed"}
     with pytest.raises(ValueError):
@@ -115,12 +115,12 @@ def test_select_k_range():
     assert sel.loc[sel["best"], "k"].tolist() == [3, 3]
 
 
-def test_embedding(corpus):
-    emb = embed_problems(corpus.problems, method="tsne", seed=0)
+def test_embedding(corpus, tokenizer):
+    emb = embed_problems(corpus.problems, method="tsne", seed=0, tokenizer=tokenizer)
     assert list(emb.columns) == ["problem_id", "x", "y"] and len(emb) == len(corpus.problems)
     assert np.isfinite(emb[["x", "y"]].to_numpy()).all()
-    pd.testing.assert_frame_equal(emb, embed_problems(corpus.problems, method="tsne", seed=0))
-    lsa = embed_texts(corpus.problems["text"], corpus.problems["problem_id"], method="lsa")
+    pd.testing.assert_frame_equal(emb, embed_problems(corpus.problems, method="tsne", seed=0, tokenizer=tokenizer))
+    lsa = embed_texts(corpus.problems["text"], corpus.problems["problem_id"], method="lsa", tokenizer=tokenizer)
     assert lsa[["x", "y"]].abs().max().max() <= 1 + 1e-9
     with pytest.raises(ValueError):
-        embed_texts(["a", "b", "c"], [1, 2, 3], method="umap")
+        embed_texts(["a", "b", "c"], [1, 2, 3], method="umap", tokenizer=tokenizer)

@@ -13,7 +13,7 @@ from compare import schema
 from compare.metadata import MAX_DECLARED_COUNT, META_KEYS, declared_counts, read_metadata
 from compare.normalize import normalize
 from compare.parse import parse
-from compare.tables import gather, process_bytes
+from compare.corpus import gather, process_bytes
 
 HUGE = "12345678901234567890"
 
@@ -84,8 +84,8 @@ def test_metadata_of_the_bundled_reports_has_no_warnings():
 def test_form_feed_and_huge_count_in_one_batch_with_a_good_report():
     odd = REPORT.format(problems=HUGE, measures=4, extra="\x0c\x01")
     good = REPORT.format(problems=2, measures=4, extra="")
-    results = [process_bytes(odd.encode("utf-8"), "odd.txt", tokens=False),
-               process_bytes(good.encode("utf-8"), "good.txt", tokens=False)]
+    results = [process_bytes(odd.encode("utf-8"), "odd.txt"),
+               process_bytes(good.encode("utf-8"), "good.txt")]
     assert [r["error"] for r in results] == [None, None]
     corpus = gather(results)  # used to raise OverflowError on the 20-digit count
     reports = corpus.reports.set_index("report_id")

@@ -38,8 +38,8 @@ def test_keyness_log_likelihood_by_hand(toy):
     assert r.score == pytest.approx(6 * 9 / (2 * 4 * 3 * 3))
 
 
-def test_keyness_drops_place_names(corpus):
-    k = keyness(corpus.problems, corpus.reports, top_n=10)
+def test_keyness_drops_place_names(corpus, tokenizer):
+    k = keyness(corpus.problems, corpus.reports, top_n=10, tokenizer=tokenizer)
     assert not set(k.term) & {"海珠区", "惠东县", "许昌市", "区", "市", "县"}
     top = k.groupby("region").term.first().to_dict()
     # counted with the tokenizer: 消防安全 17× in 海珠区's problems and never elsewhere; 年轻干部 17× in 许昌市's
@@ -58,8 +58,8 @@ def test_recycled_measures_in_xuchang(corpus):
     assert row.containment >= 0.9 > row.cosine
 
 
-def test_similar_pairs_are_across_regions(corpus):
-    s = similar_pairs(corpus.problems, corpus.reports, top_n=10)
+def test_similar_pairs_are_across_regions(corpus, tokenizer):
+    s = similar_pairs(corpus.problems, corpus.reports, top_n=10, tokenizer=tokenizer)
     assert len(s) == 10 and (s.region_a != s.region_b).all()
     assert s.similarity.is_monotonic_decreasing
     # the closest pair: the two reports' problems on studying the General Secretary's speeches (第一议题)

@@ -11,7 +11,7 @@ import pytest
 from compare import config
 from compare.cache import Cache
 from compare.documents import problem_document
-from compare.tokens import JiebaTokenizer, default_tokenizer, read_wordlist, segment_report
+from compare.tokens import JiebaTokenizer, read_wordlist, segment_report
 
 WORD = "巡察整改台账系统"  # not in jieba's dictionary: only a user dictionary keeps it whole
 
@@ -92,8 +92,10 @@ def test_damaged_cache_entry_is_recomputed(files):
 
 
 def test_project_defaults():
-    tok = default_tokenizer()
-    assert tok is default_tokenizer()
+    from compare.study import default_study
+
+    tok = default_study().tokenizer
+    assert tok is default_study().tokenizer
     assert tok.userdict_text == read_wordlist(config.USERDICT_PATH)
     assert tok.stopwords_ == frozenset(read_wordlist(config.STOPWORDS_PATH).split("\n")) - {""}
     assert "第一议题" in tok("落实第一议题制度")

@@ -1,6 +1,6 @@
 """Comparative analyses over the Corpus tables: each function returns a tidy DataFrame.
 
-Stage: analysis (DESIGN.md section 2). Inputs are the tables of :class:`compare.tables.Corpus`
+Stage: analyses (DESIGN.md section 2); the codebooks are arguments (nothing is loaded here). Inputs are the tables of :class:`compare.tables.Corpus`
 (``reports``, ``problems`` with ``primary_code`` and ``codes``, ``measures`` with ``measure_type``,
 ``mentions``); outputs are long ("tidy") tables that :mod:`compare.plots` draws and
 :mod:`compare.export` writes. Nothing here draws.
@@ -28,8 +28,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import config
-from .codebook import Codebook, load_codebook
+from .codebook import Codebook
 
 __all__ = [
     "ACTION_TERMS",
@@ -247,7 +246,7 @@ def _add_names(df: pd.DataFrame, code_col: str, codebook: Codebook | None) -> pd
 
 # --------------------------------------------------------------------------------------------- types
 def type_counts(
-    problems: pd.DataFrame, reports: pd.DataFrame, codes: str = "primary", codebook: Codebook | None = None
+    problems: pd.DataFrame, reports: pd.DataFrame, codes: str = "primary", *, codebook: Codebook
 ) -> pd.DataFrame:
     """Count problems per region and type (a complete grid, zero cells included).
 
@@ -262,8 +261,8 @@ def type_counts(
         ``"primary"``: every problem counts once, under its primary code. ``"all"``: a problem counts
         once under each distinct code it carries (primary and secondary), so the counts of a region can
         add up to more than its number of problems.
-    codebook : Codebook, optional
-        Defaults to :func:`compare.codebook.load_codebook` (``config.CODEBOOK_PATH``).
+    codebook : Codebook
+        The problem codebook (required: e.g. ``load_codebook(config.CODEBOOK_PATH)`` at the entry point).
 
     Returns
     -------
@@ -280,7 +279,6 @@ def type_counts(
           secondary code), so ``share_of_type = n / n_type`` is the region's part of that type and sums
           to 1 over the regions; it is NaN for a type that no problem carries.
     """
-    codebook = codebook or load_codebook()
     p = _with_region(problems, reports, "problems")
     assigned = _assignments(p, codes, codebook)
     regions = _region_order(reports, p["region"])
@@ -288,12 +286,28 @@ def type_counts(
     return _add_names(out, "code", codebook)
 
 
+def _recurring_row(code: str, grp: pd.DataFrame, regions: Sequence[str]) -> dict:
+    """One row of :func:`recurring_types`: the regions of a type and every region's titles in document order."""
+    present = [r for r in regions if r in set(grp["region"])]
+    row = {
+        "code": code,
+        "n_regions": len(present),
+        "regions": "；".join(present),
+        "n_problems": int(grp["problem_id"].nunique()),
+    }
+    for region in regions:
+        sub = grp[grp["region"] == region].sort_values("seq")
+        row[region] = "；".join(str(t) for t in sub["title"] if not _blank(t))
+    return row
+
+
 def recurring_types(
     problems: pd.DataFrame,
     reports: pd.DataFrame,
     min_regions: int = 2,
     codes: str = "primary",
-    codebook: Codebook | None = None,
+    *,
+    codebook: Codebook,
 ) -> pd.DataFrame:
     """Types found in at least ``min_regions`` regions, with the problems behind them side by side.
 
@@ -308,8 +322,8 @@ def recurring_types(
         Keep types that occur in at least this many regions.
     codes : {"primary", "all"}
         Which codes of a problem count (see :func:`type_counts`).
-    codebook : Codebook, optional
-        Defaults to the project codebook.
+    codebook : Codebook
+        The problem codebook (required).
 
     Returns
     -------
@@ -319,7 +333,6 @@ def recurring_types(
         ``n_problems``, then one column per region (named by the region) holding that region's problem
         titles of the type in document order, joined by ``'；'`` (``''`` where it has none).
     """
-    codebook = codebook or load_codebook()
     _require(problems, ["title"], "problems")
     p = _with_region(problems, reports, "problems")
     if "seq" not in p.columns:
@@ -329,21 +342,11 @@ def recurring_types(
     )
     regions = _region_order(reports, p["region"])
     rank = {c: i for i, c in enumerate(codebook.ids)}
-    rows = []
-    for code, grp in assigned.groupby("code", sort=False):
-        present = [r for r in regions if r in set(grp["region"])]
-        if len(present) < min_regions:
-            continue
-        row = {
-            "code": code,
-            "n_regions": len(present),
-            "regions": "；".join(present),
-            "n_problems": int(grp["problem_id"].nunique()),
-        }
-        for region in regions:
-            sub = grp[grp["region"] == region].sort_values("seq")
-            row[region] = "；".join(str(t) for t in sub["title"] if not _blank(t))
-        rows.append(row)
+    rows = [
+        _recurring_row(code, grp, regions)
+        for code, grp in assigned.groupby("code", sort=False)
+        if sum(r in set(grp["region"]) for r in regions) >= min_regions
+    ]
     columns = ["code", "n_regions", "regions", "n_problems", *regions]
     out = pd.DataFrame(rows, columns=columns)
     if len(out):
@@ -359,7 +362,8 @@ def measure_type_counts(
     measures: pd.DataFrame,
     problems: pd.DataFrame,
     reports: pd.DataFrame,
-    codebook: Codebook | None = None,
+    *,
+    codebook: Codebook | None,
 ) -> pd.DataFrame:
     """Count measures per region and measure type (complete grid, zero cells included).
 
@@ -372,9 +376,10 @@ def measure_type_counts(
         :func:`type_counts`) and ``n_problems``.
     reports : pandas.DataFrame
         ``report_id``, ``region``.
-    codebook : Codebook, optional
-        The measure codebook; defaults to ``config.MEASURE_CODEBOOK_PATH``. When that file does not
-        exist, the types found in ``measures`` are used in order of first appearance (and no names).
+    codebook : Codebook or None
+        The measure codebook (required; the entry point loads ``config.MEASURE_CODEBOOK_PATH``). None (no
+        measure codebook): the types found in ``measures`` are used in order of first appearance (and no
+        names).
 
     Returns
     -------
@@ -385,11 +390,6 @@ def measure_type_counts(
         problems.
     """
     _require(measures, ["measure_id", "measure_type"], "measures")
-    if codebook is None:
-        try:
-            codebook = load_codebook(config.MEASURE_CODEBOOK_PATH)
-        except FileNotFoundError:
-            codebook = None
     m = _with_region(measures, reports, "measures")
     p = _with_region(problems, reports, "problems")
     typed = m.loc[~m["measure_type"].map(_blank), ["measure_id", "measure_type"]].astype(str)
@@ -495,6 +495,56 @@ def _text_flags(text: str) -> dict[str, bool]:
     return {"cites_number": bool(_NUMBER_RE.search(rest)), "cites_date": has_date, "cites_money": has_money}
 
 
+def _mention_kinds(mentions: pd.DataFrame) -> dict[str, set[str]]:
+    """``measure_id`` → the kinds of its mentions (number, money, percent, date, document)."""
+    _require(mentions, ["measure_id", "kind"], "mentions")
+    kinds: dict[str, set[str]] = {}
+    for mid, kind in zip(mentions["measure_id"], mentions["kind"], strict=True):
+        if not _blank(mid):
+            kinds.setdefault(str(mid), set()).add(str(kind))
+    return kinds
+
+
+def _measure_flags(text: str, kinds: set[str] | None) -> dict:
+    """The concreteness flags and the named units of one measure.
+
+    ``kinds`` are the kinds of the measure's mentions; None: numbers, dates and money are found in the text.
+    """
+    if kinds is not None:
+        flags = {
+            "cites_number": bool(kinds & {"number", "percent"}),
+            "cites_date": "date" in kinds,
+            "cites_money": "money" in kinds,
+        }
+        doc = "document" in kinds
+    else:
+        flags = _text_flags(text)
+        doc = False
+    flags["cites_document"] = doc or bool(_DOC_RE.search(text))
+    units = find_units(text)
+    flags["cites_unit"] = bool(units)
+    flags["concrete"] = any(flags.values())
+    flags["vague_only"] = (
+        not flags["concrete"]
+        and any(t in text for t in VAGUE_TERMS)
+        and not any(t in text for t in ACTION_TERMS)
+    )
+    flags["units"] = "；".join(units)
+    return flags
+
+
+def _measure_columns(m: pd.DataFrame, problems: pd.DataFrame | None) -> pd.DataFrame:
+    """The identifying columns of :func:`concreteness`: ids, region, the problem's code and the measure type."""
+    keep = [c for c in ("report_id", "problem_id", "measure_id", "region") if c in m.columns]
+    out = m[keep].copy()
+    if problems is not None and "primary_code" in problems.columns and "problem_id" in m.columns:
+        codes = problems.drop_duplicates("problem_id").set_index("problem_id")["primary_code"]
+        out["primary_code"] = m["problem_id"].map(codes)
+    if "measure_type" in m.columns:
+        out["measure_type"] = m["measure_type"]
+    return out
+
+
 def concreteness(
     measures: pd.DataFrame,
     mentions: pd.DataFrame | None,
@@ -535,46 +585,13 @@ def concreteness(
     """
     _require(measures, ["measure_id", "text"], "measures")
     m = _with_region(measures, reports, "measures")
-    kinds: dict[str, set[str]] = {}
-    if mentions is not None:
-        _require(mentions, ["measure_id", "kind"], "mentions")
-        for mid, kind in zip(mentions["measure_id"], mentions["kind"], strict=True):
-            if not _blank(mid):
-                kinds.setdefault(str(mid), set()).add(str(kind))
-    rows = []
-    for mid, text in zip(m["measure_id"], m["text"], strict=True):
-        text = "" if _blank(text) else str(text)
-        if mentions is not None:
-            k = kinds.get(str(mid), set())
-            flags = {
-                "cites_number": bool(k & {"number", "percent"}),
-                "cites_date": "date" in k,
-                "cites_money": "money" in k,
-            }
-            doc = "document" in k
-        else:
-            flags = _text_flags(text)
-            doc = False
-        flags["cites_document"] = doc or bool(_DOC_RE.search(text))
-        units = find_units(text)
-        flags["cites_unit"] = bool(units)
-        flags["concrete"] = any(flags.values())
-        flags["vague_only"] = (
-            not flags["concrete"]
-            and any(t in text for t in VAGUE_TERMS)
-            and not any(t in text for t in ACTION_TERMS)
-        )
-        flags["units"] = "；".join(units)
-        rows.append(flags)
+    kinds = _mention_kinds(mentions) if mentions is not None else None
+    rows = [
+        _measure_flags("" if _blank(text) else str(text), None if kinds is None else kinds.get(str(mid), set()))
+        for mid, text in zip(m["measure_id"], m["text"], strict=True)
+    ]
     flags_df = pd.DataFrame(rows, index=m.index, columns=[*CONCRETENESS_FLAGS, "units"])
-    keep = [c for c in ("report_id", "problem_id", "measure_id", "region") if c in m.columns]
-    out = m[keep].copy()
-    if problems is not None and "primary_code" in problems.columns and "problem_id" in m.columns:
-        codes = problems.drop_duplicates("problem_id").set_index("problem_id")["primary_code"]
-        out["primary_code"] = m["problem_id"].map(codes)
-    if "measure_type" in m.columns:
-        out["measure_type"] = m["measure_type"]
-    out = pd.concat([out, flags_df], axis=1)
+    out = pd.concat([_measure_columns(m, problems), flags_df], axis=1)
     out["text"] = m["text"]
     for col in CONCRETENESS_FLAGS:
         out[col] = out[col].astype(bool)

@@ -182,7 +182,7 @@ def make_text_pipeline(
     Parameters
     ----------
     tokenizer : callable
-        The word tokenizer, e.g. :func:`compare.tokens.default_tokenizer` (bundled dictionary and stopwords).
+        The word tokenizer, e.g. ``compare.study.default_study().tokenizer`` (bundled dictionary and stopwords).
     C : float
         Inverse regularisation strength of the LogisticRegression (scikit-learn's default 1.0).
     word_ngram_range, char_ngram_range : tuple of int
@@ -195,7 +195,7 @@ def make_text_pipeline(
         Steps ``features`` (FeatureUnion ``word``, ``char``) and ``clf``.
     """
     if tokenizer is None:
-        raise ValueError("make_text_pipeline needs a tokenizer (e.g. compare.tokens.default_tokenizer())")
+        raise ValueError("make_text_pipeline needs a tokenizer (e.g. compare.study.default_study().tokenizer)")
     tok = tokenizer
     features = FeatureUnion(
         [
@@ -269,7 +269,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> docs, y, groups = training_data(corpus, labels)             # doctest: +SKIP
-    >>> clf = ProblemClassifier(codebook, default_tokenizer()).fit(docs, y)  # doctest: +SKIP
+    >>> clf = ProblemClassifier(codebook, tokenizer).fit(docs, y)  # doctest: +SKIP
     >>> clf.explain("殡仪馆收费不规范\\n一是开展殡葬服务收费专项检查……")["primary_code"]  # doctest: +SKIP
     'funeral_services'
     """

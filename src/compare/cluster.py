@@ -1,8 +1,12 @@
-"""Stage 8: structure of the texts on their own — TF-IDF/LSA, k-means and agglomerative clustering.
+"""Stage: analyses (DESIGN.md section 2) — structure of the texts on their own: TF-IDF/LSA, k-means and
+agglomerative clustering.
+
+:func:`lsa_embed` is the package's one LSA (also used by :func:`compare.similarity.similar_pairs`). Nothing is
+loaded here: the tokenizer and the reference labels are arguments, passed down by the entry points.
 
 Follows scikit-learn's example "Clustering text documents using k-means": documents (problems as
 ``title + text``, measures as their text, separately) go through a jieba TF-IDF
-(:class:`compare.text.JiebaTokenizer` as ``tokenizer``) and LSA (``TruncatedSVD`` then ``Normalizer``, so
+(:class:`compare.tokens.JiebaTokenizer` as ``tokenizer``) and LSA (``TruncatedSVD`` then ``Normalizer``, so
 Euclidean distances are cosine distances). On the LSA vectors:
 
 * **k is chosen by silhouette**: for every k of ``k_range``, k-means is run with ``n_seeds`` seeds
@@ -32,6 +36,8 @@ from sklearn.manifold import TSNE
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import Normalizer
 
+from .documents import problem_documents
+
 __all__ = [
     "METHODS",
     "ClusterResult",
@@ -51,32 +57,32 @@ METHODS = ("kmeans", "agglomerative")
 METRICS = ("homogeneity", "completeness", "v_measure", "adjusted_rand", "silhouette")
 
 
-def _tfidf(tokenizer=None, min_df: int = 2, max_df: float = 0.5) -> TfidfVectorizer:
-    from .tokens import default_tokenizer
-
-    tok = tokenizer if tokenizer is not None else default_tokenizer()
+def _tfidf(tokenizer, min_df: int | float = 2, max_df: float = 0.5) -> TfidfVectorizer:
     return TfidfVectorizer(
-        tokenizer=tok, token_pattern=None, lowercase=False, min_df=min_df, max_df=max_df, sublinear_tf=True
+        tokenizer=tokenizer, token_pattern=None, lowercase=False, min_df=min_df, max_df=max_df, sublinear_tf=True
     )
 
 
 def lsa_embed(
-    texts, n_components: int = 20, seed: int = 0, tokenizer=None, min_df: int = 2, max_df: float = 0.5
+    texts, *, tokenizer, n_components: int = 20, seed: int = 0, min_df: int | float = 2, max_df: float = 0.5
 ) -> tuple[np.ndarray, Pipeline]:
-    """TF-IDF then LSA (TruncatedSVD + Normalizer) of texts.
+    """TF-IDF then LSA (TruncatedSVD + Normalizer) of texts: the one LSA of the package.
+
+    Clustering, the 2-D maps and :func:`compare.similarity.similar_pairs` all embed texts here.
 
     Parameters
     ----------
     texts : list of str
+    tokenizer : callable
+        ``str -> list of str``, e.g. a :class:`compare.tokens.JiebaTokenizer` (required: nothing is loaded
+        here).
     n_components : int
         LSA dimensions (lowered to ``min(n_documents, n_terms) - 1`` when larger).
     seed : int
         ``random_state`` of the SVD.
-    tokenizer : callable, optional
-        Defaults to :func:`compare.text.default_tokenizer`.
     min_df, max_df :
         Of the TF-IDF vectorizer: terms in fewer than ``min_df`` documents or more than ``max_df`` of them are
-        dropped.
+        dropped. With two documents or fewer every term is kept (``min_df=1, max_df=1.0``).
 
     Returns
     -------
@@ -307,10 +313,52 @@ class ClusterResult:
         return t.groupby("cluster")["term"].agg("、".join)
 
 
+def _chosen_k(selection: pd.DataFrame, methods, k) -> dict:
+    """The k of every method: fixed (an int, or a dict per method) or the silhouette's best."""
+    chosen = {}
+    for method in methods:
+        if isinstance(k, dict) and method in k:
+            chosen[method] = int(k[method])
+        elif isinstance(k, int):
+            chosen[method] = k
+        else:
+            row = selection[(selection["method"] == method) & selection["best"]]
+            chosen[method] = int(row["k"].iloc[0])
+    return chosen
+
+
+def _n_codes(ref: list) -> int:
+    """Distinct reference codes (None, NaN and '' are no code)."""
+    return len(
+        {str(x) for x in ref if x is not None and not (isinstance(x, float) and np.isnan(x)) and x != ""}
+    )
+
+
+def _score_methods(X, pipe, labels, chosen: dict, k_choice: str, n_terms: int, seed: int, n_seeds: int):
+    """Scores, assignment and top terms of every method at its chosen k.
+
+    With labels, every method whose k differs from the number of codes is also scored, for reference, with as
+    many clusters as there are codes (``k_choice="n_codes"``).
+    """
+    n_codes = _n_codes(list(labels)) if labels is not None else 0
+    scores, tops, assigned = [], [], {}
+    for method, k in chosen.items():
+        sc, assignment = evaluate_clustering(X, labels, k, method, seed=seed, n_seeds=n_seeds)
+        scores.append(sc.assign(k_choice=k_choice))
+        assigned[method] = assignment
+        tops.append(_top_terms(X, assignment, pipe, n_terms, method))
+        if labels is not None and 2 <= n_codes < len(X) and n_codes != k:
+            ref_sc, _ = evaluate_clustering(X, labels, n_codes, method, seed=seed, n_seeds=n_seeds)
+            scores.append(ref_sc.assign(k_choice="n_codes"))
+    return pd.concat(scores, ignore_index=True), assigned, pd.concat(tops, ignore_index=True)
+
+
 def cluster_texts(
     texts,
     ids,
-    labels=None,
+    labels,
+    *,
+    tokenizer,
     kind: str = "texts",
     k=None,
     k_range=None,
@@ -319,7 +367,6 @@ def cluster_texts(
     n_components: int = 20,
     methods=METHODS,
     n_terms: int = 10,
-    tokenizer=None,
 ) -> ClusterResult:
     """Cluster texts with every method, choosing k by silhouette, and score against reference labels.
 
@@ -327,8 +374,11 @@ def cluster_texts(
     ----------
     texts : list of str
     ids : list of str
-    labels : array-like, optional
-        Reference codes aligned with ``texts`` (hand labels); None or missing entries are not scored.
+    labels : array-like or None
+        Reference codes aligned with ``texts`` (hand labels); None (no reference) or missing entries are not
+        scored.
+    tokenizer : callable
+        Of the TF-IDF (:func:`lsa_embed`).
     kind : str
         Recorded on the result.
     k : int or dict, optional
@@ -342,7 +392,6 @@ def cluster_texts(
     methods : sequence of str
     n_terms : int
         Top terms per cluster.
-    tokenizer : callable, optional
 
     Returns
     -------
@@ -351,45 +400,18 @@ def cluster_texts(
     texts, ids = list(texts), list(ids)
     if len(texts) != len(ids):
         raise ValueError(f"{len(texts)} texts but {len(ids)} ids")
-    X, pipe = lsa_embed(texts, n_components=n_components, seed=seed, tokenizer=tokenizer)
+    X, pipe = lsa_embed(texts, tokenizer=tokenizer, n_components=n_components, seed=seed)
     selection = select_k(X, k_range=k_range, seed=seed, n_seeds=n_seeds, methods=methods)
-    chosen = {}
-    for method in methods:
-        if isinstance(k, dict) and method in k:
-            chosen[method] = int(k[method])
-        elif isinstance(k, int):
-            chosen[method] = k
-        else:
-            row = selection[(selection["method"] == method) & selection["best"]]
-            chosen[method] = int(row["k"].iloc[0])
+    chosen = _chosen_k(selection, methods, k)
     ref = list(labels) if labels is not None else [None] * len(texts)
     assignments = pd.DataFrame({"id": ids, "label": pd.Series(ref, dtype=object)})
     choice = "fixed" if k is not None else "silhouette"
-    n_codes = len(
-        {str(x) for x in ref if x is not None and not (isinstance(x, float) and np.isnan(x)) and x != ""}
-    )
-    scores, tops = [], []
-    for method in methods:
-        sc, assignment = evaluate_clustering(X, labels, chosen[method], method, seed=seed, n_seeds=n_seeds)
-        scores.append(sc.assign(k_choice=choice))
+    scores, assigned, tops = _score_methods(X, pipe, labels, chosen, choice, n_terms, seed, n_seeds)
+    for method, assignment in assigned.items():
         assignments[method] = assignment
-        tops.append(_top_terms(X, assignment, pipe, n_terms, method))
-        if labels is not None and 2 <= n_codes < len(texts) and n_codes != chosen[method]:
-            # for reference: the same metrics with as many clusters as there are codes
-            ref_sc, _ = evaluate_clustering(X, labels, n_codes, method, seed=seed, n_seeds=n_seeds)
-            scores.append(ref_sc.assign(k_choice="n_codes"))
-    svd = pipe.named_steps["lsa"][0]
-    return ClusterResult(
-        kind=kind,
-        assignments=assignments,
-        selection=selection,
-        k=chosen,
-        scores=pd.concat(scores, ignore_index=True),
-        top_terms=pd.concat(tops, ignore_index=True),
-        X=X,
-        pipeline=pipe,
-        explained_variance=float(svd.explained_variance_ratio_.sum()),
-    )
+    variance = float(pipe.named_steps["lsa"][0].explained_variance_ratio_.sum())
+    return ClusterResult(kind=kind, assignments=assignments, selection=selection, k=chosen, scores=scores,
+                         top_terms=tops, X=X, pipeline=pipe, explained_variance=variance)
 
 
 def _problem_labels(labels, ids) -> list | None:
@@ -400,14 +422,17 @@ def _problem_labels(labels, ids) -> list | None:
     return [labels.get(i) for i in ids]
 
 
-def cluster_problems(problems: pd.DataFrame, labels=None, **kwargs) -> ClusterResult:
+def cluster_problems(problems: pd.DataFrame, labels, *, tokenizer, **kwargs) -> ClusterResult:
     """Cluster problems (``title + text``) — :func:`cluster_texts` with the problems table.
 
     Parameters
     ----------
     problems : pandas.DataFrame
-    labels : pandas.DataFrame or Series, optional
-        Hand labels (``problem_id``, ``primary_code``) or a Series ``problem_id`` → code.
+    labels : pandas.DataFrame, Series or None
+        Hand labels (``problem_id``, ``primary_code``) or a Series ``problem_id`` → code; None: no reference
+        (only the silhouette is scored). The caller loads them (:func:`compare.labels.load_problem_labels`).
+    tokenizer : callable
+        Of the TF-IDF (:func:`lsa_embed`).
     **kwargs
         Passed to :func:`cluster_texts`.
 
@@ -415,24 +440,25 @@ def cluster_problems(problems: pd.DataFrame, labels=None, **kwargs) -> ClusterRe
     -------
     ClusterResult
     """
-    from .documents import problem_documents
-
     ids = problems["problem_id"].tolist()
     return cluster_texts(
-        problem_documents(problems), ids, _problem_labels(labels, ids), kind="problems", **kwargs
+        problem_documents(problems), ids, _problem_labels(labels, ids), tokenizer=tokenizer, kind="problems",
+        **kwargs,
     )
 
 
-def cluster_measures(measures: pd.DataFrame, labels=None, **kwargs) -> ClusterResult:
+def cluster_measures(measures: pd.DataFrame, labels, *, tokenizer, **kwargs) -> ClusterResult:
     """Cluster measures (their text) — :func:`cluster_texts` with the measures table.
 
     Parameters
     ----------
     measures : pandas.DataFrame
-    labels : pandas.DataFrame or Series, optional
+    labels : pandas.DataFrame, Series or None
         A Series ``measure_id`` → reference type, or the *problem* hand labels (DataFrame with
         ``problem_id``, ``primary_code``): then every measure is scored against its problem's code, the only
-        hand coding the measures have.
+        hand coding the measures have. None: no reference.
+    tokenizer : callable
+        Of the TF-IDF (:func:`lsa_embed`).
     **kwargs
         Passed to :func:`cluster_texts`.
 
@@ -447,11 +473,11 @@ def cluster_measures(measures: pd.DataFrame, labels=None, **kwargs) -> ClusterRe
     elif labels is not None:
         ref = [labels.get(i) for i in ids]
     texts = measures["text"].fillna("").astype(str).tolist()
-    return cluster_texts(texts, ids, ref, kind="measures", **kwargs)
+    return cluster_texts(texts, ids, ref, tokenizer=tokenizer, kind="measures", **kwargs)
 
 
 def embed_texts(
-    texts, ids, method: str = "tsne", seed: int = 0, n_components: int = 20, tokenizer=None
+    texts, ids, method: str = "tsne", seed: int = 0, n_components: int = 20, *, tokenizer
 ) -> pd.DataFrame:
     """2-D coordinates of texts for a map plot.
 
@@ -463,7 +489,8 @@ def embed_texts(
         ``n_components``-dimensional LSA vectors, perplexity ``min(30, (n - 1) / 3)``.
     seed : int
     n_components : int
-    tokenizer : callable, optional
+    tokenizer : callable
+        Of the TF-IDF (:func:`lsa_embed`).
 
     Returns
     -------
@@ -472,10 +499,10 @@ def embed_texts(
     """
     texts, ids = list(texts), list(ids)
     if method == "lsa":
-        X, _ = lsa_embed(texts, n_components=2, seed=seed, tokenizer=tokenizer)
+        X, _ = lsa_embed(texts, tokenizer=tokenizer, n_components=2, seed=seed)
         xy = X[:, :2] if X.shape[1] >= 2 else np.hstack([X, np.zeros((len(X), 1))])
     elif method == "tsne":
-        X, _ = lsa_embed(texts, n_components=n_components, seed=seed, tokenizer=tokenizer)
+        X, _ = lsa_embed(texts, tokenizer=tokenizer, n_components=n_components, seed=seed)
         perplexity = max(1.0, min(30.0, (len(X) - 1) / 3))
         xy = TSNE(
             n_components=2, metric="cosine", init="pca", perplexity=perplexity, random_state=seed
@@ -485,17 +512,22 @@ def embed_texts(
     return pd.DataFrame({"id": ids, "x": xy[:, 0].astype(float), "y": xy[:, 1].astype(float)})
 
 
-def embed_problems(problems: pd.DataFrame, method: str = "tsne", seed: int = 0, **kwargs) -> pd.DataFrame:
+def embed_problems(
+    problems: pd.DataFrame, method: str = "tsne", seed: int = 0, *, tokenizer, **kwargs
+) -> pd.DataFrame:
     """:func:`embed_texts` of the problems (``title + text``); columns ``problem_id``, ``x``, ``y``."""
-    from .documents import problem_documents
-
-    df = embed_texts(problem_documents(problems), problems["problem_id"], method=method, seed=seed, **kwargs)
+    df = embed_texts(
+        problem_documents(problems), problems["problem_id"], method=method, seed=seed, tokenizer=tokenizer, **kwargs
+    )
     return df.rename(columns={"id": "problem_id"})
 
 
-def embed_measures(measures: pd.DataFrame, method: str = "tsne", seed: int = 0, **kwargs) -> pd.DataFrame:
+def embed_measures(
+    measures: pd.DataFrame, method: str = "tsne", seed: int = 0, *, tokenizer, **kwargs
+) -> pd.DataFrame:
     """:func:`embed_texts` of the measures; columns ``measure_id``, ``x``, ``y``."""
     df = embed_texts(
-        measures["text"].fillna("").astype(str), measures["measure_id"], method=method, seed=seed, **kwargs
+        measures["text"].fillna("").astype(str), measures["measure_id"], method=method, seed=seed,
+        tokenizer=tokenizer, **kwargs,
     )
     return df.rename(columns={"id": "measure_id"})

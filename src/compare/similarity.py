@@ -1,4 +1,6 @@
-"""Analyses over the words of the texts: distinctive terms, alike problems, recycled measures, recurring themes.
+"""Stage: analyses (DESIGN.md section 2) — over the words of the texts: distinctive terms, alike problems,
+recycled measures, recurring themes. The tokenizer is an argument (nothing is loaded here); the LSA is
+:func:`compare.cluster.lsa_embed`.
 
 Each function returns a tidy DataFrame (companions to the count-based :mod:`compare.analysis`):
 
@@ -15,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.stats import chi2 as _chi2
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import Normalizer
+from sklearn.preprocessing import normalize
+
+from .cluster import lsa_embed
 
 
 def _regions(problems: pd.DataFrame, reports: pd.DataFrame) -> pd.Series:
@@ -29,12 +31,6 @@ def _regions(problems: pd.DataFrame, reports: pd.DataFrame) -> pd.Series:
 
 def _docs(problems: pd.DataFrame) -> list[str]:
     return (problems.title.fillna("") + "。" + problems.text.fillna("")).tolist()
-
-
-def _tokenizer():
-    from .tokens import default_tokenizer
-
-    return default_tokenizer()
 
 
 _ADMIN = {"省", "市", "区", "县", "镇", "乡", "村", "街道", "全县", "全市", "全区", "全省", "各镇", "各街道", "各县",
@@ -52,8 +48,50 @@ def place_terms(reports: pd.DataFrame) -> set[str]:
     return out
 
 
+KEYNESS_COLUMNS = ["region", "term", "n_target", "n_reference", "score", "p"]
+
+
+def _keyness_stat(a: np.ndarray, b: np.ndarray, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """Signed score and the unsigned statistic of every term, from its counts in target (a) and reference (b).
+
+    The 2 × 2 table of a term is ``a, b`` (the term) and ``c, d`` (every other term), in the target and the
+    reference.
+    """
+    na, nb = a.sum(), b.sum()
+    c, d = na - a, nb - b
+    n = na + nb
+    obs = np.stack([a, b, c, d])
+    exp = np.stack([(a + b) * na / n, (a + b) * nb / n, (c + d) * na / n, (c + d) * nb / n])
+    if measure == "lr":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(obs > 0, obs * np.log(obs / exp), 0.0)
+        stat = 2 * term.sum(axis=0)
+    elif measure == "chi2":
+        stat = (n * np.maximum(np.abs(a * d - b * c) - n / 2, 0) ** 2) / ((a + b) * (c + d) * na * nb)
+    else:
+        raise ValueError("measure must be 'lr' or 'chi2'")
+    sign = np.where(a > exp[0], 1.0, -1.0)
+    return sign * stat, stat
+
+
+def _region_keyness(X, mask: np.ndarray, region, terms, keep: np.ndarray, measure: str,
+                    top_n: int | None) -> pd.DataFrame | None:
+    """The keyness table of one region (rows ``mask`` of the counts ``X``) against all others; None if empty."""
+    a = np.asarray(X[mask].sum(axis=0)).ravel().astype(float)
+    b = np.asarray(X[~mask].sum(axis=0)).ravel().astype(float)
+    if a.sum() == 0 or b.sum() == 0:
+        return None
+    score, stat = _keyness_stat(a, b, measure)
+    df = pd.DataFrame({"region": region, "term": terms, "n_target": a.astype(int), "n_reference": b.astype(int),
+                       "score": score, "p": _chi2.sf(stat, 1)})[keep]
+    df = df.sort_values(["score", "term"], ascending=[False, True])
+    if top_n is not None:
+        df = df[df.score > 0].head(top_n)
+    return df
+
+
 def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", min_count: int = 3,
-            top_n: int | None = 15, drop_places: bool = True, tokenizer=None) -> pd.DataFrame:
+            top_n: int | None = 15, drop_places: bool = True, *, tokenizer) -> pd.DataFrame:
     """Terms distinctive of each region's problems (title + measures) against all other regions.
 
     Parameters
@@ -68,66 +106,43 @@ def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", 
         海珠区 is true but says nothing about its weaknesses.
     top_n : int, optional
         Keep the ``top_n`` most distinctive (positive) terms per region; ``None`` keeps all.
+    tokenizer : callable
+        ``str -> list of str`` (e.g. a :class:`compare.tokens.JiebaTokenizer`); required, nothing is loaded here.
 
     Returns
     -------
     DataFrame
         ``region, term, n_target, n_reference, score, p`` sorted by region then score (descending).
     """
-    tok = tokenizer or _tokenizer()
     regions = _regions(problems, reports)
-    vec = CountVectorizer(tokenizer=tok, lowercase=False, token_pattern=None)
+    vec = CountVectorizer(tokenizer=tokenizer, lowercase=False, token_pattern=None)
     X = vec.fit_transform(_docs(problems))
     terms = vec.get_feature_names_out()
     keep = np.asarray(X.sum(axis=0)).ravel() >= min_count
     if drop_places:
         places = place_terms(reports)
         keep &= np.array([t not in places for t in terms])
-    rows = []
-    for region in pd.unique(regions):
-        mask = (regions == region).to_numpy()
-        a = np.asarray(X[mask].sum(axis=0)).ravel().astype(float)
-        b = np.asarray(X[~mask].sum(axis=0)).ravel().astype(float)
-        na, nb = a.sum(), b.sum()
-        if na == 0 or nb == 0:
-            continue
-        c, d = na - a, nb - b
-        n = na + nb
-        obs = np.stack([a, b, c, d])
-        exp = np.stack([(a + b) * na / n, (a + b) * nb / n, (c + d) * na / n, (c + d) * nb / n])
-        if measure == "lr":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                term = np.where(obs > 0, obs * np.log(obs / exp), 0.0)
-            stat = 2 * term.sum(axis=0)
-        elif measure == "chi2":
-            stat = (n * np.maximum(np.abs(a * d - b * c) - n / 2, 0) ** 2) / ((a + b) * (c + d) * na * nb)
-        else:
-            raise ValueError("measure must be 'lr' or 'chi2'")
-        sign = np.where(a > exp[0], 1.0, -1.0)
-        score = sign * stat
-        df = pd.DataFrame({"region": region, "term": terms, "n_target": a.astype(int), "n_reference": b.astype(int),
-                           "score": score, "p": _chi2.sf(stat, 1)})[keep]
-        df = df.sort_values(["score", "term"], ascending=[False, True])
-        if top_n is not None:
-            df = df[df.score > 0].head(top_n)
-        rows.append(df)
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["region", "term", "n_target", "n_reference", "score", "p"])
+    rows = [_region_keyness(X, (regions == region).to_numpy(), region, terms, keep, measure, top_n)
+            for region in pd.unique(regions)]
+    rows = [df for df in rows if df is not None]
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=KEYNESS_COLUMNS)
     return out.reset_index(drop=True)
 
 
-def lsa_space(docs: list[str], n_components: int = 100, seed: int = 0, tokenizer=None) -> np.ndarray:
-    """jieba TF-IDF → TruncatedSVD → unit length: the LSA space used for similarity."""
-    tok = tokenizer or _tokenizer()
-    tfidf = TfidfVectorizer(tokenizer=tok, lowercase=False, token_pattern=None, sublinear_tf=True)
-    X = tfidf.fit_transform(docs)
-    k = max(1, min(n_components, X.shape[0] - 1, X.shape[1] - 1))
-    return make_pipeline(TruncatedSVD(k, random_state=seed), Normalizer(copy=False)).fit_transform(X)
-
-
 def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20, n_components: int = 30,
-                  seed: int = 0, tokenizer=None) -> pd.DataFrame:
+                  seed: int = 0, *, tokenizer) -> pd.DataFrame:
     """The problem pairs from *different* regions that are most alike (cosine in LSA space).
+
+    The LSA is :func:`compare.cluster.lsa_embed` with every term kept (``min_df=1, max_df=1.0``).
+
+    Parameters
+    ----------
+    top_n : int
+        Pairs kept.
+    n_components, seed :
+        Of the LSA.
+    tokenizer : callable
+        Of the TF-IDF; required, nothing is loaded here.
 
     Returns
     -------
@@ -136,7 +151,8 @@ def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20
         most similar first.
     """
     regions = _regions(problems, reports).to_numpy()
-    Z = lsa_space(_docs(problems), n_components, seed, tokenizer)
+    Z, _ = lsa_embed(_docs(problems), tokenizer=tokenizer, n_components=n_components, seed=seed, min_df=1,
+                     max_df=1.0)
     S = Z @ Z.T
     iu = np.triu_indices(len(problems), k=1)
     cross = regions[iu[0]] != regions[iu[1]]
@@ -152,15 +168,123 @@ def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20
     })
 
 
+RECYCLED_COLUMNS = ["similarity", "cosine", "containment", "scope", "report_id_a", "problem_id_a", "measure_id_a",
+                    "text_a", "report_id_b", "problem_id_b", "measure_id_b", "text_b"]
+#: Rows of the pair scores computed in one block (bounds the memory of :func:`_pair_scores`).
+_SCORE_BLOCK = 256
+
+
+def _char_vectors(texts) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Unit-length character 2–4-gram TF-IDF vectors (as :func:`~sklearn.metrics.pairwise.cosine_similarity`
+    normalises them) and binary character 4-gram sets of the texts."""
+    X = TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True).fit_transform(texts)
+    B = CountVectorizer(analyzer="char", ngram_range=(4, 4), binary=True).fit_transform(texts)
+    return normalize(X, copy=True).tocsr(), B.tocsr()
+
+
+def _row_order(M: sp.csr_matrix, rare_first: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stored entries of every row sorted by the document frequency of their feature.
+
+    Returns the entry order, the row of each sorted entry and its position within its row.
+    """
+    rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+    df = np.bincount(M.indices, minlength=M.shape[1])[M.indices]
+    order = np.lexsort((M.indices, df if rare_first else -df, rows))
+    return order, rows[order], np.arange(len(order)) - M.indptr[rows[order]]
+
+
+def _prefix_matrix(M: sp.csr_matrix, order: np.ndarray, rows: np.ndarray, keep: np.ndarray) -> sp.csr_matrix:
+    """Binary matrix of the sorted entries ``order[keep]`` of ``M`` (the prefix of every row)."""
+    cols = M.indices[order][keep]
+    return sp.csr_matrix((np.ones(len(cols)), (rows[keep], cols)), shape=M.shape)
+
+
+def _cosine_prefix(X: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
+    """Features of each unit vector that any vector with cosine ≥ ``threshold`` to it must share.
+
+    The most common features are left out while their squared weights sum to less than ``threshold²``: a
+    vector sharing none of the others has a cosine of at most that part's norm, below the threshold.
+    """
+    order, rows, _ = _row_order(X, rare_first=False)
+    sq = np.cumsum(X.data[order] ** 2)
+    starts = np.concatenate([[0.0], sq])[X.indptr[rows]]
+    common = (sq - starts) < threshold**2 * (1 - 1e-9)  # a safety margin for rounding: more candidates
+    return _prefix_matrix(X, order, rows, ~common)
+
+
+def _containment_prefix(B: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
+    """The rarest ``n - floor(threshold · n) + 1`` of each set's n 4-grams.
+
+    A set that holds at least ``threshold · n`` of these n 4-grams holds one of any ``n - floor(threshold · n)
+    + 1`` of them.
+    """
+    order, rows, pos = _row_order(B, rare_first=True)
+    sizes = np.diff(B.indptr)
+    length = sizes - np.floor(threshold * sizes) + 1
+    return _prefix_matrix(B, order, rows, pos < length[rows])
+
+
+def _candidate_pairs(X: sp.csr_matrix, B: sp.csr_matrix, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``i < j`` that may reach ``threshold`` by cosine or by containment (prefix filtering).
+
+    Exact: no pair above the threshold is missed, so the cost grows with the number of pairs that share a
+    rare n-gram instead of with the square of the number of measures.
+    """
+    found = []
+    for prefix, full in ((_cosine_prefix(X, threshold), X), (_containment_prefix(B, threshold), B)):
+        support = full.copy()
+        support.data[:] = 1.0
+        hits = (prefix @ support.T).tocoo()
+        found.append(np.stack([np.minimum(hits.row, hits.col), np.maximum(hits.row, hits.col)]))
+    pairs = np.concatenate(found, axis=1)
+    pairs = np.unique(pairs[:, pairs[0] < pairs[1]], axis=1)  # sorted by i, then j
+    return pairs[0], pairs[1]
+
+
+def _pair_scores(X: sp.csr_matrix, B: sp.csr_matrix, i: np.ndarray, j: np.ndarray):
+    """Cosine and shared 4-grams of the pairs ``(i, j)``, row block by row block.
+
+    Row ``i`` of the product is computed as in the all-pairs product (same order of summation), so the
+    cosines are those of :func:`~sklearn.metrics.pairwise.cosine_similarity` to the last bit.
+    """
+    cos, inter = np.zeros(len(i)), np.zeros(len(i), dtype=np.int64)
+    rows = np.unique(i)
+    for block in np.array_split(rows, max(1, -(-len(rows) // _SCORE_BLOCK))):
+        sel = np.flatnonzero(np.isin(i, block))
+        cols = np.unique(j[sel])
+        ri, cj = np.searchsorted(block, i[sel]), np.searchsorted(cols, j[sel])
+        cos[sel] = (X[block] @ X[cols].T).toarray()[ri, cj]
+        inter[sel] = (B[block] @ B[cols].T).toarray()[ri, cj]
+    return cos, inter
+
+
+def _recycled_pairs(m: pd.DataFrame, threshold: float) -> tuple[np.ndarray, ...]:
+    """Pairs ``i < j`` of the measures ``m`` sharing a 4-gram, from different problems, with cosine or
+    containment ≥ ``threshold``: ``i, j, cosine, containment, similarity``, most similar first."""
+    X, B = _char_vectors(m.text)
+    i, j = _candidate_pairs(X, B, threshold)
+    cs, inter = _pair_scores(X, B, i, j)
+    sizes = np.diff(B.indptr)
+    ct = inter / np.maximum(np.minimum(sizes[i], sizes[j]), 1)
+    best = np.maximum(cs, ct)
+    problem = m.problem_id.to_numpy()
+    keep = (inter > 0) & (best >= threshold) & (problem[i] != problem[j])
+    i, j, cs, ct, best = i[keep], j[keep], cs[keep], ct[keep], best[keep]
+    order = np.lexsort((j, i, -best))
+    return i[order], j[order], cs[order], ct[order], best[order]
+
+
 def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, threshold: float = 0.8,
                   min_chars: int = 20) -> pd.DataFrame:
     """Near-duplicate measures answering different problems, within a report and across reports.
 
-    Two measures are near-duplicates when either of two measures of overlap reaches ``threshold``:
-    the cosine of their character 2–4-gram TF-IDF vectors (the same paragraph with small edits), or the
-    *containment* of the shorter one's character 4-grams in the longer one (a paragraph copied into a
-    longer one). Character n-grams need no segmentation. Measures shorter than ``min_chars``
-    (``一是加强学习。``) are left out: short stock phrases are alike by nature.
+    Two measures are near-duplicates when they share a character 4-gram and either of two measures of overlap
+    reaches ``threshold``: the cosine of their character 2–4-gram TF-IDF vectors (the same paragraph with small
+    edits), or the *containment* of the shorter one's character 4-grams in the longer one (a paragraph copied
+    into a longer one). Character n-grams need no segmentation. Measures shorter than ``min_chars``
+    (``一是加强学习。``) are left out: short stock phrases are alike by nature. Only the pairs that can reach
+    the threshold are scored (prefix filtering, exact), so the work grows with the pairs found, not with the
+    square of the number of measures.
 
     Returns
     -------
@@ -168,26 +292,10 @@ def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, t
         ``similarity`` (the larger of the two), ``cosine, containment, scope`` ("within report" or
         "across reports"), then report, problem, measure id and text of both measures; most similar first.
     """
-    cols = ["similarity", "cosine", "containment", "scope", "report_id_a", "problem_id_a", "measure_id_a",
-            "text_a", "report_id_b", "problem_id_b", "measure_id_b", "text_b"]
     m = measures[measures.text.str.len() >= min_chars].reset_index(drop=True)
     if len(m) < 2:
-        return pd.DataFrame(columns=cols)
-    X = TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True).fit_transform(m.text)
-    cos = cosine_similarity(X, dense_output=False).tocsr()
-    B = CountVectorizer(analyzer="char", ngram_range=(4, 4), binary=True).fit_transform(m.text)
-    sizes = np.asarray(B.sum(axis=1)).ravel()
-    inter = (B @ B.T).tocoo()
-    smaller = np.minimum(sizes[inter.row], sizes[inter.col])
-    contain = inter.data / np.maximum(smaller, 1)
-    upper = inter.row < inter.col
-    i, j, ct = inter.row[upper], inter.col[upper], contain[upper]
-    cs = np.asarray(cos[i, j]).ravel()
-    best = np.maximum(cs, ct)
-    keep = (best >= threshold) & (m.problem_id.to_numpy()[i] != m.problem_id.to_numpy()[j])
-    i, j, cs, ct, best = i[keep], j[keep], cs[keep], ct[keep], best[keep]
-    order = np.lexsort((j, i, -best))
-    i, j, cs, ct, best = i[order], j[order], cs[order], ct[order], best[order]
+        return pd.DataFrame(columns=RECYCLED_COLUMNS)
+    i, j, cs, ct, best = _recycled_pairs(m, threshold)
     ra, rb = m.report_id.to_numpy()[i], m.report_id.to_numpy()[j]
     return pd.DataFrame({
         "similarity": best.round(4), "cosine": cs.round(4), "containment": ct.round(4),
@@ -196,7 +304,7 @@ def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, t
         "text_a": m.text.to_numpy()[i],
         "report_id_b": rb, "problem_id_b": m.problem_id.to_numpy()[j], "measure_id_b": m.measure_id.to_numpy()[j],
         "text_b": m.text.to_numpy()[j],
-    }, columns=cols)
+    }, columns=RECYCLED_COLUMNS)
 
 
 def recurring_themes(problems: pd.DataFrame, reports: pd.DataFrame, clusters: pd.Series,

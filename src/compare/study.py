@@ -181,13 +181,14 @@ class Study:
         """Every analysis table of the comparison (see :func:`run_analyses`)."""
         if not len(corpus.problems):
             return {}
-        return _run_analyses(corpus, clusters=clusters, seed=seed)
+        return _run_analyses(corpus, self.codebook, self.measure_codebook, self.tokenizer, clusters=clusters,
+                             seed=seed)
 
     def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
         return make_figures(results, lang, **self.codebooks())
 
 
-def _run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
+def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
     from . import analysis, similarity
     from .cluster import cluster_problems, embed_problems
 
@@ -196,23 +197,24 @@ def _run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFram
     measures = corpus.measures[corpus.measures.report_id.isin(reports.report_id)]
     mentions = corpus.mentions[corpus.mentions.report_id.isin(reports.report_id)]
     out: dict[str, pd.DataFrame] = {}
-    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary")
-    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all")
-    out["recurring_types"] = analysis.recurring_types(problems, reports)
-    out["measure_type_counts"] = analysis.measure_type_counts(measures, problems, reports)
+    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary", codebook=codebook)
+    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all", codebook=codebook)
+    out["recurring_types"] = analysis.recurring_types(problems, reports, codebook=codebook)
+    out["measure_type_counts"] = analysis.measure_type_counts(measures, problems, reports,
+                                                              codebook=measure_codebook)
     flags = analysis.concreteness(measures, mentions, problems, reports)
     out["concreteness"] = flags
     out["concreteness_by_region"] = analysis.concreteness_by_region(flags)
     out["timeline"] = analysis.timeline(reports)
-    out["keyness"] = similarity.keyness(problems, reports, top_n=12)
-    out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed)
+    out["keyness"] = similarity.keyness(problems, reports, top_n=12, tokenizer=tok)
+    out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed, tokenizer=tok)
     out["recycled_text"] = similarity.recycled_text(measures, reports)
     if len(problems) >= 4:
-        clusters = clusters or cluster_problems(problems, seed=seed)
+        clusters = clusters or cluster_problems(problems, None, seed=seed, tokenizer=tok)
         assign = clusters.assignments.set_index("id")["kmeans"].reindex(problems.problem_id)
         out["recurring_themes"] = similarity.recurring_themes(problems, reports, assign.to_numpy(),
                                                               clusters.terms("kmeans", 6).to_dict())
-        pts = embed_problems(problems, seed=seed)
+        pts = embed_problems(problems, seed=seed, tokenizer=tok)
         region = problems.report_id.map(reports.set_index("report_id").region)
         out["problem_map"] = pts.assign(primary_code=problems.primary_code.to_numpy(), region=region.to_numpy(),
                                         title=problems.title.to_numpy())

@@ -86,7 +86,7 @@ def vocab_check(corpus, tokenizer, codebooks: dict) -> pd.DataFrame:
 
     Examples
     --------
-    >>> df = vocab_check(corpus, default_tokenizer(), codebooks)  # doctest: +SKIP
+    >>> df = vocab_check(corpus, tokenizer, codebooks)  # doctest: +SKIP
     >>> df.loc[df.split, ["code", "term", "tokens"]]             # doctest: +SKIP
     """
     problem_texts = problem_documents(corpus.problems)
