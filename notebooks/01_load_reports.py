@@ -23,10 +23,14 @@
 # %%
 import pandas as pd
 
-from compare import config, load_reports
+from compare import load_reports
+from compare.study import Folders, default_study
+
+folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
+study = default_study()
 
 pd.set_option("display.max_colwidth", 60)
-corpus = load_reports(config.RAW_DIR)
+corpus = study.load(folders.raw)
 corpus
 
 # %% [markdown]
@@ -68,8 +72,9 @@ spans = corpus.spans.assign(chars=corpus.spans.end - corpus.spans.start)
 spans.pivot_table(index="kind", columns="report_id", values="chars", aggfunc="sum", fill_value=0)
 
 # %%
-m = corpus.measures.set_index("measure_id").loc["huidong_2024-08-20:P03:M01"]
-print(corpus.text("huidong_2024-08-20", m.start, m.end, raw=True)[:80])
+m = corpus.measures.iloc[0]
+print(m.measure_id)
+print(corpus.text(m.report_id, m.start, m.end, raw=True)[:80])
 
 # %% [markdown]
 # ## 读不了的文件 / Files that could not be read
@@ -82,6 +87,6 @@ from pathlib import Path
 with tempfile.TemporaryDirectory() as tmp:
     (Path(tmp) / "empty.txt").write_bytes(b"")
     (Path(tmp) / "scan.pdf").write_bytes(b"%PDF-1.4 not a real pdf")
-    demo = load_reports([*sorted(config.RAW_DIR.iterdir()), *sorted(Path(tmp).iterdir())], cache=False)
+    demo = load_reports([*sorted(folders.raw.iterdir()), *sorted(Path(tmp).iterdir())], cache=False)
     display(demo.errors[["stage", "error", "message"]])
 print(demo)

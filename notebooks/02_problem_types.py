@@ -24,15 +24,14 @@
 # %%
 import pandas as pd
 
-from compare import config, load_reports
-from compare.classify import evaluate_loro
 from compare.cluster import cluster_problems
-from compare.labels import load_problem_labels
-from compare.study import code_corpus
-from compare.text import default_tokenizer
+from compare.study import Folders, default_study
+from compare.training import evaluate_loro
 
+folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
+study = default_study()
 pd.set_option("display.max_colwidth", 80)
-corpus = code_corpus(load_reports(config.RAW_DIR))
+corpus = study.code(study.load(folders.raw))
 corpus.problems[["problem_id", "title", "primary_code", "codes", "evidence"]].head(10)
 
 # %% [markdown]
@@ -47,7 +46,8 @@ pd.crosstab(corpus.problems.primary_code, corpus.problems.report_id, margins=Tru
 # shipped classifier (model + codebook rules), `model` and `rules` its two halves alone.
 
 # %%
-loro = evaluate_loro()
+training = study.training(corpus)  # the hand labels of these problems, the codebook and the tokenizer
+loro = evaluate_loro(*training)
 loro.scores.pivot(index="region", columns="method", values="accuracy").round(3)
 
 # %%
@@ -62,8 +62,7 @@ loro.confusion
 # labels (homogeneity, completeness, V-measure, adjusted Rand; mean ± std over seeds).
 
 # %%
-labels = load_problem_labels()
-clusters = cluster_problems(corpus.problems, labels=labels, tokenizer=default_tokenizer())
+clusters = cluster_problems(corpus.problems, training.labels, tokenizer=study.tokenizer)
 clusters.metrics_table()
 
 # %%

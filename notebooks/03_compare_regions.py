@@ -22,13 +22,16 @@
 # %%
 import pandas as pd
 
-from compare import analysis, config, load_reports
-from compare.study import code_corpus, make_figures, run_analyses
+from compare import analysis
+from compare.study import Folders, default_study
+
+folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
+study = default_study()
 
 pd.set_option("display.max_colwidth", 60)
-corpus = code_corpus(load_reports(config.RAW_DIR))
-results = run_analyses(corpus)
-figs = make_figures(results, lang="zh")
+corpus = study.code(study.load(folders.raw))
+results = study.analyses(corpus)
+figs = study.figures(results, lang="zh")
 sorted(results)
 
 # %% [markdown]
@@ -94,8 +97,10 @@ figs["07_timeline"]
 
 # %% [markdown]
 # ## 追溯 / Tracing a cell back
-# The problems behind one cell of the heatmap: 许昌市 × 党的建设.
+# The problems behind one cell of the heatmap: the largest one.
 
 # %%
-analysis.problems_behind(corpus.problems, corpus.reports, region="许昌市", code="party_building")[
+cell = results["type_counts"].sort_values("n", kind="stable").iloc[-1]
+print(cell.region, cell.name_zh, cell.n)
+analysis.problems_behind(corpus.problems, corpus.reports, region=cell.region, code=cell.code)[
     ["problem_id", "title", "start", "end"]]

@@ -5,8 +5,6 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -19,25 +17,28 @@
 # 供报告使用的图（PNG 300 dpi、SVG、PDF，中文或英文标签）和表（带 BOM 的 CSV 与 XLSX）。
 #
 # Publication-ready figures (PNG at 300 dpi, SVG and PDF; Chinese or English labels, one parameter) and tables
-# (CSV with BOM for Excel, and XLSX). File names are stable: `figures/<number>_<chart>_<lang>.<format>`.
+# (CSV with BOM for Excel, and XLSX). File names are stable: `<number>_<chart>_<lang>.<format>`.
 #
 # `python -m compare build` (`make report`) already writes every figure in both languages and all three formats;
-# this notebook shows how to write them yourself, e.g. after changing a title. `FORMATS` keeps it quick (PNG
+# this notebook shows how to write them yourself, e.g. after changing a title, into its own export folder
+# (`folders.export`: `reports/export/` in a build, `data/processed/export/` when you run it by hand). `FORMATS` keeps it quick (PNG
 # only: about a second per figure, where SVG and PDF with the embedded Chinese font take another two).
 
 # %%
 import matplotlib.pyplot as plt
 
-from compare import config, load_reports
 from compare.export import save_figure, save_table
-from compare.study import code_corpus, make_figures, run_analyses
+from compare.study import Folders, default_study
+
+folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
+study = default_study()
 
 LANG = "en"  # "zh" for Chinese labels
 FORMATS = ("png",)  # ("png", "svg", "pdf") for all three
 
-corpus = code_corpus(load_reports(config.RAW_DIR))
-results = run_analyses(corpus)
-figs = make_figures(results, lang=LANG)
+corpus = study.code(study.load(folders.raw))
+results = study.analyses(corpus)
+figs = study.figures(results, lang=LANG)
 list(figs)
 
 # %%
@@ -52,8 +53,8 @@ figs["05_measure_types"]
 # %%
 written = []
 for name, fig in figs.items():
-    written += save_figure(fig, f"{name}_{LANG}", config.FIGURES_DIR, formats=FORMATS)
+    written += save_figure(fig, f"{name}_{LANG}", folders.export / "figures", formats=FORMATS)
     plt.close(fig)
 for name in ("type_counts", "recurring_types", "concreteness_by_region", "timeline"):
-    written += save_table(results[name], name, config.PROCESSED_DIR / "tables")
-[p.relative_to(config.ROOT).as_posix() for p in written]
+    written += save_table(results[name], name, folders.export / "tables")
+[p.relative_to(folders.export).as_posix() for p in written]

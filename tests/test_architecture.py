@@ -36,6 +36,20 @@ def _imports(name: str, tree: ast.Module, known: set[str]) -> set[str]:
     return (out & known) - {name}
 
 
+def _all_imports(tree: ast.Module) -> set[str]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            out.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+    return out
+
+
+def test_every_package_import_names_a_module_that_exists():
+    mods = _modules()
+    missing = {name: sorted(_all_imports(tree) - set(mods) - {"resources"}) for name, tree in mods.items()}
+    assert {k: v for k, v in missing.items() if v} == {}
+
+
 def import_graph() -> dict[str, set[str]]:
     mods = _modules()
     known = set(mods)

@@ -143,7 +143,6 @@ def test_cli_parse_json(key):
 
 def test_documents_load_on_access_and_notice_a_changed_file(tmp_path, monkeypatch):
     from compare.corpus import Documents, LazyDocument
-
     from compare.study import Study
 
     src = tmp_path / "huidong.txt"

@@ -10,10 +10,10 @@ import pytest
 from conftest import raw_text
 
 from compare import schema
+from compare.corpus import gather, process_bytes
 from compare.metadata import MAX_DECLARED_COUNT, META_KEYS, declared_counts, read_metadata
 from compare.normalize import normalize
 from compare.parse import parse
-from compare.corpus import gather, process_bytes
 
 HUGE = "12345678901234567890"
 
@@ -86,7 +86,7 @@ def test_form_feed_and_huge_count_in_one_batch_with_a_good_report():
     good = REPORT.format(problems=2, measures=4, extra="")
     results = [process_bytes(odd.encode("utf-8"), "odd.txt"),
                process_bytes(good.encode("utf-8"), "good.txt")]
-    assert [r["error"] for r in results] == [None, None]
+    assert [r.error for r in results] == [None, None]
     corpus = gather(results)  # used to raise OverflowError on the 20-digit count
     reports = corpus.reports.set_index("report_id")
     assert pd.isna(reports.loc["odd", "declared_problem_count"])

@@ -206,7 +206,7 @@ def _join(given: pd.DataFrame, parts: list[pd.DataFrame], id_col: str, columns) 
 
 def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Code the reports that are not cached, in chunks of at most 50 reports."""
-    from .parallel import map_frames  # moving to compare.runner (the lead's step)
+    from .runner import map_frames
 
     # chunks of at most 50 reports: a chunk's feature matrices (and scikit-learn's Python lists building them)
     # are the largest transient memory of the whole pipeline

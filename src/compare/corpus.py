@@ -29,7 +29,6 @@ import pandas as pd
 
 from . import runner, schema
 from .cache import Cache, digest, source_fingerprint
-from .documents import problem_document
 from .extract import find_mentions
 from .metadata import read_metadata
 from .normalize import Normalized, normalize

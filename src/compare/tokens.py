@@ -271,3 +271,109 @@ class JiebaTokenizer:
     def is_split(self, term: str) -> tuple[str, ...]:
         """Return jieba's segmentation of ``term`` on its own (one element when the term survives)."""
         return tuple(t for t in self.segment(term) if t.strip())
+
+
+# -- one report's segmentation, reused for its measures -----------------------------------------------------
+@lru_cache(maxsize=1)
+def _jieba_blocks():
+    """jieba's block pattern: it segments runs of these characters and yields every other character alone."""
+    import jieba
+
+    return jieba.re_han_default
+
+
+def _sub_segmentation(doc: str, seg: list[str], starts: list[int], blocks, a: int, b: int, cut) -> list[str]:
+    """``cut(doc[a:b])``, taken from the segmentation ``seg`` of ``doc`` wherever that is exact.
+
+    jieba segments the runs of :func:`_jieba_blocks` characters independently and yields every other character
+    on its own, so the tokens of ``doc`` inside ``doc[a:b]`` are those of ``doc[a:b]``, except in a run that the
+    span cuts in two: only such partial runs (at either end) are segmented again.
+    """
+    if a >= b:
+        return cut(doc[a:b])
+    run_starts, run_ends = blocks
+    k = bisect.bisect_right(run_starts, a) - 1  # the run holding a, or the last one before it
+    left = None
+    if k >= 0 and run_starts[k] < a < run_ends[k]:
+        if b <= run_ends[k]:
+            return cut(doc[a:b])  # the span lies inside one run
+        left = run_ends[k]
+    j = bisect.bisect_left(run_ends, b)  # the run holding b, or the first one after it
+    right = None
+    if j < len(run_starts) and run_starts[j] < b < run_ends[j]:
+        right = run_starts[j]
+    lo = a if left is None else left
+    hi = b if right is None else right
+    i0, i1 = bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)
+    on_lo = i0 < len(starts) and starts[i0] == lo or lo == hi
+    on_hi = i1 < len(starts) and starts[i1] == hi or hi == len(doc)
+    if not (on_lo and on_hi):  # not on token boundaries (jieba's rules exclude it; stay exact anyway)
+        return cut(doc[a:b])
+    out = cut(doc[a:lo]) if left is not None else []
+    out += seg[i0:i1]
+    if right is not None:
+        out += cut(doc[hi:b])
+    return out
+
+
+def _measure_segmentations(p: dict, measures: list[dict], tokenizer: JiebaTokenizer) -> tuple[list, list]:
+    """The segmentation of problem ``p``'s document, and of each of its measures' texts, in order."""
+    jb = tokenizer.jieba
+
+    def cut(s: str) -> list[str]:
+        return list(jb.cut(s, HMM=tokenizer.hmm))
+
+    text = p["text"] or ""
+    doc = problem_document(p["title"], text)
+    head = len(doc) - len(text)
+    seg = list(tokenizer.segment(doc))  # jieba, or the token cache (which it fills)
+    starts, pos = [], 0
+    for t in seg:
+        starts.append(pos)
+        pos += len(t)
+    runs = [m.span() for m in _jieba_blocks().finditer(doc)]
+    blocks = ([x for x, _ in runs], [y for _, y in runs])
+    out_m = []
+    for m in measures:
+        mtext = m["text"] or ""
+        at = text.find(mtext, max(0, m["start"] - p["start"])) if pos == len(doc) else -1
+        if at < 0:
+            out_m.append(cut(mtext))
+        else:
+            out_m.append(_sub_segmentation(doc, seg, starts, blocks, head + at, head + at + len(mtext), cut))
+    return seg, out_m
+
+
+def segment_report(problems: list[dict], measures: list[dict], tokenizer: JiebaTokenizer) -> dict:
+    """The raw segmentations of one report's problem documents and measure texts.
+
+    Each problem's :func:`compare.documents.problem_document` is segmented once (through the tokenizer's
+    caches, which it fills); a measure's tokens are taken from its problem's segmentation wherever the
+    measure's span does not cut one of jieba's blocks in two, so they equal ``tokenizer.segment(text)``.
+
+    Parameters
+    ----------
+    problems, measures : list of dict
+        Rows of the report's problems (``problem_id``, ``title``, ``text``, ``start``) and measures
+        (``problem_id``, ``text``, ``start``).
+    tokenizer : JiebaTokenizer
+
+    Returns
+    -------
+    dict
+        ``dict_hash`` (the tokenizer's), ``problems`` and ``measures``: a list of tokens per row, in row order.
+    """
+    by_problem: dict[str, list[dict]] = {}
+    for m in measures:
+        by_problem.setdefault(m["problem_id"], []).append(m)
+    out_p: list[list[str]] = []
+    out_m: dict[int, list[str]] = {}
+    for p in problems:
+        mine = by_problem.get(p["problem_id"], [])
+        seg, segs = _measure_segmentations(p, mine, tokenizer)
+        out_p.append(seg)
+        out_m.update({id(m): s for m, s in zip(mine, segs, strict=True)})
+    # measures of no listed problem are segmented on their own
+    measures_out = [out_m[id(m)] if id(m) in out_m else list(tokenizer.jieba.cut(m["text"] or "", HMM=tokenizer.hmm))
+                    for m in measures]
+    return {"dict_hash": tokenizer.dict_hash_, "problems": out_p, "measures": measures_out}
