@@ -236,3 +236,26 @@ def test_bad_arguments_give_one_clear_line_and_leave_the_outputs_alone(raw, clea
     debug = cli("--debug", "build", "--raw", str(tmp_path / "nope"), "--out", str(out))
     assert "Traceback" in debug.stderr
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_an_edited_code_module_redoes_the_codes(raw, clean, tmp_path):
+    """The same cache, the package copied and one module edited: the build must code again, not serve the cache."""
+    cache = tmp_path / "cache"
+    run_build(tmp_path / "before", raw, cache, "--no-notebooks", "--no-figures")
+    copy = tmp_path / "src" / "compare"
+    shutil.copytree(Path(config.PACKAGE_DIR), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with (copy / "coding.py").open("a", encoding="utf-8") as fh:
+        fh.write("\n\n_classify_problems = classify_problems\n\n\n"
+                 "def classify_problems(*args, **kwargs):  # the edit: every problem becomes mandate_general\n"
+                 "    out = _classify_problems(*args, **kwargs)\n"
+                 "    out['primary_code'] = 'mandate_general'\n"
+                 "    return out\n")
+    env = {**os.environ, "COMPARE_CACHE": str(cache), "PYTHONPATH": str(tmp_path / "src")}
+    proc = subprocess.run([sys.executable, "-m", "compare", "build", "--raw", str(raw), "--out",
+                           str(tmp_path / "after"), "--no-notebooks", "--no-figures"], capture_output=True,
+                          text=True, env=env, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before = pd.read_parquet(tmp_path / "before" / "problems.parquet")
+    after = pd.read_parquet(tmp_path / "after" / "problems.parquet")
+    assert before.primary_code.nunique() > 3
+    assert set(after.primary_code) == {"mandate_general"} and len(after) == 75

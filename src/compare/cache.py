@@ -28,6 +28,10 @@ from pathlib import Path
 __all__ = ["Cache", "CacheWarning", "atomic_path", "atomic_write", "digest", "move_tree", "source_fingerprint"]
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class CacheWarning(UserWarning):
     """The cache folder cannot be used; the work goes on without it."""
 
@@ -44,6 +48,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}")
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
         os.replace(tmp, target)
@@ -118,6 +123,21 @@ class Cache:
 
     def __reduce__(self):  # worker processes get a fresh cache over the same folder
         return (Cache, (None if self._broken else self.root,))
+
+    def check(self) -> Cache:
+        """Make sure the folder can be written now (one :class:`CacheWarning` and no cache if not); returns self.
+
+        Entry points call it once, before handing the cache to worker processes, so a read-only or misplaced
+        folder is reported once rather than by every worker.
+        """
+        if self.enabled:
+            probe = digest("probe", os.getpid())
+            self.write_bytes("probe", probe, b"")
+            path = self.path("probe", probe, ".bin")
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        return self
 
     @property
     def enabled(self) -> bool:

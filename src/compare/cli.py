@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -275,6 +276,8 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; an error is one line on stderr and exit status 2 (``--debug``: the traceback)."""
     args = build_parser().parse_args(argv)
+    if not args.debug:  # a warning is one line too: what and where, without the source line that raised it
+        warnings.formatwarning = lambda message, category, *_a, **_k: f"compare: warning: {message}\n"
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -277,8 +277,27 @@ def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
         part.to_excel(writer, sheet_name=sheet, index=False)
         _format_sheet(writer.sheets[sheet], part)
     writer.close()
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, _reproducible_zip(buf.getvalue()))
     return True
+
+
+_FIXED_TIME = "2000-01-01T00:00:00Z"
+_CORE_TIME_RE = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """The XLSX with fixed timestamps (document properties and zip entries), so equal tables give equal files."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = _CORE_TIME_RE.sub(rb"\g<1>" + _FIXED_TIME.encode() + rb"\2", body)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), body,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def _clip_long_text(table: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:

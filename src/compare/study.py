@@ -104,7 +104,7 @@ class Study:
 
         cb_path = Path(codebook_path or config.CODEBOOK_PATH)
         mcb_path = Path(measure_codebook_path or config.MEASURE_CODEBOOK_PATH)
-        store = Cache(Path(cache_dir or config.CACHE_DIR) if cache else None)
+        store = Cache(Path(cache_dir or config.CACHE_DIR) if cache else None).check()
         tokenizer = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH, cache=store)
         return cls(load_codebook(cb_path), load_codebook(mcb_path), store, tokenizer, cb_path, mcb_path)
 
