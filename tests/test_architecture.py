@@ -92,6 +92,48 @@ def test_no_import_circle_in_the_package():
     assert find_cycle(import_graph()) is None
 
 
+#: The layers of the house, bottom to top (README "How the code is organised"); a module imports only from its
+#: own layer or the ones below.
+LAYERS = [
+    ("layer 0", {"config", "schema", "cache", "runner", "dates", "grammar"}),
+    ("reading", {"io", "normalize", "parse", "metadata", "extract"}),
+    ("words", {"documents", "tokens"}),
+    ("corpus", {"corpus"}),
+    ("coding", {"codebook", "classify", "coding", "training", "labels", "vocab"}),
+    ("analyses", {"cluster", "analysis", "similarity"}),
+    ("presentation", {"theme", "names", "plots", "export"}),
+    ("entry points", {"study", "build", "cli"}),
+]
+ENTRY_POINTS = LAYERS[-1][1]
+
+
+def _layer(module: str) -> int:
+    return next(i for i, (_, mods) in enumerate(LAYERS) if module in mods)
+
+
+def test_every_module_has_a_layer():
+    assert sorted(set(import_graph()) - set().union(*(m for _, m in LAYERS))) == []
+
+
+def test_no_import_points_up():
+    upward = sorted(f"{a} ({LAYERS[_layer(a)][0]}) -> {b} ({LAYERS[_layer(b)][0]})"
+                    for a, deps in import_graph().items() for b in deps if _layer(b) > _layer(a))
+    assert upward == []
+
+
+def test_only_the_entry_points_read_the_configuration():
+    assert {a for a, deps in import_graph().items() if "config" in deps} <= ENTRY_POINTS
+
+
+def test_the_layer_test_sees_an_upward_import(monkeypatch):
+    import test_architecture as me
+
+    graph = {**import_graph(), "parse": {"grammar", "plots"}}
+    monkeypatch.setattr(me, "import_graph", lambda: graph)
+    with pytest.raises(AssertionError):
+        me.test_no_import_points_up()
+
+
 def long_functions() -> list[str]:
     out = []
     for name, tree in _modules().items():

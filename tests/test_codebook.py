@@ -152,7 +152,7 @@ def test_cache_follows_file_changes(tmp_path):
 # ----------------------------------------------------------------------------------------- project codebooks
 @pytest.mark.skipif(not config.CODEBOOK_PATH.is_file(), reason="data/codebook.yaml not written yet")
 def test_project_codebook_has_the_nine_types_of_design_section_4():
-    cb = load_codebook()
+    cb = load_codebook(config.CODEBOOK_PATH)
     assert cb.ids == NINE
     assert cb.name("grassroots_governance") == "基层治理与社会事务"
     assert all(cb.name(c, "en") for c in cb.ids)

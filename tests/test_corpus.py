@@ -157,3 +157,24 @@ def test_documents_load_on_access_and_notice_a_changed_file(tmp_path, monkeypatc
     docs._recent.clear()
     with pytest.raises(ValueError, match="changed"):
         docs["huidong"]
+
+
+def test_an_exception_in_any_step_of_one_report_is_an_errors_row_naming_the_step(tmp_path, monkeypatch):
+    """A bug that trips on one report (here: in the mention finder) costs that report, not the batch."""
+    import compare.corpus as corpus_module
+    from compare.corpus import expand_paths, read_corpus
+
+    real = corpus_module.find_mentions
+
+    def fragile(text):
+        if "惠东" in text[:40]:
+            raise RuntimeError("a bug that only this report triggers")
+        return real(text)
+
+    monkeypatch.setattr(corpus_module, "find_mentions", fragile)
+    c = read_corpus(expand_paths(config.RAW_DIR))
+    assert sorted(c.reports.report_id) == ["haizhu_2025-05-13", "xuchang_2024-12-31"]
+    assert len(c.problems) == 26 + 39
+    (err,) = c.errors.itertuples()
+    assert (err.stage, err.error) == ("extract", "extract_failed")
+    assert "huidong_2024-08-20.txt" in err.message and "a bug that only this report triggers" in err.message

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compare import config
-from compare.io import REASONS, Document, ReadError, read_bytes, read_document
+from compare.io import REASONS, SUPPORTED_SUFFIXES, Document, ReadError, read_bytes, read_document
 
 try:  # tests/formats.py: a module of the tests package, or top-level when pytest puts tests/ on sys.path
     from tests import formats
@@ -475,7 +475,7 @@ def test_document_is_frozen(smallest):
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.binary(max_size=1500), suffix=st.sampled_from(config.SUPPORTED_SUFFIXES))
+@given(data=st.binary(max_size=1500), suffix=st.sampled_from(SUPPORTED_SUFFIXES))
 def test_arbitrary_bytes_give_a_document_or_read_error(data, suffix):
     try:
         doc = read_bytes(data, f"fuzz{suffix}")

@@ -39,7 +39,6 @@ from pathlib import Path
 
 import yaml
 
-from . import config
 
 __all__ = ["Code", "Codebook", "Rule", "RuleScore", "load_codebook", "parse_codebook"]
 
@@ -463,13 +462,13 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> Codebook:
     return parse_codebook(data, p)
 
 
-def load_codebook(path: str | Path | None = None) -> Codebook:
+def load_codebook(path: str | Path) -> Codebook:
     """Read and validate a codebook YAML file.
 
     Parameters
     ----------
-    path : str or pathlib.Path, optional
-        ``config.CODEBOOK_PATH`` (problem types) or ``config.MEASURE_CODEBOOK_PATH`` (measure types).
+    path : str or pathlib.Path
+        E.g. ``config.CODEBOOK_PATH`` (problem types) or ``config.MEASURE_CODEBOOK_PATH`` (measure types).
         ``None`` still means the problem codebook, for one release: library code passes the path (or the
         Codebook) it was given instead. Results are cached until the file changes.
 
@@ -485,7 +484,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         For a file that is not UTF-8, invalid YAML, unknown keys, duplicate codes or colours, empty rules or
         malformed colours; the message names the file, the code and what is wrong.
     """
-    p = Path(path) if path is not None else config.CODEBOOK_PATH
+    p = Path(path)
     p = p.resolve()
     if not p.is_file():
         raise FileNotFoundError(f"codebook not found: {p}")

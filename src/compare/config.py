@@ -53,6 +53,3 @@ PROBLEM_MODEL_PATH = MODEL_DIR / "problem_classifier.joblib"
 
 #: Content-addressed cache (parse results, tokens, codes). Safe to delete at any time.
 CACHE_DIR = Path(os.environ.get("COMPARE_CACHE") or platformdirs.user_cache_dir("compare-reports"))
-
-#: File extensions the readers understand.
-SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf", ".html", ".htm")

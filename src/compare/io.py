@@ -1,7 +1,7 @@
 """Stage 1 (reading): read a report's bytes and turn them into text.
 
 This module does one thing: given a file (or its bytes) in one of the supported formats
-(:data:`compare.config.SUPPORTED_SUFFIXES`), return a :class:`Document` holding the decoded text and
+(:data:`SUPPORTED_SUFFIXES`), return a :class:`Document` holding the decoded text and
 provenance (format, encoding, SHA-256, size). It detects text encodings, reads .docx, .pdf and
 web pages, and strips web-page chrome. It does **not** normalise the text (character widths,
 traditional → simplified, broken lines, markup): that is :mod:`compare.normalize`'s job.
@@ -29,9 +29,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import SUPPORTED_SUFFIXES
 
-__all__ = ["Document", "ReadError", "REASONS", "read_document", "read_bytes"]
+__all__ = ["Document", "ReadError", "REASONS", "SUPPORTED_SUFFIXES", "read_document", "read_bytes"]
+
+#: File extensions the readers understand.
+SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf", ".html", ".htm")
 
 #: Reason codes carried by :class:`ReadError`, with the human explanation used in its message.
 REASONS: dict[str, str] = {
