@@ -39,13 +39,7 @@ no hand-coded measure labels to train a model on (:func:`measure_classifier`).
 A fitted model is self-contained (codebook, dictionary and stopwords travel inside it); see
 :mod:`compare.training` for the shipped one and for its leave-one-region-out evaluation.
 
-What the evaluation can and cannot say. On the three bundled reports (75 problems) leave-one-region-out
-gives, for the blend, accuracy 0.947 (Haizhu 0.923, Huidong 1.000, Xuchang 0.949) and macro-F1 0.952; the
-text model alone reaches 0.600 (macro-F1 0.427) and the rules alone 0.960. Only the model's figure is a
-held-out estimate: the codebook rules were tuned by their author against all 75 hand labels, the held-out
-region included, so the rules' and the blend's figures measure agreement with the labels the rules were
-fitted to, not how well they carry over to a new bureau. A test asserts the figures as floors, so an edit
-of the codebook, dictionary or labels that lowers them fails loudly.
+How good the coding is, and what that figure can and cannot say: :mod:`compare.training`.
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ from pathlib import Path
 
 import yaml
 
-
 __all__ = ["Code", "Codebook", "Rule", "RuleScore", "load_codebook", "parse_codebook"]
 
 _TOP_KEYS = {"version", "codes", "description"}

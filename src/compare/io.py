@@ -29,7 +29,6 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-
 __all__ = ["Document", "ReadError", "REASONS", "SUPPORTED_SUFFIXES", "read_document", "read_bytes"]
 
 #: File extensions the readers understand.
