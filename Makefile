@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lab lint bench clean-cache install
+.PHONY: report test test-fast lab lint bench clean-cache install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,5 +32,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --reports 30 --json
 
-clean-cache:
-	rm -rf .cache
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean-cache: $(STAMP)
+	$(BIN)/python -c "import shutil, compare.config as c; shutil.rmtree(c.CACHE_DIR, ignore_errors=True); print('removed', c.CACHE_DIR)"
