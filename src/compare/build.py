@@ -116,14 +116,17 @@ class _Staging:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def commit(self, part: str, previous: dict) -> dict[str, str]:
-        """Move the staged files of ``part`` into place; remove the part's files the new build no longer makes."""
+    def commit(self, part: str, old_files: dict[str, str]) -> dict[str, str]:
+        """Move the staged files of ``part`` into place; remove the part's ``old_files`` it no longer makes.
+
+        Returns the part's manifest: path relative to the tables folder → sha256.
+        """
         (self.layout.tables / SUMMARY).unlink(missing_ok=True)  # from here until the summary: not up to date
         written: dict[str, str] = {}
         for k, target in enumerate(self.layout.folders(part)):
             for path in move_tree(self.folder(part, k), target):
                 written[os.path.relpath(path, self.layout.tables)] = _sha(path)
-        for old in previous.get("outputs", {}).get(part, {}):
+        for old in old_files:
             if old not in written:
                 (self.layout.tables / old).unlink(missing_ok=True)
         return written
@@ -326,7 +329,7 @@ class _BuildState:
         return False
 
     def _commit(self, part: str) -> None:
-        self.outputs[part] = self.staging.commit(part, {"outputs": {part: self.outputs[part]}})
+        self.outputs[part] = self.staging.commit(part, self.outputs[part])
         self.done[part] = self.stamps[part]
         _write_summary(self.layout, self._summary(ok=False))
 
