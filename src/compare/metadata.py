@@ -98,7 +98,7 @@ def declared_counts(text: str) -> tuple[int | None, int | None]:
 def count_phrases(text: str) -> list[str]:
     """Every count phrase of ``text`` as written: ``4个方面``, ``34个具体问题``, ``95条具体整改措施``, ``60项…清单``."""
     rx = rf"{_NUMBER}(?:个|条|项|大类|小项|类)(?:具体|反馈|整改)*(?:方面|问题|措施|任务|事项|责任清单|清单)"
-    return [m.group(0) for m in re.finditer(rx, text)]
+    return [m.group(0) for m in re.finditer(rf"{rx}|(?:整改)?措施{_NUMBER}[条项]", text)]
 
 
 # --- where the metadata is ------------------------------------------------------------------------------

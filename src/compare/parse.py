@@ -512,6 +512,9 @@ def parse(text: str) -> ParsedReport:
     problems = _problems(text, layout, spans)
     spans += [Span("footer", ln.start, ln.end) for ln in layout.footer if not ln.blank]
     is_report, truncated, warnings = _verdict(text, problems, layout)
+    if not is_report:  # the numbered items of a near-miss page (news, a 督察 list) are no problems
+        problems = []
+        spans = [s if s.problem is None else Span("body", s.start, s.end) for s in spans]
     return ParsedReport(problems, _tile(spans, len(text), text), warnings, is_report, truncated)
 
 
