@@ -96,7 +96,7 @@ def test_no_import_circle_in_the_package():
 #: own layer or the ones below.
 LAYERS = [
     ("layer 0", {"config", "schema", "cache", "runner", "dates", "grammar"}),
-    ("reading", {"io", "normalize", "parse", "metadata", "extract"}),
+    ("reading", {"io", "normalize", "recognize", "parse", "places", "metadata", "extract"}),
     ("words", {"documents", "tokens"}),
     ("corpus", {"corpus"}),
     ("coding", {"codebook", "classify", "coding", "training", "labels", "vocab"}),

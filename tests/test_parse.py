@@ -247,7 +247,7 @@ def test_news_item_is_not_a_report():
     assert not r.is_report and not r.truncated and r.problems == []
     assert r.warnings == [
         "date without a year: '9月19日'",
-        "not a rectification report: no numbered problems with measures found",
+        "not a rectification report: news of an inspection's feedback meeting",
     ]
 
 

@@ -26,7 +26,7 @@ __all__ = [
     "CN_NUM", "cn_number",
     "SECTION_RE", "PART_RE", "PAREN_RE", "NUMBER_RE", "TITLE_WRAPPERS", "PROBLEM_TEMPLATE_RE",
     "FIX_RE", "FIX_START_RE", "MEASURE_ORDINAL_RE", "SUBAREA_RE",
-    "DATE_LINE_RE", "SIGNATURE_RE", "CONTACT_RE", "UNIT_START_RE", "HEADING_START_RE",
+    "DATE_LINE_RE", "SIGNATURE_RE", "CONTACT_RE", "CHROME_RE", "META_DATE_RE", "UNIT_START_RE", "HEADING_START_RE",
     "Line", "lines",
 ]
 
@@ -108,6 +108,22 @@ DATE_LINE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 SIGNATURE_RE = re.compile(r"^(?:中共)?[^，。；：\s]{2,40}(?:党组|党委|民政局|民政厅|委员会|局|厅)$")
 #: a contact line (phone, mail, post box, the invitation to report)
 CONTACT_RE = re.compile(r"(?:联系方式|联系电话|电子邮箱|邮政编码|邮政信箱|欢迎广大干部群众|欢迎广大党员干部)")
+
+# --- web chrome ----------------------------------------------------------------------------------------
+#: a line of web chrome: breadcrumbs, toolbars, the page's metadata line or table, a document number, a URL,
+#: site footers (matched at the start of a line, or as a metadata label anywhere in a short line)
+CHROME_RE = re.compile(
+    r"^(?:[-•·*]\s*)?(?:当前位置|您当前的位置|您的位置|所在位置|首页\s*[>＞|｜/]|返回上一级|返回首页|字号|【|\[|"
+    r"Loading|无障碍|长者模式|关怀版|打印|关闭|分享到|扫一扫|收藏|https?://|www\.|主办单位|承办单位|版权所有|"
+    r"网站标识码|上一篇|下一篇|相关链接|责任编辑|编辑[：:]|作者[：:]|来源[：:]|信息来源|发布(?:时间|日期|机构)|"
+    r"信息时间|成文日期|索引号|主题分类|文号[：:]|点击|阅读次数|浏览次数|[^，。\s]{1,12}〔\d{4}〕\d+号$)"
+    r"|(?:发布时间|发布日期|信息时间|成文日期|点击数|阅读次数|浏览次数|字号)[：:]?"
+)
+#: a metadata label and the date after it: 发布时间：2024-05-17 09:30, 发布日期:2023年06月02日, 成文日期：…
+META_DATE_RE = re.compile(
+    r"(?P<label>发布时间|发布日期|信息时间|成文日期|日期)[：:]?\s*"
+    r"(?P<y>\d{4})\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})"
+)
 
 # --- loose line starts (normalisation: the text is not canonical yet) -----------------------------------
 #: a line start that opens a new structural unit: a broken line is never joined onto it

@@ -1,55 +1,83 @@
 """Stage 3b (reading): the metadata of a parsed report — title, issuer, place, inspection, dates, counts.
 
-Read from the canonical text and the structure :func:`compare.parse.parse` found in it: the title and the
-opening paragraphs come from the lines before the first section (or the footer), the issuer and the
-publication date from the footer. The issuer's place (province, city, region, admin level) comes from cpca.
+Read from the canonical text and the structure :func:`compare.parse.parse` found in it, for the family of
+pages LAYOUTS.md describes:
 
-:func:`read_metadata` returns a dict with the keys of :data:`META_KEYS`, in that order, and the warnings
-(garbled or year-less dates, absurd declared counts, declared counts that differ from the parsed ones).
+* the title and the page's own dates come from :func:`compare.recognize.front` (web chrome skipped, a title
+  printed twice or broken over two lines is one title, a date on the title line is the publication date);
+* the issuer from the title (``中共…党组关于…``), else the signature, else a cited plan title
+  (``《中共…党组关于落实…的整改方案》``), else the opening (``对县林业局党组进行了巡察``); joint issuers
+  (``中共某市委 某市人民政府``) are kept whole, the party organisation type read from the first;
+* the party organisation type: 党组 / 党委 (also ``…局委员会``) / 党工委 / 党总支, or 县委 / 区委 / 市委 / 州委 /
+  省委 for a territorial committee (``中共某县委员会``);
+* the place by :func:`compare.places.resolve_place` (cpca, checked against what is written; ambiguous names
+  settled from the rest of the text or left empty with a warning);
+* the inspection: the team in every form (第三巡察组, 巡察六组, 第四轮巡察一组, 机动巡察组, 专项巡察组, 巡视组),
+  the period with any separator (上旬/中旬/下旬 at month precision), years inherited as a reader would, the
+  feedback date being the date of the 反馈 (not a later meeting or deadline); a garbled date is null with
+  a warning;
+* the publication date: the page's 发布时间/发布日期/信息时间, else the date on the title line, else the
+  signature's date, else the page's 成文日期;
+* the declared counts in the phrasings reports use (Arabic or Chinese numerals), every count phrase kept in
+  ``declared_counts``; when several counts of problems compete the finest (``具体问题``) is taken and a
+  warning says so; absurd numbers are null with a warning.
+
+:func:`read_metadata` returns a dict with the keys of :data:`META_KEYS`, in that order, and the warnings.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from .dates import DATE_TEXT, RANGE_RE, parse_date
-from .grammar import DATE_LINE_RE, SIGNATURE_RE, Line, cn_number, lines
+from .dates import LOOSE_DATE_TEXT, LOOSE_RANGE_RE, parse_date, parse_loose_date
+from .grammar import CHROME_RE, CONTACT_RE, DATE_LINE_RE, Line, cn_number, lines
 from .parse import ParsedReport
+from .places import resolve_place
+from .recognize import Front, front
 
-__all__ = ["META_KEYS", "MAX_DECLARED_COUNT", "read_metadata", "declared_counts"]
+__all__ = ["META_KEYS", "MAX_DECLARED_COUNT", "read_metadata", "declared_counts", "count_phrases"]
 
 #: the keys of the metadata dict, in order (columns of the ``reports`` table)
 META_KEYS = (
-    "title", "issuer", "party_org_type", "region", "city", "province", "admin_level", "agency",
-    "inspection_kind", "inspection_body", "inspection_start", "inspection_end", "feedback_date",
-    "published_date", "declared_problem_count", "declared_measure_count",
+    "title", "issuer", "party_org_type", "region", "city", "province", "adcode", "region_label", "admin_level",
+    "agency", "inspection_kind", "inspection_body", "inspection_start", "inspection_end", "feedback_date",
+    "published_date", "declared_problem_count", "declared_measure_count", "declared_counts",
 )
 #: a declared count above this is a misreading (no report lists that many problems or measures): null + warning
 MAX_DECLARED_COUNT = 100_000
 
-_TITLE_WORDS_RE = re.compile(r"(?:通报|情况|公告|公示|报告|公开)$")
-_ISSUER_RE = re.compile(r"(中共[^，。；：\s“”]{2,40}?(?:党组|党委))")
-_BODY_RE = re.compile(r"((?:中央|省委|市委|州委|盟委|县委|区委|旗委|市|县|区)?(?:第[一二三四五六七八九十\d]+)?(?:巡察|巡视)组)")
-_FEEDBACK_RE = re.compile(rf"({DATE_TEXT})[^。；]{{0,60}}?反馈")
-_COUNT = r"(\d+|[一二三四五六七八九十百两]+)"
-#: (pattern, group of the problem count, group of the measure count)
-_DECLARED = [
-    (re.compile(rf"对应{_COUNT}个具体问题清单制定了?{_COUNT}[条项个]"), 1, 2),
-    (re.compile(rf"{_COUNT}个(?:具体)?问题(?:细化)?(?:分解|细化)为{_COUNT}[个条项]"), 1, 2),
-    (re.compile(rf"(?:反馈|指出)(?:的)?(?:\d+|[一二三四五六七八九十]+)?(?:个)?(?:方面)?{_COUNT}个(?:具体)?问题"), 1, None),
-    (re.compile(rf"制定(?:了)?(?:具体)?(?:整改)?措施{_COUNT}[条项个]"), None, 1),
-    (re.compile(rf"制定(?:了)?{_COUNT}[条项个](?:具体)?(?:整改)?措施"), None, 1),
-]
+_ORG_END = r"(?:党组|党委|党工委|党总支|委员会|[省市县区州旗盟]委)"
+_ISSUER_RE = re.compile(rf"(中共[^，。；：\s“”《》]{{2,40}}?{_ORG_END})(?![^，。；：\s“”《》]{{0,3}}{_ORG_END})")
+_JOINT_RE = re.compile(r"^(中共[^，。；\s]{2,20}?[省市县区州旗盟]委)([^，。；\s]{2,20}人民政府)$")
+_SIGNATURE_ORG_RE = re.compile(rf"^(?:中共)?[^，。；：\s]{{2,40}}(?:{_ORG_END}|人民政府|局|厅|部)$")
+_CITED_RE = re.compile(r"《(中共[^《》，。]{2,40}?(?:党组|党委|党工委|党总支|委员会))关于")
+_INSPECTED_RE = re.compile(r"对((?:中共)?[^，。；、\s“”]{2,30}?(?:党组|党委|党工委|党总支))(?:进行|开展|实施)")
+_NUM = "[一二三四五六七八九十\\d]+"
+_BODY_RE = re.compile(
+    r"((?:中央|自治区党委|省委|市委|州委|盟委|县委|区委|旗委)"
+    rf"(?:第{_NUM}轮)?(?:第{_NUM})?(?:[^，。；、\s“”对向]{{2,12}}?专项|机动)?(?:巡察|巡视)(?:{_NUM})?组)"
+)
+_NUMBER = r"(\d+|[零〇一二两三四五六七八九十百千]+)"
+_NOT_TOTAL_BEFORE = re.compile(r"(?:领办|已完成|完成|销号|剩余|其中|已|涉及)\S{0,2}$")
+def _count_matches(text: str) -> tuple[list[re.Match], list[re.Match]]:
+    """The problem-count and measure-count phrases of ``text`` that state totals."""
+    problems = [m for m in re.finditer(rf"{_NUMBER}[个项条](具体)?(?:反馈)?问题", text)
+                if not _NOT_TOTAL_BEFORE.search(text[max(0, m.start() - 6):m.start()])]
+    measures = list(re.finditer(rf"{_NUMBER}[条项个](?:具体)?(?:的)?(?:整改)?措施|(?:整改)?措施{_NUMBER}[条项]", text))
+    return problems, measures
 
 
 def declared_counts(text: str) -> tuple[int | None, int | None]:
     """Problem and measure counts the report states about itself, e.g. “对应34个具体问题清单制定了95条具体整改措施”.
 
+    Of several problem counts (``4个方面18个问题34个具体问题``) the finest, the ``具体问题``, is taken; a subset
+    (``主动领办13项反馈问题``, ``41个已完成整改``) is no total; tasks and lists (``22小项整改任务``,
+    ``60项整改落实责任清单``) are no measures, unless problems are ``分解为`` them.
+
     Parameters
     ----------
     text : str
-        Canonical report text.
+        Canonical report text (:func:`read_metadata` passes the opening).
 
     Returns
     -------
@@ -57,103 +85,101 @@ def declared_counts(text: str) -> tuple[int | None, int | None]:
         The numbers as written (``None`` where the report states none); :func:`read_metadata` nulls the
         absurd ones.
     """
-    problems = measures = None
-    for rx, gp, gm in _DECLARED:
-        m = rx.search(text)
-        if not m:
-            continue
-        if gp and problems is None:
-            problems = cn_number(m.group(gp))
-        if gm and measures is None:
-            measures = cn_number(m.group(gm))
+    split = re.search(rf"{_NUMBER}个(?:具体)?问题(?:细化)?(?:分解|细化)为{_NUMBER}[个条项]", text)
+    if split:
+        return cn_number(split.group(1)), cn_number(split.group(2))
+    pm, mm = _count_matches(text)
+    fine = [m for m in pm if m.group(2)]
+    problems = cn_number((fine or pm)[0].group(1)) if pm else None
+    measures = cn_number(next(g for g in mm[0].groups() if g)) if mm else None
     return problems, measures
 
 
+def count_phrases(text: str) -> list[str]:
+    """Every count phrase of ``text`` as written: ``4个方面``, ``34个具体问题``, ``95条具体整改措施``, ``60项…清单``."""
+    rx = rf"{_NUMBER}(?:个|条|项|大类|小项|类)(?:具体|反馈|整改)*(?:方面|问题|措施|任务|事项|责任清单|清单)"
+    return [m.group(0) for m in re.finditer(rf"{rx}|(?:整改)?措施{_NUMBER}[条项]", text)]
+
+
 # --- where the metadata is ------------------------------------------------------------------------------
-def _head_and_footer(text: str, parsed: ParsedReport) -> tuple[list[Line], list[Line]]:
-    """The non-blank lines before the first section heading (or the footer), and the footer's lines."""
+def _head_and_footer(text: str, parsed: ParsedReport, fr: Front) -> tuple[list[Line], list[Line]]:
+    """The lines of the opening (before the first section heading, chrome and title left out) and of the end
+    (the signature and date lines at the end of the text, trailing site chrome skipped)."""
     footer_at = next((s.start for s in parsed.spans if s.kind == "footer"), len(text))
     head_end = next((s.start for s in parsed.spans if s.kind == "section_heading"), footer_at)
     nonblank = [ln for ln in lines(text) if not ln.blank]
-    return [ln for ln in nonblank if ln.start < head_end], [ln for ln in nonblank if ln.start >= footer_at]
+    skip = fr.chrome_lines | fr.title_lines
+    head = [ln for ln in nonblank if ln.start < head_end and ln.i not in skip]
+    end: list[Line] = []
+    for ln in reversed(nonblank[-12:]):
+        t = ln.text
+        if CHROME_RE.search(t) and len(t) <= 160 and not end:
+            continue
+        if DATE_LINE_RE.match(t) or (_SIGNATURE_ORG_RE.match(t) and len(t) <= 40) or (CONTACT_RE.search(t) and len(t) <= 400):
+            end.insert(0, ln)
+            continue
+        break
+    return head, end
 
 
-def _title(head: list[Line]) -> str | None:
-    first = head[0].text if head else ""
-    if first and "。" not in first and _TITLE_WORDS_RE.search(first) and len(first) <= 80:
-        return first
+def _signature(end: list[Line]) -> str | None:
+    """The issuer signed at the end: one line, or a joint signature over two lines."""
+    orgs = [ln.text for ln in end if _SIGNATURE_ORG_RE.match(ln.text) and not DATE_LINE_RE.match(ln.text)]
+    return " ".join(orgs[-2:]) if len(orgs) >= 2 and orgs[-2].startswith("中共") else (orgs[-1] if orgs else None)
+
+
+def _issuer(title: str | None, pre: str, end: list[Line]) -> str | None:
+    """The title's issuer (``中共…党组关于…``), else the signature, a cited plan title, or the inspected unit."""
+    if title and "关于" in title:
+        lead = title.split("关于")[0]
+        joint = _JOINT_RE.match(lead)
+        if joint:
+            return f"{joint.group(1)} {joint.group(2)}"
+        if re.search(rf"{_ORG_END}$", lead) and len(lead) >= 4:
+            return lead
+    sig = _signature(end)
+    if sig:
+        return sig
+    for rx in (_CITED_RE, _INSPECTED_RE):
+        m = rx.search(pre)
+        if m and not m.group(1).startswith(("我", "本")):
+            return m.group(1)
     return None
 
 
-def _issuer(text: str, title: str | None, footer: list[Line]) -> str | None:
-    """The signature of the footer, else the 中共…党组 the title or the text names first."""
-    issuer = None
-    for ln in footer:
-        if SIGNATURE_RE.match(ln.text) and not DATE_LINE_RE.match(ln.text):
-            issuer = ln.text
-    if issuer is None and title:
-        m = _ISSUER_RE.match(title)
-        issuer = m.group(1) if m else None
-    if issuer is None:
-        m = _ISSUER_RE.search(text)
-        issuer = m.group(1) if m else None
-    return issuer
-
-
-def _party_org(issuer: str | None) -> tuple[str | None, str]:
-    """The party organisation type (党组/党委) of an issuer, and the issuer without 中共 and that type."""
+def _party_org(issuer: str | None) -> tuple[str | None, str, bool]:
+    """The party organisation type, the issuer without 中共 and that type, and whether it is territorial."""
     if not issuer:
-        return None, ""
-    core = re.sub(r"^中共", "", issuer)
-    org = re.search(r"(党组|党委)$", core)
-    return (org.group(1) if org else None), re.sub(r"(党组|党委)$", "", core)
-
-
-def _region(issuer_core: str) -> dict:
-    """Province, city, region, admin level and agency from an issuer like 广州市海珠区民政局 (via cpca)."""
-    return dict(_region_cached(issuer_core))
-
-
-@lru_cache(maxsize=4096)
-def _region_cached(issuer_core: str) -> dict:
-    """:func:`_region`, once per issuer (cpca builds a DataFrame per call; reports of a bureau share an issuer)."""
-    out = {"region": None, "city": None, "province": None, "admin_level": None, "agency": None}
-    if not issuer_core:
-        return out
-    import cpca
-
-    row = cpca.transform([issuer_core]).iloc[0]
-    prov, city, dist, rest = (row.get("省"), row.get("市"), row.get("区"), row.get("地址"))
-
-    def ok(v):
-        return isinstance(v, str) and v
-
-    out["province"] = prov if ok(prov) else None
-    out["city"] = city if ok(city) else None
-    if ok(dist):
-        out["region"] = dist
-        out["admin_level"] = "district" if dist.endswith("区") else "county"
-    elif ok(city) and city in issuer_core:
-        out["region"] = city
-        out["admin_level"] = "city"
-    elif ok(prov) and prov.rstrip("省市") in issuer_core:
-        out["region"] = prov
-        out["admin_level"] = "province"
-    agency = rest if ok(rest) else None
-    m = re.search(r"([^市县区省州旗]{0,8}(?:局|厅|部|委员会|委|办公室|办))$", issuer_core)
+        return None, "", False
+    first = issuer.split(" ")[0]
+    core = re.sub(r"^中共", "", first)
+    m = re.search(r"(党组|党委|党工委|党总支)$", core)
     if m:
-        agency = m.group(1)
-    out["agency"] = agency
-    return out
+        return m.group(1), core[: m.start()], False
+    m = re.search(r"([省市县区州旗盟])(?:委员会|委)$", core)
+    if m:
+        return f"{m.group(1)}委", core[: m.start() + 1], True
+    if core.endswith("委员会"):
+        return "党委", core[: -len("委员会")], False
+    return None, core, False
 
 
 # --- dates ----------------------------------------------------------------------------------------------
+def _next_year(iso: str | None, year: int | None, prev: str | None, given: str) -> tuple[str | None, int | None]:
+    """A year-less date earlier in the calendar than the one before it belongs to the next year."""
+    if iso and prev and "年" not in given and not re.match(r"\d{4}", given) and iso[:7] < prev[:7]:
+        year = (year or 0) + 1
+        return parse_loose_date(given, year)[0], year
+    return iso, year
+
+
 def _inspection_period(sent: str, year: int | None, out: dict, warnings: list[str]) -> tuple[str, int | None]:
     """Fill the inspection period from a sentence ``2024年3月至6月，…对…进行了巡察``; the rest of the sentence."""
-    m = RANGE_RE.search(sent)
-    if m and not re.search(r"反馈", sent[: m.start()]) and re.search(r"进行了|开展了|进驻|对", sent[m.end():]):
-        s_iso, year = parse_date(m["a"], year)
-        e_iso, year = parse_date(m["b"], year)
+    m = LOOSE_RANGE_RE.search(sent)
+    if m and not re.search(r"反馈", sent[: m.start()]) and re.search(r"进行了|开展了|进驻|对|进行", sent[m.end():]):
+        s_iso, year = parse_loose_date(m["a"], year)
+        e_iso, year = parse_loose_date(m["b"], year)
+        e_iso, year = _next_year(e_iso, year, s_iso, m["b"])
         if s_iso is None or e_iso is None:
             warnings.append(f"garbled inspection period {m.group(0)!r}")
         out["inspection_start"], out["inspection_end"] = s_iso, e_iso
@@ -161,15 +187,22 @@ def _inspection_period(sent: str, year: int | None, out: dict, warnings: list[st
     return sent, year
 
 
+_FEEDBACK_DATE_RE = re.compile(rf"({LOOSE_DATE_TEXT}|(?<![\d月])\d{{1,4}}日)")
+
+
 def _feedback_date(sent: str, year: int | None, out: dict, warnings: list[str]) -> int | None:
-    """Fill the feedback date from a sentence ``9月19日，…反馈…``; the year in force after it."""
-    m = _FEEDBACK_RE.search(sent)
-    if m:
-        iso, year = parse_date(m.group(1), year)
-        if iso is None:
-            no_year = year is None and "年" not in m.group(1)
-            warnings.append(f"date without a year: {m.group(1)!r}" if no_year else f"garbled feedback date {m.group(1)!r}")
-        out["feedback_date"] = iso
+    """Fill the feedback date: the last date before the 反馈 of a sentence (not a later meeting or deadline)."""
+    k = sent.find("反馈")
+    dates = [m for m in _FEEDBACK_DATE_RE.finditer(sent[:k]) if k - m.end() <= 60]
+    if not dates:
+        return year
+    given = dates[-1].group(1)
+    iso, year = parse_loose_date(given, year) if "月" in given or "." in given else (None, year)
+    iso, year = _next_year(iso, year, out.get("inspection_end"), given)
+    if iso is None:
+        no_year = year is None and "年" not in given and "月" in given
+        warnings.append(f"date without a year: {given!r}" if no_year else f"garbled feedback date {given!r}")
+    out["feedback_date"] = iso
     return year
 
 
@@ -177,25 +210,29 @@ def _dates(pre: str, warnings: list[str]) -> dict:
     """Inspection period and feedback date from the opening paragraph(s); a year carries over sentences."""
     out = {"inspection_start": None, "inspection_end": None, "feedback_date": None}
     year = None
+    done = False
     for sent in re.split(r"(?<=[。；])", pre):
         if out["inspection_start"] is None and re.search(r"巡察|巡视", sent):
             sent, year = _inspection_period(sent, year, out, warnings)
-        if out["feedback_date"] is None and "反馈" in sent:
+        if not done and "反馈" in sent:
             year = _feedback_date(sent, year, out, warnings)
+            done = out["feedback_date"] is not None or any("feedback" in w or "without a year" in w for w in warnings)
         for y in re.findall(r"(\d{4})年", sent):
             year = int(y)
     return out
 
 
-def _published(footer: list[Line], warnings: list[str]) -> str | None:
-    """The date line of the footer (the last one)."""
-    published = None
-    for ln in footer:
+def _published(fr: Front, end: list[Line], warnings: list[str]) -> str | None:
+    """The page's publication date, else the title line's date, the signature's date, the page's 成文日期."""
+    if fr.meta_dates.get("published") or fr.title_date:
+        return fr.meta_dates.get("published") or fr.title_date
+    signed = None
+    for ln in end:
         if DATE_LINE_RE.match(ln.text):
-            published, _ = parse_date(ln.text)
-            if published is None:
+            signed, _ = parse_date(ln.text)
+            if signed is None:
                 warnings.append(f"garbled publication date {ln.text!r}")
-    return published
+    return signed or fr.meta_dates.get("written")
 
 
 # --- declared counts ------------------------------------------------------------------------------------
@@ -206,20 +243,32 @@ def _checked_count(n: int | None, what: str, warnings: list[str]) -> int | None:
     return n
 
 
-def _declared(text: str, parsed: ParsedReport, warnings: list[str]) -> dict:
-    """The declared counts (absurd ones nulled) and warnings where they differ from the parsed counts."""
-    dp, dm = declared_counts(text)
+def _declared(pre: str, parsed: ParsedReport, warnings: list[str]) -> dict:
+    """The declared counts (absurd ones nulled), all count phrases, and warnings: competing problem counts,
+    counts that differ from the parsed ones."""
+    dp, dm = declared_counts(pre)
+    pm, _ = _count_matches(pre)
+    if len({m.group(0) for m in pm}) > 1 and dp is not None:
+        why = "the finest (具体问题)" if any(m.group(2) for m in pm) else "the first"
+        warnings.append(f"several problem counts declared ({', '.join(m.group(0) for m in pm)}): {dp} taken, {why}")
     dp, dm = _checked_count(dp, "problems", warnings), _checked_count(dm, "measures", warnings)
     n_problems = len(parsed.problems)
     n_measures = sum(len(p.measures) for p in parsed.problems)
-    if dp is not None and dp != n_problems:
+    if dp is not None and n_problems and dp != n_problems:
         warnings.append(f"declared {dp} problems but parsed {n_problems}")
-    if dm is not None and dm != n_measures:
+    if dm is not None and n_problems and dm != n_measures:
         warnings.append(f"declared {dm} measures but parsed {n_measures}")
-    return {"declared_problem_count": dp, "declared_measure_count": dm}
+    return {"declared_problem_count": dp, "declared_measure_count": dm, "declared_counts": count_phrases(pre)}
 
 
 # --- the stage ------------------------------------------------------------------------------------------
+def _inspection(title: str | None, pre: str) -> dict:
+    kinds = re.findall(r"巡察|巡视", pre + (title or ""))
+    body = _BODY_RE.search(pre) or _BODY_RE.search(title or "")
+    return {"inspection_kind": ("巡察" if "巡察" in kinds else "巡视") if kinds else None,
+            "inspection_body": body.group(1) if body else None}
+
+
 def read_metadata(text: str, parsed: ParsedReport) -> tuple[dict, list[str]]:
     """The metadata of one report.
 
@@ -234,21 +283,22 @@ def read_metadata(text: str, parsed: ParsedReport) -> tuple[dict, list[str]]:
     -------
     (meta, warnings)
         ``meta`` has the keys of :data:`META_KEYS` in that order (``None`` where unknown); ``warnings`` lists
-        garbled dates, absurd declared counts (above :data:`MAX_DECLARED_COUNT`, set to ``None``) and
-        declared counts that differ from the parsed ones.
+        garbled dates, ambiguous places left empty, competing and absurd declared counts (above
+        :data:`MAX_DECLARED_COUNT`, set to ``None``) and declared counts that differ from the parsed ones.
     """
     warnings: list[str] = []
-    head, footer = _head_and_footer(text, parsed)
-    title = _title(head)
-    pre = "\n".join(ln.text for ln in head if ln.text != title)
-    issuer = _issuer(text, title, footer)
-    party_org_type, core = _party_org(issuer)
-    meta = {"title": title, "issuer": issuer, "party_org_type": party_org_type, **_region(core)}
-    kinds = re.findall(r"巡察|巡视", pre + (title or ""))
-    meta["inspection_kind"] = ("巡察" if "巡察" in kinds else "巡视") if kinds else None
-    body = _BODY_RE.search(pre)
-    meta["inspection_body"] = body.group(1) if body else None
+    fr = front(text)
+    head, end = _head_and_footer(text, parsed, fr)
+    pre = "\n".join(ln.text for ln in head)
+    title = fr.title
+    issuer = _issuer(title, pre, end)
+    party_org_type, core, territorial = _party_org(issuer)
+    insp = _inspection(title, pre)
+    central = bool(insp["inspection_body"] and insp["inspection_body"].startswith("中央")) or core.endswith("部")
+    place, place_warnings = resolve_place(core, (title or "") + "\n" + pre, territorial, central)
+    warnings += place_warnings
+    meta = {"title": title, "issuer": issuer, "party_org_type": party_org_type, **place, **insp}
     meta.update(_dates(pre, warnings))
-    meta["published_date"] = _published(footer, warnings)
-    meta.update(_declared(text, parsed, warnings))
-    return meta, warnings
+    meta["published_date"] = _published(fr, end, warnings)
+    meta.update(_declared(pre, parsed, warnings))
+    return {k: meta.get(k) for k in META_KEYS}, warnings

@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .grammar import HEADING_START_RE, UNIT_START_RE
+from .grammar import CHROME_RE, HEADING_START_RE, UNIT_START_RE
 
 # --- character classes --------------------------------------------------------------------------------
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -283,6 +283,16 @@ def _ends_inside_brackets(line: str) -> bool:
     return False
 
 
+_TITLE_DONE = re.compile(r"(?:通报|报告)(?:\s*\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?)?$")
+
+
+def _stands_alone(prev: str, nxt: str) -> bool:
+    """Web chrome (breadcrumbs, metadata lines) and a finished title are lines of their own."""
+    if (len(prev) <= 100 and CHROME_RE.search(prev)) or (len(nxt) <= 100 and CHROME_RE.search(nxt)):
+        return True
+    return "。" not in prev and len(prev) >= 8 and bool(_TITLE_DONE.search(prev))
+
+
 def _join_broken(m: re.Match, wrap: int | None = None) -> str:
     """Decide whether a line break inside a paragraph is a PDF-extraction artefact."""
     s, a, b = m.string, m.start(), m.end()
@@ -294,6 +304,8 @@ def _join_broken(m: re.Match, wrap: int | None = None) -> str:
         return m.group(0)
     if nxt[0] in "，、。；：）》”’」』〉】>,.;:)%％":
         return ""  # a line cannot start with closing punctuation: always a continuation
+    if _stands_alone(prev, nxt):
+        return m.group(0)
     if wrap and "\n\n" not in m.group(0) and _width(prev) >= wrap - 6:
         if not _is_terminal(prev) or not UNIT_START_RE.match(nxt):
             return ""  # a full line of a hard-wrapped text continues on the next line (even 9|3.75%)

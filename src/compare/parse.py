@@ -40,6 +40,7 @@ from .grammar import (
     cn_number,
     lines,
 )
+from .recognize import verdict
 
 __all__ = ["SPAN_KINDS", "Span", "Measure", "Problem", "ParsedReport", "parse", "strip_title"]
 
@@ -479,19 +480,11 @@ def _problems(text: str, layout: _Layout, spans: list[Span]) -> list[Problem]:
 
 
 def _verdict(text: str, problems: list[Problem], layout: _Layout) -> tuple[bool, bool, list[str]]:
-    """Whether the text is a report, whether it looks truncated, and the structural warnings."""
-    warnings: list[str] = []
-    is_report = bool(problems) and any(p.measures for p in problems)
-    if not is_report:
-        warnings.append("not a rectification report: no numbered problems with measures found")
+    """Whether the text is a report, whether it looks truncated (:func:`compare.recognize.verdict`), and the
+    structural warnings."""
     has_closing = any(s.role == "closing" for s in layout.sections)
-    truncated = is_report and not layout.footer and not has_closing
-    if truncated:
-        warnings.append("report looks truncated: no closing section and no footer after the last problem")
-    stripped = text.rstrip()
-    if is_report and stripped and not layout.footer and stripped[-1] not in "。！？”）》":
-        warnings.append("text ends mid-sentence")
-        truncated = True
+    is_report, truncated, warnings = verdict(text, len(problems), any(p.measures for p in problems),
+                                             bool(layout.footer), has_closing)
     for p in problems:
         if not p.measures:
             warnings.append(f"problem {p.seq} ({p.label}) has no measures")
@@ -519,6 +512,9 @@ def parse(text: str) -> ParsedReport:
     problems = _problems(text, layout, spans)
     spans += [Span("footer", ln.start, ln.end) for ln in layout.footer if not ln.blank]
     is_report, truncated, warnings = _verdict(text, problems, layout)
+    if not is_report:  # the numbered items of a near-miss page (news, a 督察 list) are no problems
+        problems = []
+        spans = [s if s.problem is None else Span("body", s.start, s.end) for s in spans]
     return ParsedReport(problems, _tile(spans, len(text), text), warnings, is_report, truncated)
 
 

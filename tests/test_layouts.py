@@ -1,0 +1,197 @@
+"""The metadata stage and the verdict on the fixture pages of tests/data/layouts (written from LAYOUTS.md, never
+copied from a published page), scored field by field against tests/data/layouts/expected.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compare.corpus import process_bytes
+
+LAYOUTS = Path(__file__).parent / "data" / "layouts"
+FIELDS = (
+    "title", "issuer", "party_org_type", "agency", "province", "city", "region", "adcode", "admin_level",
+    "inspection_kind", "inspection_body", "inspection_start", "inspection_end", "feedback_date", "published_date",
+    "declared_problem_count", "declared_measure_count", "is_report", "truncated",
+)
+VERDICT = ("is_report", "truncated")
+
+
+def expected() -> dict[str, dict]:
+    return yaml.safe_load((LAYOUTS / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def _value(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, bool):
+        return v
+    return str(v)
+
+
+def score() -> tuple[dict[str, list[int]], list[str]]:
+    """Per field [right, scored]; the misses as lines ``page field: got … expected …``."""
+    table = {f: [0, 0] for f in FIELDS}
+    misses = []
+    for name, exp in expected().items():
+        row = process_bytes((LAYOUTS / name).read_bytes(), name).report
+        fields = VERDICT if exp.get("is_report") is False else FIELDS
+        for f in fields:
+            got, want = _value(row.get(f)), _value(exp.get(f))
+            table[f][1] += 1
+            if got == want:
+                table[f][0] += 1
+            else:
+                misses.append(f"{name} {f}: got {got!r}, expected {want!r}")
+    return table, misses
+
+
+def test_the_fixture_corpus_has_forty_pages_and_one_expected_file():
+    exp = expected()
+    assert len(exp) >= 40
+    assert sorted(exp) == sorted(p.name for p in LAYOUTS.iterdir() if p.name != "expected.yaml")
+
+
+def test_every_field_is_right_on_at_least_95_percent_of_the_pages(capsys):
+    table, misses = score()
+    with capsys.disabled():
+        print("\nfield                      right / scored")
+        for f, (r, n) in table.items():
+            print(f"{f:26} {r:3d} / {n:3d}")
+        print("\n".join(misses))
+    for f, (r, n) in table.items():
+        assert r >= 0.95 * n, (f, r, n, misses)
+
+
+# --- one test per phenomenon (short pages of their own) -------------------------------------------------
+BODY = (
+    "根据县委统一部署，2024年3月4日至4月30日，县委第二巡察组对县民政局党组进行了巡察，5月28日反馈了巡察意见。\n"
+    "一、整改落实情况\n1.针对“学习制度执行不严”问题。\n整改情况：一是修订制度。二是开展检查。\n"
+    "二、下一步工作\n持续巩固整改成果。\n"
+)
+
+
+def meta_of(text: str, name: str = "page.txt") -> dict:
+    return process_bytes(text.encode("utf-8"), name).report
+
+
+def test_web_chrome_before_the_title_is_skipped():
+    row = meta_of("当前位置：首页 > 巡视巡察 > 巡察整改\n返回上一级  字号 大 中 小  打印 关闭\n"
+                  "中共安吉县民政局党组关于县委第二巡察组反馈意见整改情况的通报\n来源：县纪委    发布时间：2024-09-02 10:11:12\n" + BODY)
+    assert row["title"] == "中共安吉县民政局党组关于县委第二巡察组反馈意见整改情况的通报"
+    assert row["published_date"] == "2024-09-02" and row["region"] == "安吉县"
+
+
+def test_a_title_printed_twice_is_one_title_and_not_the_opening():
+    t = "中共安吉县民政局党组关于巡察整改情况的通报"
+    row = meta_of(f"{t}\n发布日期:2024年09月03日  点击数:\n{t}\n" + BODY)
+    assert row["title"] == t and row["inspection_start"] == "2024-03-04"
+
+
+def test_a_date_on_the_title_line_is_the_publication_date():
+    row = meta_of("中共安吉县民政局党组关于巡察整改情况的通 报 2024-10-08\n" + BODY)
+    assert row["title"] == "中共安吉县民政局党组关于巡察整改情况的通报" and row["published_date"] == "2024-10-08"
+
+
+def test_a_title_broken_over_two_lines_is_joined():
+    row = meta_of("中共安吉县民政局党组关于第十四届\n县委机动巡察整改进展情况的通报\n" + BODY)
+    assert row["title"] == "中共安吉县民政局党组关于第十四届县委机动巡察整改进展情况的通报"
+
+
+@pytest.mark.parametrize(("issuer", "org"), [
+    ("中共安吉县交通运输局委员会", "党委"), ("中共安吉县委员会", "县委"), ("中共苏州工业园区党工委", "党工委"),
+    ("中共安吉县供销合作社党总支", "党总支"), ("中共湖州市委", "市委"),
+])
+def test_party_organisation_types(issuer, org):
+    assert meta_of(f"{issuer}关于巡察整改情况的通报\n" + BODY)["party_org_type"] == org
+
+
+def test_an_ambiguous_district_is_left_empty_with_a_warning():
+    row = meta_of("中共鼓楼区民政局党组关于区委巡察整改情况的通报\n" + BODY.replace("县委", "区委"))
+    assert (row["region"], row["city"], row["province"], row["adcode"]) == (None, None, None, None)
+    assert row["admin_level"] == "district"
+    assert any("ambiguous place 鼓楼区" in w and "南京市" in w for w in row["warnings"])
+
+
+def test_an_ambiguous_district_is_settled_by_a_city_named_in_the_text():
+    row = meta_of("中共鼓楼区民政局党组关于区委巡察整改情况的通报\n按照福州市委部署，" + BODY.replace("县委", "区委"))
+    assert (row["region"], row["city"], row["adcode"], row["region_label"]) == ("鼓楼区", "福州市", "350102", "鼓楼区（福州市）")
+
+
+def test_no_placeholder_city():
+    for issuer, city in (("中共上海市青浦区民政局党组", "上海市"), ("中共仙桃市民政局党组", "仙桃市"),
+                         ("中共彭水苗族土家族自治县民政局党组", "重庆市")):
+        assert meta_of(f"{issuer}关于巡察整改情况的通报\n" + BODY)["city"] == city
+
+
+def test_xunxun_gives_the_month():
+    row = meta_of("中共安吉县民政局党组关于巡察整改情况的通报\n根据县委统一部署，2023年8月下旬至10月中旬，县委第三巡察组对县民政局党组进行了巡察，11月2日反馈了巡察意见。\n")
+    assert (row["inspection_start"], row["inspection_end"], row["feedback_date"]) == ("2023-08", "2023-10", "2023-11-02")
+
+
+def test_years_are_inherited_across_the_new_year():
+    row = meta_of("中共安吉县民政局党组关于巡察整改情况的通报\n根据县委统一部署，2023年11月6日至1月5日，县委第三巡察组对县民政局党组进行了巡察，2月2日反馈了巡察意见。\n")
+    assert (row["inspection_start"], row["inspection_end"], row["feedback_date"]) == ("2023-11-06", "2024-01-05", "2024-02-02")
+
+
+def test_a_later_meeting_or_deadline_is_not_the_feedback_date():
+    row = meta_of("中共安吉县民政局党组关于巡察整改情况的通报\n根据县委统一部署，2024年3月4日至4月30日，县委第二巡察组对县民政局党组进行了巡察，"
+                  "5月28日反馈了巡察意见，要求于8月31日前完成整改。6月20日，局党组召开专题民主生活会。\n")
+    assert row["feedback_date"] == "2024-05-28"
+
+
+def test_a_garbled_feedback_date_is_null_with_a_warning():
+    row = meta_of(BODY.replace("5月28日反馈", "于528日反馈"))
+    assert row["feedback_date"] is None and any("garbled feedback date" in w for w in row["warnings"])
+
+
+@pytest.mark.parametrize(("phrase", "problems", "measures"), [
+    ("对反馈的三十四个问题，制定了九十五条整改措施", 34, 95),
+    ("巡察反馈的4个方面18个问题34个具体问题", 34, None),
+    ("巡察反馈的10个方面44个具体问题中，41个已完成整改", 44, None),
+    ("梳理形成3大类22小项整改任务，建立60项整改落实责任清单，主动领办13项反馈问题", None, None),
+    ("聚焦6个方面，制定186条具体整改措施", None, 186),
+    ("局党组制定整改措施41条", None, 41),
+])
+def test_declared_counts_in_every_phrasing(phrase, problems, measures):
+    row = meta_of(BODY.replace("5月28日反馈了巡察意见。", f"5月28日反馈了巡察意见。{phrase}。"))
+    assert (row["declared_problem_count"], row["declared_measure_count"]) == (problems, measures)
+    assert row["declared_counts"] and all(c in phrase for c in row["declared_counts"])  # every count as written
+
+
+def test_several_problem_counts_say_which_was_taken():
+    row = meta_of(BODY.replace("5月28日反馈了巡察意见。", "5月28日反馈了巡察意见。反馈的4个方面18个问题34个具体问题。"))
+    assert any("several problem counts" in w and "34 taken" in w for w in row["warnings"])
+
+
+def test_a_twenty_digit_count_is_null_with_a_warning():
+    row = meta_of(BODY.replace("5月28日反馈了巡察意见。", "5月28日反馈了巡察意见。对应12345678901234567890个具体问题清单制定了5条措施。"))
+    assert row["declared_problem_count"] is None and any("implausible" in w for w in row["warnings"])
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("县委第三巡察组进驻县民政局开展巡察\n3月11日，县委第三巡察组巡察县民政局党组工作动员会召开。\n", "mobilisation"),
+    ("县委第三巡察组向县民政局党组反馈巡察情况\n5月28日，县委第三巡察组向县民政局党组反馈巡察情况。\n1.学习不深入。\n2.制度不健全。\n",
+     "feedback meeting"),
+    ("县委第三巡察组巡察县民政局党组的公告\n巡察期间设立值班电话0572-1234567，邮政信箱某某号。\n特此公告。\n", "公告"),
+    ("关于十四届县委第五轮巡察集中整改进展情况的通报\n县委第五轮巡察对县民政局、县教育局等30个单位党组织开展了巡察。\n", "round-level"),
+    ("中央第三生态环境保护督察组反馈意见整改进展情况\n一、整改情况\n1.污水处理能力不足的问题。\n整改情况：一是新建污水厂。\n", "督察"),
+])
+def test_near_miss_pages_are_not_reports_and_say_why(text, reason):
+    row = meta_of(text)
+    assert row["is_report"] is False and row["n_problems"] == 0
+    assert any(w.startswith("not a rectification report") and reason in w for w in row["warnings"])
+
+
+def test_a_prose_report_is_a_report_with_zero_problems_and_a_warning():
+    row = meta_of("中共安吉县统计局党组关于县委第一巡察组反馈意见整改情况的通报\n"
+                  "局党组召开专题会议研究整改，反馈问题已全部完成整改。\n中共安吉县统计局党组\n2024年4月1日\n")
+    assert row["is_report"] and not row["truncated"] and row["n_problems"] == 0
+    assert any("told in prose" in w for w in row["warnings"])
+
+
+def test_a_page_cut_in_the_opening_is_a_truncated_report():
+    row = meta_of("中共安吉县统计局党组关于县委第一巡察组反馈意见整改情况的通报\n根据县委统一部署，县委第一巡察组对县统计局党组进行了")
+    assert row["is_report"] and row["truncated"]
