@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compare.cache import Cache, CacheWarning, atomic_path, atomic_write, digest, move_tree, source_fingerprint
+from compare.cache import (
+    Cache,
+    CacheWarning,
+    atomic_path,
+    atomic_write,
+    digest,
+    move_tree,
+    source_fingerprint,
+)
 
 
 def test_atomic_write_replaces_whole_or_not_at_all(tmp_path):
