@@ -114,12 +114,14 @@ def test_both_pages_read_offline(executed, tmp_path):
         assert len(srcs) == 3 and all(s.startswith("data:image/png;base64,") for s in srcs), path
 
 
-def test_a_widget_says_where_to_use_it_and_loads_nothing(executed, tmp_path):
+def test_a_widget_shows_its_static_copy_says_where_to_use_it_and_loads_nothing(executed, tmp_path):
     for k, model in enumerate(("abc", "def")):
         cell = new_code_cell("ex.widget", execution_count=5 + k)
         view = {"version_major": 2, "version_minor": 0, "model_id": model}
-        cell.outputs = [new_output("display_data", {"application/vnd.jupyter.widget-view+json": view,
-                                                    "text/plain": "VBox(children=(…))"})]
+        data = {"application/vnd.jupyter.widget-view+json": view, "text/plain": "VBox(children=(…))"}
+        if k == 1:  # one shows a static copy of itself beside the widget
+            data["text/html"] = '<div class="static-copy"><table><tr><td>养老服务</td></tr></table></div>'
+        cell.outputs = [new_output("display_data", data)]
         executed.cells.append(cell)
     # with the state of one widget saved (nbclient saves it) and without that of the other
     executed.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
@@ -128,6 +130,7 @@ def test_a_widget_says_where_to_use_it_and_loads_nothing(executed, tmp_path):
         text = path.read_text(encoding="utf-8")
         assert "unpkg" not in text and "widget-state" not in text and not _EXTERNAL.search(text), path
         assert len(_soup(path).select(".compare-widget-note")) == 2 and "VBox(" not in text, path
+        assert len(_soup(path).select(".static-copy td")) == 1, path
     assert "widgets" in executed.metadata  # the notebook itself is not changed
 
 
