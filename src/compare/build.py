@@ -240,7 +240,7 @@ def headings(nb) -> list[tuple[int, str, str]]:
 
 
 def static_notebook(nb):
-    """A copy of ``nb`` in which every widget output is its static HTML copy, if it has one, and :data:`WIDGET_NOTE`.
+    """A copy of ``nb`` in which every widget output is :data:`WIDGET_NOTE` and its static HTML copy, if any.
 
     A widget's view needs a running kernel; an object that shows a widget may give an HTML copy of its state
     beside it (``text/html`` in the same output), which a page can show.
@@ -251,7 +251,7 @@ def static_notebook(nb):
     for cell in (c for c in static.cells if c.cell_type == "code"):
         for output in cell.get("outputs", []):
             if _WIDGET_VIEW in output.get("data", {}):
-                output.data = {"text/html": output.data.get("text/html", "") + WIDGET_NOTE,
+                output.data = {"text/html": WIDGET_NOTE + output.data.get("text/html", ""),
                                "text/plain": "(an interactive widget)"}
     static.metadata.pop("widgets", None)
     return static
