@@ -1,7 +1,7 @@
 """compare.build, the HTML part: an executed notebook written twice, in full and as a reader version.
 
-The notebooks here are made in the test (outputs written by hand, no kernel), so these tests are fast; the
-real notebooks are executed in ``test_notebooks.py`` and opened in a browser in ``test_browser.py``.
+The notebooks here are made in the test (outputs written by hand; one tiny notebook runs in a kernel), so
+these tests are fast; the real notebooks are executed in ``test_notebooks.py`` and opened in a browser in ``test_browser.py``.
 """
 
 from __future__ import annotations
@@ -138,3 +138,21 @@ def test_a_notebook_without_headings_gets_no_table_of_contents(tmp_path):
     nb = new_notebook(cells=[_table_cell()])
     short = _soup(export_html(nb, "plain", tmp_path)[1])
     assert short.select("nav") == [] and short.title.string == "plain"
+
+
+def test_the_kernels_get_absolute_folders_and_both_pages_are_written(tmp_path, monkeypatch):
+    """A relative ``--raw`` names the same folder in the kernel, which runs in the notebook's own folder."""
+    from compare.build import execute_notebooks
+
+    book = tmp_path / "book" / "01_env.ipynb"
+    book.parent.mkdir()
+    nb = new_notebook(cells=[new_markdown_cell("# 01 · env"),
+                             new_code_cell("import os\nprint(os.environ['COMPARE_RAW'])")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, book)
+    (tmp_path / "reports").mkdir()
+    monkeypatch.chdir(tmp_path)
+    written = execute_notebooks(tmp_path / "html", raw="reports", progress=False, notebooks=[book])
+    assert written == [tmp_path / "html" / "01_env.html"]
+    for page in (written[0], tmp_path / "html" / READER_DIR / "01_env.html"):
+        assert str(tmp_path / "reports") in _soup(page).get_text(), page

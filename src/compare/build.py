@@ -336,7 +336,9 @@ def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 6
     books = notebooks if notebooks is not None else sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
     out_dir = Path(out_dir)
     env = dict(os.environ)
-    env.update({k: str(v) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export)) if v is not None})
+    # absolute: a kernel runs in its notebook's folder, where a relative --raw would name another folder
+    env.update({k: str(Path(v).resolve()) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export))
+                if v is not None})
     workers = max(1, min(resolve_jobs(jobs), len(books) or 1))
     if workers > 1:  # kernels side by side: one BLAS/OpenMP thread each, or their spinning threads fight for cores
         env.update({k: str(max(1, resolve_jobs(-1) // workers)) for k in _THREAD_VARS})
