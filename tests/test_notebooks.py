@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from compare import config
-from compare.build import execute_notebooks
+from compare.build import READER_DIR, execute_notebooks
 
 NOTEBOOKS = ["01_load_reports", "02_problem_types", "03_compare_regions", "04_export_figures"]
 #: Cells whose last expression is a compare figure, per notebook (read off the .py scripts).
@@ -53,3 +53,6 @@ def test_notebooks_execute_end_to_end(tmp_path):
         assert "<Figure size" not in page and "&lt;Figure size" not in page, name
         # no stderr stream (warnings, progress bars, tracebacks) in any executed cell
         assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page, name
+        # the reader version, from the same run: the same charts, no code (tests/test_build_html.py for more)
+        reader = (tmp_path / READER_DIR / f"{name}.html").read_text(encoding="utf-8")
+        assert _PNG_RE.findall(reader) == pngs and 'class="jp-CodeMirrorEditor' not in reader, name

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -187,13 +188,126 @@ def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict, ca
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+#: The reader versions of the reports go into this sub-folder of the reports folder, under the same names.
+READER_DIR = "reader"
+_TEMPLATE = "compare_offline.html.j2"
+#: nbconvert's lab template without what it would fetch from the web (require.js, MathJax, Mermaid, the
+#: widget manager): the notebooks use none of them, and the pages must read offline.
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: What a static page shows in place of a widget, which needs a running kernel.
+WIDGET_NOTE = ('<div class="compare-widget-note"><p><em>交互式部件：请在 JupyterLab 中运行本笔记本。<br>'
+               "An interactive widget: run this notebook in JupyterLab to use it.</em></p></div>")
+_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+
+
+def _exporter(reader: bool):
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    hidden = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True) if reader else {}
+    return HTMLExporter(template_name="lab", extra_loaders=[DictLoader({_TEMPLATE: _OFFLINE_TEMPLATE})],
+                        template_file=_TEMPLATE, embed_images=True, **hidden)
+
+
+def headings(nb) -> list[tuple[int, str, str]]:
+    """The markdown headings of a notebook as ``(level, anchor id, text)``, in order.
+
+    The ids are the ones nbconvert gives the headings in the HTML (its own markdown filter renders each one).
+    Lines inside fenced code blocks are not headings.
+    """
+    from xml.etree import ElementTree
+
+    from nbconvert.filters import markdown2html_mistune
+
+    out = []
+    for cell in (c for c in nb.cells if c.cell_type == "markdown"):
+        fenced = False
+        for line in cell.source.splitlines():
+            if line.lstrip().startswith(("```", "~~~")):
+                fenced = not fenced
+            if fenced or not (m := _HEADING_RE.match(line)):
+                continue
+            try:
+                h = ElementTree.fromstring(markdown2html_mistune(line.strip()))
+            except ElementTree.ParseError:
+                continue
+            if h.get("id"):
+                out.append((len(m.group(1)), h.get("id"), "".join(h.itertext()).rstrip("¶").strip()))
+    return out
+
+
+def static_notebook(nb):
+    """A copy of ``nb`` in which every widget output is :data:`WIDGET_NOTE` and its static HTML copy, if any.
+
+    A widget's view needs a running kernel; an object that shows a widget may give an HTML copy of its state
+    beside it (``text/html`` in the same output), which a page can show.
+    """
+    import copy
+
+    static = copy.deepcopy(nb)
+    for cell in (c for c in static.cells if c.cell_type == "code"):
+        for output in cell.get("outputs", []):
+            if _WIDGET_VIEW in output.get("data", {}):
+                output.data = {"text/html": WIDGET_NOTE + output.data.get("text/html", ""),
+                               "text/plain": "(an interactive widget)"}
+    static.metadata.pop("widgets", None)
+    return static
+
+
+def reader_notebook(nb):
+    """A copy of ``nb`` with a table of contents: a markdown cell after the title cell, linking each heading.
+
+    The title cell is the first cell when it is markdown that opens with a level-1 heading; its heading is not
+    listed. Returns the copy (``nb`` is unchanged).
+    """
+    import copy
+    from html import escape
+
+    import nbformat
+
+    reader = copy.deepcopy(nb)
+    first = reader.cells[0] if reader.cells else None
+    titled = first is not None and first.cell_type == "markdown" and first.source.lstrip().startswith("# ")
+    title = headings(nbformat.v4.new_notebook(cells=[first]))[:1] if titled else []
+    items = [f'<li style="margin-left: {1.5 * max(0, level - 2):g}em"><a href="#{escape(anchor)}">'
+             f"{escape(text)}</a></li>" for level, anchor, text in headings(reader)[len(title):]]
+    if items:
+        toc = ('<nav class="compare-toc">\n<p><strong>目录 / Contents</strong></p>\n<ul>\n' + "\n".join(items)
+               + "\n</ul>\n</nav>")
+        reader.cells.insert(1 if titled else 0, nbformat.v4.new_markdown_cell(toc))
+    return reader
+
+
+def export_html(nb, stem: str, out: Path, path: Path | None = None) -> tuple[Path, Path]:
+    """Write an executed notebook twice, both pages self-contained (images embedded, nothing fetched).
+
+    ``out/<stem>.html`` is the full notebook; ``out/reader/<stem>.html`` the reader version: no code, no
+    prompts, a table of contents (:func:`reader_notebook`). Widgets show a note (:func:`static_notebook`). ``path`` is the notebook's folder, for images that
+    markdown cells link. Returns ``(full, reader)``.
+    """
+    nb = static_notebook(nb)
+    title = next((text for level, _, text in headings(nb) if level == 1), stem)  # the page's <title>
+
+    def resources() -> dict:  # an exporter writes into its resources: a fresh dict for each
+        return {"metadata": {"name": title, "path": str(path or out)}}
+
+    full, _ = _exporter(reader=False).from_notebook_node(nb, resources=resources())
+    reader, _ = _exporter(reader=True).from_notebook_node(reader_notebook(nb), resources=resources())
+    return atomic_write(out / f"{stem}.html", full), atomic_write(out / READER_DIR / f"{stem}.html", reader)
+
+
 def _run_notebook(nb_path: Path, out: Path, timeout: int, env: dict) -> Path:
     import tempfile
 
     import nbformat
     from jupyter_client import KernelManager
     from nbclient import NotebookClient
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(nb_path, as_version=4)
     with tempfile.TemporaryDirectory() as sock:  # local IPC sockets: no TCP ports, no warning about them
@@ -204,8 +318,7 @@ def _run_notebook(nb_path: Path, out: Path, timeout: int, env: dict) -> Path:
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
-    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    return atomic_write(out / f"{nb_path.stem}.html", html)
+    return export_html(nb, nb_path.stem, out, nb_path.parent)[0]  # executed once, exported twice
 
 
 def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 600, progress: bool | None = None,
@@ -214,7 +327,9 @@ def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 6
 
     The kernels are told the folders through the environment (:class:`compare.study.Folders`): ``raw`` the
     reports, ``out`` the build's tables, ``export`` where notebook 04 writes. With ``jobs`` > 1 that many
-    notebooks run at once. Returns the HTML files in notebook order.
+    notebooks run at once. Each notebook is executed once and written twice (:func:`export_html`):
+    ``out_dir/NN_name.html`` in full and ``out_dir/reader/NN_name.html`` without code. Returns the full HTML
+    files in notebook order.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -224,7 +339,9 @@ def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 6
     books = notebooks if notebooks is not None else sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
     out_dir = Path(out_dir)
     env = dict(os.environ)
-    env.update({k: str(v) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export)) if v is not None})
+    # absolute: a kernel runs in its notebook's folder, where a relative --raw would name another folder
+    env.update({k: str(Path(v).resolve()) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export))
+                if v is not None})
     workers = max(1, min(resolve_jobs(jobs), len(books) or 1))
     if workers > 1:  # kernels side by side: one BLAS/OpenMP thread each, or their spinning threads fight for cores
         env.update({k: str(max(1, resolve_jobs(-1) // workers)) for k in _THREAD_VARS})
