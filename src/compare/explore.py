@@ -79,7 +79,7 @@ def kwic(corpus, term: str, window: int = 20, report_ids=None) -> pd.DataFrame:
     pandas.DataFrame
         :data:`KWIC_COLUMNS`: ``left + match + right == corpus.text(report_id, start - window, end + window)``
         and ``match == corpus.text(report_id, start, end)``; ``problem_id`` / ``measure_id`` are those whose
-        span holds ``start`` (``None`` outside any, e.g. in a heading or the preamble).
+        span holds ``start`` (missing outside any, e.g. in a heading or the preamble).
     """
     if not isinstance(term, str) or not term:
         raise ValueError("kwic needs a non-empty term")
@@ -193,8 +193,8 @@ class Explorer:
     Attributes
     ----------
     problems : pandas.DataFrame
-        The problems of the current selection (:func:`compare.analysis.problems_behind`; the unit in the
-        column named ``by``).
+        The problems of the current selection, in the order of :func:`compare.analysis.problems_behind`,
+        with every column of ``corpus.problems`` and the unit in the column named ``by``.
     counts : pandas.DataFrame
         The type table (:func:`compare.analysis.type_counts` over the units).
     cells : dict
@@ -262,7 +262,9 @@ class Explorer:
         chosen = [u for u in (self.unit, self.unit2) if u is not None]
         behind = analysis.problems_behind(self.corpus.problems, self._reports, region=chosen or None,
                                           code=self.code)
-        self.problems = behind.rename(columns={"region": self.by}).reset_index(drop=True)
+        behind = behind.rename(columns={"region": self.by}).reset_index(drop=True)
+        extra = [c for c in self.corpus.problems.columns if c not in behind.columns]  # the evidence columns
+        self.problems = behind.merge(self.corpus.problems[["problem_id", *extra]], on="problem_id", how="left")
         self._refresh()
         return self
 
