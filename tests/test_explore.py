@@ -292,3 +292,9 @@ def test_the_map_is_one_offline_html_file(points, codebook, tmp_path):
     assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html", "text/plain"}
     assert "plotly.js v" in bundle["text/html"] and not bundle["text/html"].startswith("<html>")
     assert bundle["application/vnd.plotly.v1+json"]["data"][0]["customdata"][0][0] == f"{A}:P02"
+
+
+def test_kwic_table_aligns_the_contexts_on_the_marked_match(small):
+    page = explore.kwic_table(explore.kwic(small, "养老服务", window=5)).to_html()
+    assert "<mark>养老服务</mark>" in page and "讨。↵2." in page
+    assert "text-align: right" in page  # the left context ends at the match

@@ -37,6 +37,7 @@ __all__ = [
     "Explorer",
     "InteractiveMap",
     "kwic",
+    "kwic_table",
     "problem_map_figure",
     "problem_map_html",
     "save_problem_map",
@@ -103,6 +104,29 @@ def kwic(corpus, term: str, window: int = 20, report_ids=None) -> pd.DataFrame:
             rows.append((rid, pid, mid, text[max(0, s - window): s], text[s:e], text[e: e + window], s, e))
     out = pd.DataFrame(rows, columns=KWIC_COLUMNS)
     return out.astype({"start": "int64", "end": "int64"})
+
+
+def kwic_table(rows: pd.DataFrame, max_width: str = "24em"):
+    """Return :func:`kwic` rows as a Styler: left context right-aligned against the marked match, line breaks ``↵``.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        A :func:`kwic` result.
+    max_width : str
+        CSS width of the context columns.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    shown = rows.copy()
+    for col in ("left", "right"):
+        shown[col] = shown[col].str.replace("\n", "↵", regex=False)
+    shown["match"] = [f"<mark>{html.escape(m, quote=False)}</mark>" for m in shown["match"]]
+    sty = styled(shown, highlight={}, max_width=max_width, html_columns=["match"])
+    return sty.set_table_styles({"left": [{"selector": "td", "props": "text-align: right; white-space: nowrap;"}],
+                                 "right": [{"selector": "td", "props": "white-space: nowrap;"}]}, overwrite=False)
 
 
 # --------------------------------------------------------------------------------------------- units
@@ -311,7 +335,7 @@ class Explorer:
 
     def _on_kwic(self, term: str) -> None:
         term = term.strip()
-        self.kwic_html.value = styled(self.kwic(term)).to_html() if term else ""
+        self.kwic_html.value = kwic_table(self.kwic(term)).to_html() if term else ""
 
     def _sync_boxes(self) -> None:
         self._syncing = True

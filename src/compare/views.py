@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: CSS of a text cell: left-aligned, wrapped where the text breaks lines and where the column ends, never cut.
-TEXT_STYLE = {"white-space": "pre-wrap", "text-align": "left", "vertical-align": "top", "overflow-wrap": "anywhere"}
+TEXT_STYLE = {"white-space": "pre-wrap", "text-align": "left", "vertical-align": "top", "overflow-wrap": "break-word"}
 #: CSS of a highlighted term.
 MARK_STYLE = "background-color: #ffe08a; color: inherit; padding: 0 1px; border-radius: 2px;"
 #: Separators of a term list: the coding tables join by ``;``, the readable views by ``、``.
@@ -211,7 +211,8 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None = None,
-           max_width: str = "36em", min_width: str = "4em", index: bool = False, precision: int = 3):
+           max_width: str = "36em", min_width: str = "4em", index: bool = False, precision: int = 3,
+           html_columns: Sequence[str] = ()):
     """Return a Styler that shows ``df`` readably: text left-aligned and wrapped, terms marked, nothing cut.
 
     Parameters
@@ -226,6 +227,8 @@ def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None
         Show the index.
     precision : int
         Decimals of floats.
+    html_columns : sequence of str
+        Columns that already hold HTML (shown as they are, not escaped).
 
     Returns
     -------
@@ -238,7 +241,7 @@ def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None
     for col, terms in marks.items():
         shown[col] = [_highlight_cell(v, t) for v, t in zip(df[col], df[terms], strict=True)]
     text_cols = [c for c in shown.columns if _is_text(shown[c])]
-    plain = [c for c in text_cols if c not in marks]
+    plain = [c for c in text_cols if c not in marks and c not in html_columns]
     sty = shown.style.format(precision=precision, na_rep="")
     if plain:
         sty = sty.format(escape="html", na_rep="", subset=plain)
@@ -247,6 +250,7 @@ def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None
         sty = sty.set_table_styles({c: [{"selector": "td", "props": props + ";"}] for c in text_cols}, overwrite=False)
     sty = sty.set_table_styles([
         {"selector": "th", "props": "text-align: left; vertical-align: bottom; white-space: pre-wrap;"},
+        {"selector": "td", "props": "vertical-align: top;"},
         {"selector": "mark", "props": MARK_STYLE},
     ], overwrite=False)
     return sty if index else sty.hide(axis="index")
