@@ -21,9 +21,12 @@
 
 # %%
 import pandas as pd
+from IPython.display import display
 
 from compare import analysis
+from compare.explore import Explorer, InteractiveMap, kwic, kwic_table
 from compare.study import Folders, default_study
+from compare.views import evidence_table, split_terms, styled
 
 folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
 study = default_study()
@@ -51,7 +54,7 @@ figs["01_heatmap_region_type"]
 # (clusters of problems) that recur.
 
 # %%
-results["recurring_types"].drop(columns=["name_en"])
+styled(results["recurring_types"].drop(columns=["name_en"]))
 
 # %%
 figs["03_recurring_matrix"]
@@ -70,7 +73,7 @@ figs["08_distinctive_terms"]
 # ## 最相似的跨地区问题 / Most alike problems across regions
 
 # %%
-results["similar_pairs"][["similarity", "region_a", "title_a", "region_b", "title_b"]].head(8)
+styled(results["similar_pairs"][["similarity", "region_a", "title_a", "region_b", "title_b"]].head(8))
 
 # %% [markdown]
 # ## 重复使用的措施文字 / Recycled text
@@ -102,5 +105,37 @@ figs["07_timeline"]
 # %%
 cell = results["type_counts"].sort_values("n", kind="stable").iloc[-1]
 print(cell.region, cell.name_zh, cell.n)
-analysis.problems_behind(corpus.problems, corpus.reports, region=cell.region, code=cell.code)[
-    ["problem_id", "title", "start", "end"]]
+styled(analysis.problems_behind(corpus.problems, corpus.reports, region=cell.region, code=cell.code)[
+    ["problem_id", "title", "start", "end"]])
+
+# %% [markdown]
+# ## 探索 / Explore
+# 点击类型表中的一格，列出其背后的问题：命中词高亮、整改措施、原文段落。可换比较单位（地区、城市、省份、级别、年份），
+# 或选两个单位对比。从最大的一格开始。
+#
+# Click a cell of the type table to list the problems behind it, with their matched terms marked, their measures
+# and the passage of the source text; compare by another unit (region, city, province, level, year) or pick two
+# units. It starts on the largest cell.
+
+# %%
+explorer = Explorer(corpus, results, study.codebook, unit=cell.region, code=cell.code)
+display(explorer)
+
+# %% [markdown]
+# The evidence of those problems, the matched terms marked in the titles; then the cell's most frequent term in
+# context in the same reports (`kwic`: offsets into the text and the problem and measure each occurrence falls in).
+
+# %%
+styled(evidence_table(explorer.problems, corpus.reports, study.codebook))
+
+# %%
+term = pd.Series([t for v in explorer.problems["matched_terms"] for t in split_terms(v)]).value_counts().index[0]
+kwic_table(kwic(corpus, term, window=15, report_ids=explorer.problems["report_id"].unique()).head(10))
+
+# %% [markdown]
+# ## 交互式问题地图 / Interactive problem map
+# 鼠标悬停显示编号、地区、类型和标题。Hover over a point for its id, region, type and title;
+# `InteractiveMap(...).save(path)` writes the map as one HTML file that opens offline.
+
+# %%
+InteractiveMap(results["problem_map"], study.codebook, lang="zh")

@@ -101,7 +101,7 @@ LAYERS = [
     ("corpus", {"corpus"}),
     ("coding", {"codebook", "classify", "coding", "training", "labels", "vocab"}),
     ("analyses", {"cluster", "analysis", "similarity"}),
-    ("presentation", {"theme", "names", "plots", "export"}),
+    ("presentation", {"theme", "names", "plots", "export", "views", "explore"}),
     ("entry points", {"study", "build", "cli"}),
 ]
 ENTRY_POINTS = LAYERS[-1][1]

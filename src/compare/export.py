@@ -39,6 +39,8 @@ __all__ = [
     "neutralize_formula",
     "save_figure",
     "save_table",
+    "save_workbook",
+    "xlsx_text",
 ]
 
 #: Rows of one XLSX sheet, the header row included (Excel's limit).
@@ -152,8 +154,19 @@ def neutralize_formula(value):
     return value
 
 
-def _xlsx_text(value):
-    """A cell as XLSX can hold it: formula-safe, control characters replaced by U+FFFD."""
+def xlsx_text(value):
+    """Return a cell as XLSX can hold it: formula-safe (:func:`neutralize_formula`), control characters U+FFFD.
+
+    Parameters
+    ----------
+    value : object
+        A cell; only strings are changed.
+
+    Returns
+    -------
+    object
+        ``"'=1"`` for ``"=1"``, ``"a\ufffdb"`` for ``"a\x0cb"``; anything else as it is.
+    """
     value = neutralize_formula(value)
     if isinstance(value, str) and _XLSX_ILLEGAL.search(value):
         return _XLSX_ILLEGAL.sub("\ufffd", value)
@@ -241,7 +254,7 @@ def save_table(
         elif fmt == "parquet":
             with atomic_path(path) as tmp:
                 _flatten(df, drop_tz=False).to_parquet(tmp, index=False)
-        elif not _write_xlsx(_spreadsheet_safe(flat, _xlsx_text), name, path):
+        elif not _write_xlsx(_spreadsheet_safe(flat, xlsx_text), name, path):
             continue
         paths.append(path)
     return paths
@@ -279,6 +292,17 @@ def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
     writer.close()
     atomic_write(path, _reproducible_zip(buf.getvalue()))
     return True
+
+
+def save_workbook(workbook, path: str | Path) -> Path:
+    """Save an openpyxl workbook atomically, with fixed timestamps (the same cells give the same bytes).
+
+    For sheets a caller builds cell by cell (rich text, wrapping); the cells should already have passed
+    :func:`xlsx_text`. Returns ``path`` as a Path.
+    """
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return atomic_write(path, _reproducible_zip(buf.getvalue()))
 
 
 _FIXED_TIME = "2000-01-01T00:00:00Z"
