@@ -35,7 +35,6 @@ pd.set_option("display.max_colwidth", 60)
 corpus = study.code(study.load(folders.raw))
 results = study.analyses(corpus)
 figs = study.figures(results, lang="zh")
-sorted(results)
 
 # %% [markdown]
 # ## 类型 × 地区 / Types by region
