@@ -127,3 +127,16 @@ def test_per_file_tokens_are_the_tokenizers_segmentations(tmp_path, monkeypatch)
     assert [cached.segment(d) for d in docs] == res.tokens["problems"]
     again = process_file(path, cache=store, tokenizer=cached)  # from the per-file cache, tokens included
     assert again.tokens == res.tokens and again.problems == res.problems
+
+
+def test_progress_bars_show_in_jupyter_and_terminals_and_stay_quiet_in_ci(monkeypatch):
+    from compare.runner import show_progress
+
+    monkeypatch.delenv("COMPARE_PROGRESS", raising=False)
+    monkeypatch.setenv("CI", "true")
+    assert show_progress() is False and show_progress(True) is True
+    monkeypatch.delenv("CI")
+    monkeypatch.setitem(sys.modules, "ipykernel", object())  # as inside a Jupyter kernel
+    assert show_progress() is True
+    monkeypatch.setenv("COMPARE_PROGRESS", "0")  # what the build gives the notebooks it executes
+    assert show_progress() is False and show_progress(True) is True

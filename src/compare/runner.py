@@ -11,8 +11,8 @@ input order, whatever the engine.
   ``distributed.Client``); needs the ``compare[dask]`` extra.
 
 :func:`resolve_jobs` is the one place that turns ``jobs`` into a number of workers; :func:`progress_bar` the
-one place that makes a progress bar (tqdm's ``auto`` flavour: a widget in Jupyter, text in a terminal, silent
-when not asked for and stderr is not a terminal).
+one place that makes a progress bar (tqdm's ``auto`` flavour: a widget in Jupyter, text in a terminal; quiet
+under CI and in the notebooks a build executes).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["imap", "map_frames", "progress_bar", "resolve_jobs"]
+__all__ = ["imap", "map_frames", "progress_bar", "resolve_jobs", "show_progress"]
 
 
 def resolve_jobs(jobs: int | None) -> int:
@@ -43,12 +43,25 @@ def resolve_jobs(jobs: int | None) -> int:
     return int(jobs)
 
 
+def show_progress(progress: bool | None = None) -> bool:
+    """Whether to draw a progress bar: ``progress`` when given, else ``COMPARE_PROGRESS`` (``0``/``1``) when set,
+    else never under CI (``CI`` set), else in a terminal or a Jupyter kernel."""
+    if progress is not None:
+        return bool(progress)
+    setting = os.environ.get("COMPARE_PROGRESS")
+    if setting in ("0", "1"):
+        return setting == "1"
+    if os.environ.get("CI"):
+        return False
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+
 def progress_bar(it: Iterable, total: int | None, desc: str, progress: bool | None, unit: str = "it"):
-    """``it`` wrapped in a tqdm bar; ``progress=None`` shows one only when stderr is a terminal."""
+    """``it`` wrapped in a tqdm bar (tqdm's ``auto`` flavour: a widget in Jupyter, text in a terminal) when
+    :func:`show_progress` says so."""
     from tqdm.auto import tqdm
 
-    disable = not (progress if progress is not None else sys.stderr.isatty())
-    return tqdm(it, total=total, desc=desc, unit=unit, disable=disable)
+    return tqdm(it, total=total, desc=desc, unit=unit, disable=not show_progress(progress))
 
 
 def _die_with_parent() -> None:
