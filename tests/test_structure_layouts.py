@@ -191,3 +191,28 @@ def test_numbered_items_of_intro_and_closing_are_never_problems(name):
     for t in ("建立整改台账", "实行销号管理", "持续巩固整改成果", "建立长效机制", "提高站位"):
         assert not any(t in p.title for p in r.problems)
     assert not any("巩固" in m.text for p in r.problems for m in p.measures)
+
+
+def test_parse_cli_prints_a_readable_outline(tmp_path, capsys):
+    from compare.cli import build_parser
+
+    path = tmp_path / "three.txt"
+    path.write_text(THREE, encoding="utf-8")
+    args = build_parser().parse_args(["parse", str(path)])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "metadata:" in out and "structure:" in out and out[-1] == "warnings: 0"
+    assert any(ln.split() == ["inspection_body", "县委第二巡察组"] for ln in out)
+    theme = out.index("    [theme] 落实主体责任不到位的问题")
+    assert out[theme + 1].lstrip().startswith("（1） 党组研究整改不及时") and out[theme + 1].endswith("2 measures")
+    assert any(ln.startswith("  2. 资金管理不规范的问题") for ln in out)
+
+
+def test_parse_cli_size_limit(tmp_path, capsys):
+    from compare.cli import build_parser
+
+    path = tmp_path / "three.txt"
+    path.write_text(THREE, encoding="utf-8")
+    args = build_parser().parse_args(["parse", str(path), "--max-mb", "0.0001"])
+    assert args.func(args) == 2
+    assert "[too_large]" in capsys.readouterr().err
