@@ -35,12 +35,12 @@ def _clean(row: dict) -> dict:
     return out
 
 
-def report_json(path: str) -> dict:
+def report_json(path: str, max_chars: int | None = None) -> dict:
     """One report as the JSON document of ``compare parse FILE --json`` (schema in the README)."""
     from . import schema
     from .corpus import process_file
 
-    res = process_file(path)
+    res = process_file(path, max_chars=max_chars)
     if res.error is not None:
         return {"error": res.error}
     report = dict(res.report)
@@ -65,8 +65,17 @@ def _codes_for(problems: list[dict], measures: list[dict]) -> dict | None:
     return code_problem_rows(problems, measures, default_study().model())
 
 
+#: the metadata fields the outline of ``compare parse FILE`` shows, in reading order
+_OUTLINE_FIELDS = (
+    "title", "issuer", "party_org_type", "agency", "region_label", "province", "city", "region", "adcode",
+    "admin_level", "inspection_kind", "inspection_body", "inspection_start", "inspection_end", "feedback_date",
+    "published_date", "declared_problem_count", "declared_measure_count",
+)
+
+
 def cmd_parse(args) -> int:
-    doc = report_json(args.file)
+    max_chars = int(args.max_mb * 1_000_000) if getattr(args, "max_mb", None) else None
+    doc = report_json(args.file, max_chars)
     if "error" in doc:
         print(doc["error"]["message"], file=sys.stderr)
         if args.json:
@@ -75,15 +84,49 @@ def cmd_parse(args) -> int:
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default))
     else:
-        r = doc["report"]
-        print(f"{args.file}: {r['issuer']} · {r['region']} · published {r['published_date']}")
-        print(f"  {r['n_problems']} problems, {r['n_measures']} measures; is_report={r['is_report']} truncated={r['truncated']}")
-        for p in doc["problems"]:
-            code = f" [{p['primary_code']}]" if "primary_code" in p else ""
-            print(f"  {p['seq']:>3} {p['label']:<5} {p['title']}{code}  ({p['n_measures']} measures)")
-        for w in doc["warnings"]:
-            print(f"  warning: {w}")
+        print("\n".join(outline(args.file, doc)))
     return 0
+
+
+def outline(path: str, doc: dict) -> list[str]:
+    """The readable outline of one parsed report: metadata, the aspect → theme → problem tree, the warnings."""
+    r = doc["report"]
+    out = [f"{path}  ({r['source_format']}, {r['n_chars']} characters)",
+           f"  is_report={r['is_report']}  truncated={r['truncated']}  "
+           f"{r['n_problems']} problems, {r['n_measures']} measures", "metadata:"]
+    width = max(map(len, _OUTLINE_FIELDS))
+    for k in _OUTLINE_FIELDS:
+        if r.get(k) is not None:
+            out.append(f"  {k:<{width}}  {r[k]}")
+    empty = [k for k in _OUTLINE_FIELDS if r.get(k) is None]
+    if empty:
+        out.append(f"  (not found: {', '.join(empty)})")
+    out.append("structure:")
+    out += _tree(doc["problems"])
+    out.append(f"warnings: {len(doc['warnings'])}")
+    out += [f"  - {w}" for w in doc["warnings"]]
+    return out
+
+
+def _tree(problems: list[dict]) -> list[str]:
+    """Problems indented under their aspect and theme, each with its measure count (and code when known)."""
+    out: list[str] = []
+    aspect = theme = object()
+    for p in problems:
+        if p.get("aspect") != aspect:
+            aspect, theme = p.get("aspect"), object()
+            if aspect is not None:
+                out.append(f"  [aspect] {aspect}")
+        if p.get("theme") != theme:
+            theme = p.get("theme")
+            if theme is not None:
+                out.append(f"    [theme] {theme}")
+        indent = "  " * (1 + (aspect is not None) + (theme is not None))
+        code = f" [{p['primary_code']}]" if p.get("primary_code") else ""
+        out.append(f"{indent}{p['label']} {p['title']}{code}  — {p['n_measures']} measures")
+    if not problems:
+        out.append("  (no problems found)")
+    return out
 
 
 def cmd_build(args) -> int:
@@ -221,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="parse one report and print its structure")
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print the report, problems and measures as JSON")
+    p.add_argument("--max-mb", type=float, default=None,
+                   help="refuse a file whose text exceeds this many million characters (default 20)")
     p.set_defaults(func=cmd_parse)
     b = sub.add_parser("build", help="the whole study: tables, codes, clusters, analysis, figures, notebooks")
     b.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")

@@ -103,7 +103,8 @@ def _mention_rows(rid: str, text: str, problems: list[dict], measures: list[dict
     return out
 
 
-def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenizer=None) -> FileResult:
+def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenizer=None,
+                  max_chars: int | None = None) -> FileResult:
     """Read, normalise, parse, read the metadata, extract and (with a ``tokenizer``) tokenise one report.
 
     Parameters
@@ -116,26 +117,29 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenize
         Defaults to the file's stem.
     tokenizer : compare.tokens.JiebaTokenizer, optional
         Segment every problem document and measure text (kept in ``tokens``); None: no tokens.
+    max_chars : int, optional
+        The reader's size limit (default :data:`compare.io.DEFAULT_MAX_CHARS`): a bigger text is ``too_large``.
 
     Returns
     -------
     compare.schema.FileResult
-        With ``error`` set (and no rows) when a step failed; ``error["stage"]`` names the step.
+        With ``error`` set (and no rows) when a step failed; ``error["stage"]`` names the step. The reader's
+        warnings (replaced bytes, blank PDF pages …) come first in the report's ``warnings``.
     """
-    from .io import read_bytes
+    from .io import DEFAULT_MAX_CHARS, read_bytes
 
     rid = report_id or Path(path).stem
     res = FileResult(str(path), rid)
     stage = "read"
     try:
-        doc = read_bytes(data, str(path))
+        doc = read_bytes(data, str(path), max_chars or DEFAULT_MAX_CHARS)
         stage = "normalize"
         norm = normalize(doc.text)
         stage = "parse"
         parsed = parse(norm.text)
         stage = "metadata"
         meta, meta_warnings = read_metadata(norm.text, parsed)
-        warnings = [*meta_warnings, *parsed.warnings]
+        warnings = [*doc.warnings, *meta_warnings, *parsed.warnings]
         if norm.traditional:
             warnings.append("traditional characters converted to simplified")
         res.report = _report_row(rid, path, doc, norm, parsed, meta, warnings)
@@ -165,9 +169,10 @@ def _document_from(d: dict) -> Normalized:
                       deleted=[tuple(x) for x in d["deleted"]], traditional=bool(d["traditional"]))
 
 
-def _entry_key(data: bytes, path: str, rid: str, tokenizer) -> str:
+def _entry_key(data: bytes, path: str, rid: str, tokenizer, max_chars: int | None = None) -> str:
     dict_hash = tokenizer.dict_hash_ if tokenizer is not None else "no-tokens"
-    return digest(hashlib.sha256(data).hexdigest(), path, rid, source_fingerprint(), dict_hash)
+    limit = () if max_chars is None else (f"max_chars={max_chars}",)
+    return digest(hashlib.sha256(data).hexdigest(), path, rid, source_fingerprint(), dict_hash, *limit)
 
 
 def _from_entry(entry: dict, path: str, rid: str) -> FileResult:
@@ -179,7 +184,7 @@ def _from_entry(entry: dict, path: str, rid: str) -> FileResult:
 
 
 def process_file(path: PathLike, report_id: str | None = None, cache: Cache | None = None, tokenizer=None,
-                 want_tokens: bool = True) -> FileResult:
+                 want_tokens: bool = True, max_chars: int | None = None) -> FileResult:
     """:func:`process_bytes` on a file, cached in ``cache`` by content hash, code fingerprint and dictionary.
 
     Parameters
@@ -193,16 +198,20 @@ def process_file(path: PathLike, report_id: str | None = None, cache: Cache | No
         Tokenise too (see :func:`process_bytes`).
     want_tokens : bool
         Return the tokens (False: they are computed and cached, but not read back or returned).
+    max_chars : int, optional
+        The reader's size limit (see :func:`process_bytes`); a file too big for it is refused unread.
+
+    A missing file, a dangling link, a symlink loop, a folder (``x.txt/``) or a file too large gives an
+    ``errors`` row (stage ``read``), like a file that cannot be decoded.
     """
     path = str(path)
     rid = report_id or Path(path).stem
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        exc.reason = "not_found" if isinstance(exc, FileNotFoundError) else "unreadable"
+        data = _file_bytes(path, max_chars)
+    except Exception as exc:  # ReadError, or an unsupported suffix
         return FileResult(path, rid, error=_error(path, "read", exc))
     cache = cache or Cache(None)
-    key = _entry_key(data, path, rid, tokenizer)
+    key = _entry_key(data, path, rid, tokenizer, max_chars)
     entry = cache.read_json("parse", key)
     if entry is not None and "report" in entry:
         res = _from_entry(entry, path, rid)
@@ -210,7 +219,7 @@ def process_file(path: PathLike, report_id: str | None = None, cache: Cache | No
             res.tokens = cache.read_json("tokens", key)
         if tokenizer is None or not want_tokens or res.tokens is not None or not res.ok:
             return res
-    res = process_bytes(data, path, rid, tokenizer)
+    res = process_bytes(data, path, rid, tokenizer, max_chars)
     doc = _document_json(res.document) if res.document is not None else None
     cache.write_json("parse", key, {**res.rows(), "document": doc})
     if res.tokens is not None:
@@ -220,20 +229,61 @@ def process_file(path: PathLike, report_id: str | None = None, cache: Cache | No
     return res
 
 
+def _file_bytes(path: str, max_chars: int | None) -> bytes:
+    """The bytes of ``path``, or a ReadError that says why it names no readable file."""
+    from .io import DEFAULT_MAX_CHARS, ReadError, check_size
+
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        try:
+            p.resolve(strict=True)
+        except (RuntimeError, OSError) as exc:  # RuntimeError: a loop before Python 3.13
+            if isinstance(exc, FileNotFoundError):
+                raise ReadError(path, "not_found", f"dangling symlink to {os.readlink(p)!r}") from None
+            raise ReadError(path, "unreadable", "symlink loop") from None
+    if p.is_dir():
+        raise ReadError(path, "unreadable", "a folder, not a file")
+    try:
+        check_size(path, p.stat().st_size, max_chars or DEFAULT_MAX_CHARS)
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise ReadError(path, "not_found") from None
+    except OSError as exc:
+        raise ReadError(path, "unreadable", exc.strerror or type(exc).__name__) from None
+
+
 # --------------------------------------------------------------------------------------------- files
 def expand_paths(path_or_glob: PathLike | Iterable[PathLike]) -> list[str]:
-    """Files named by a folder (its non-hidden files), a glob pattern, a file, or a list of those; sorted."""
+    """Files named by a folder (its non-hidden files), a glob pattern, a file, or a list of those; sorted.
+
+    A folder's or a pattern's entry that is named like a report (``.txt``, ``.docx`` … ) but is no readable
+    file — a dangling link, a symlink loop, a folder ``x.txt/`` — is kept, so that :func:`process_file`
+    gives it an ``errors`` row instead of it vanishing from the build.
+    """
     items = [path_or_glob] if isinstance(path_or_glob, (str, os.PathLike)) else list(path_or_glob)
     out: list[str] = []
     for it in items:
         p = Path(it)
         if p.is_dir():
-            out.extend(str(q) for q in sorted(p.iterdir()) if q.is_file() and not q.name.startswith("."))
+            out.extend(str(q) for q in sorted(p.iterdir()) if _listed(q))
         elif any(ch in str(it) for ch in "*?["):
-            out.extend(sorted(q for q in _glob.glob(str(it), recursive=True) if Path(q).is_file()))
+            out.extend(sorted(q for q in _glob.glob(str(it), recursive=True) if _listed(Path(q))))
         else:
             out.append(str(p))  # a missing file is reported by process_file, not dropped here
     return out
+
+
+def _looks_like_report(p: Path) -> bool:
+    from .io import SUPPORTED_SUFFIXES
+
+    return p.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def _listed(q: Path) -> bool:
+    """A folder entry worth a row: a visible file, or anything named like a report."""
+    if q.name.startswith("."):
+        return False
+    return q.is_file() or _looks_like_report(q)
 
 
 def report_ids(paths: list[str]) -> list[str]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 __all__ = [
     "CN_NUM", "cn_number",
     "SECTION_RE", "PART_RE", "PAREN_RE", "NUMBER_RE", "TITLE_WRAPPERS", "PROBLEM_TEMPLATE_RE",
-    "FIX_RE", "FIX_START_RE", "MEASURE_ORDINAL_RE", "SUBAREA_RE",
+    "FIX_RE", "FIX_START_RE", "EFFECT_RE", "MEASURE_ORDINAL_RE", "MEASURE_NUMBER_RE", "SUBAREA_RE",
     "DATE_LINE_RE", "SIGNATURE_RE", "CONTACT_RE", "CHROME_RE", "META_DATE_RE", "UNIT_START_RE", "HEADING_START_RE",
     "Line", "lines",
 ]
@@ -79,8 +79,8 @@ SECTION_RE = re.compile(rf"^([{CN_NUM}]+)、\s*(.*)$")
 PART_RE = re.compile(rf"^第([{CN_NUM}]+)(?:方面|部分)(?:问题|存在的问题)?[，：、。\s]*(.*)$")
 #: paren heading ``（一）关于…方面`` — group 1 the numeral, group 2 the heading text
 PAREN_RE = re.compile(rf"^[（(]([{CN_NUM}]+)[）)]\s*(.*)$")
-#: numbered line ``1.`` ``1、`` ``（1）`` — group 1 or 2 the number, group 3 the rest of the line
-NUMBER_RE = re.compile(r"^(?:(\d{1,3})\s*[.、](?!\d)|[（(](\d{1,3})[）)])\s*(.*)$")
+#: numbered line ``1.`` ``1、`` ``（1）`` ``1）`` ``问题1.`` — group 1 or 2 the number, group 3 the rest of the line
+NUMBER_RE = re.compile(r"^(?:问题\s*)?(?:(\d{1,3})\s*(?:[.、．](?!\d)|[)）])|[（(](\d{1,3})[）)])\s*(.*)$")
 #: wrappers around a problem statement: 针对“…”问题 → … (group ``t``), tried in order
 TITLE_WRAPPERS = (
     re.compile(r"^针对[“\"](?P<t>.+)[”\"](?:的)?问题$"),
@@ -92,12 +92,19 @@ TITLE_WRAPPERS = (
 PROBLEM_TEMPLATE_RE = re.compile(r"^(?:针对|关于).{2,}问题")
 
 # --- measures -------------------------------------------------------------------------------------------
-#: the ``整改情况：`` / ``整改措施：`` / ``整改进展情况：`` label, anywhere
-FIX_RE = re.compile(_FIX)
+#: the ``整改情况：`` / ``整改措施：`` / ``整改进展情况：`` label, anywhere, with a status sentence after it
+#: (``整改情况：已完成。``) taken into the label
+FIX_RE = re.compile(rf"{_FIX}(?:\s*(?:已|基本|正在|持续|长期|立行立改)?(?:完成|整改到位|整改|推进|坚持)"
+                    r"(?:整改|中)?(?:[。；](?=\s*(?:整改|\n|$|[一二三四五六七八九十]是|\d))|$|(?=\n)))?")
+#: the ``整改成效：`` / ``整改效果：`` label: an outcome, not a measure
+EFFECT_RE = re.compile(r"整改(?:成效|效果|结果)[：]")
 #: the label at the start of a line
 FIX_START_RE = re.compile(rf"^\s*{_FIX}")
 #: a measure ordinal ``一是`` at the start of the text or after 。；：！？ or a line break — group 1 the numeral
 MEASURE_ORDINAL_RE = re.compile(rf"{_CLAUSE_START}[ \t]*([{CN_NUM}]{{1,3}})是")
+#: an Arabic-numbered measure ``1.`` ``1、`` ``（1）`` ``1）`` at the start of the text or of a clause — group 1
+#: or 2 the number
+MEASURE_NUMBER_RE = re.compile(rf"{_CLAUSE_START}[ \t]*(?:(\d{{1,2}})\s*(?:[.、．](?!\d)|[)）])|[（(](\d{{1,2}})[）)])")
 #: a sub-area ``在…方面：`` grouping measures — group 1 the area
 SUBAREA_RE = re.compile(r"(?:(?<=^)|(?<=[。；：\n]))[ \t]*在([^，。；：\n]{1,20}?)方面[：]")
 
@@ -128,7 +135,7 @@ META_DATE_RE = re.compile(
 # --- loose line starts (normalisation: the text is not canonical yet) -----------------------------------
 #: a line start that opens a new structural unit: a broken line is never joined onto it
 UNIT_START_RE = re.compile(
-    rf"^(?:[{CN_NUM}]+[、是]|[（(][{CN_NUM}\d]+[）)]|\d{{1,3}}\s*[.．、]|"
+    rf"^(?:[{CN_NUM}]+[、是]|[（(][{CN_NUM}\d]+[）)]|(?:问题\s*)?\d{{1,3}}\s*[.．、)）]|整改成效|"
     rf"{_PART}|整改情况|整改措施|整改进展|在[^，。：:]{{1,20}}方面[：:]|"
     r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*$|中共\S{2,30}(?:党组|党委)\s*$|联系方式|欢迎)"
 )

@@ -29,7 +29,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Document", "ReadError", "REASONS", "SUPPORTED_SUFFIXES", "read_document", "read_bytes"]
+__all__ = ["Document", "ReadError", "REASONS", "SUPPORTED_SUFFIXES", "DEFAULT_MAX_CHARS", "check_size",
+           "read_document", "read_bytes"]
 
 #: File extensions the readers understand.
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf", ".html", ".htm")
@@ -48,7 +49,14 @@ REASONS: dict[str, str] = {
     "encrypted_pdf": "PDF is password-protected",
     "no_text_layer": "PDF has no text layer (scanned or image-only; it needs OCR)",
     "unmapped_glyphs": "PDF text uses fonts without a Unicode mapping (extracts as (cid:N) codes)",
+    "too_large": "file expands beyond the size limit (max_chars)",
 }
+
+#: The default limit on a report's text, in characters (a long report has a few hundred thousand).
+DEFAULT_MAX_CHARS = 20_000_000
+# Bytes a file may hold per character of the limit before it is refused unread: 4 for text (UTF-32 at
+# worst), 16 for the XML of a .docx and for a PDF (markup, fonts and images around the text).
+_BYTES_PER_CHAR = {"txt": 4, "html": 4, "docx": 16, "pdf": 16}
 
 _FORMAT_BY_SUFFIX = {".txt": "txt", ".docx": "docx", ".pdf": "pdf", ".html": "html", ".htm": "html"}
 
@@ -166,7 +174,7 @@ class Document:
 # --------------------------------------------------------------------------------------------- entry points
 
 
-def read_document(path: str | os.PathLike) -> Document:
+def read_document(path: str | os.PathLike, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
     """Read one report file into a :class:`Document`.
 
     The format is chosen by the file's suffix (case-insensitive): .txt, .docx, .pdf, .html/.htm.
@@ -176,6 +184,8 @@ def read_document(path: str | os.PathLike) -> Document:
     ----------
     path : str or os.PathLike
         The file to read.
+    max_chars : int, default :data:`DEFAULT_MAX_CHARS`
+        A file whose text (or whose bytes, see :func:`check_size`) exceeds this is ``too_large``.
 
     Returns
     -------
@@ -190,6 +200,7 @@ def read_document(path: str | os.PathLike) -> Document:
     shown = _shown(path)
     _format_for(shown)  # unsupported suffix: fail before touching the disk
     try:
+        check_size(shown, os.stat(shown).st_size, max_chars)
         data = Path(shown).read_bytes()
     except FileNotFoundError:
         raise ReadError(shown, "not_found") from None
@@ -197,10 +208,33 @@ def read_document(path: str | os.PathLike) -> Document:
         raise ReadError(shown, "unreadable", "is a directory") from None
     except OSError as exc:
         raise ReadError(shown, "unreadable", exc.strerror or type(exc).__name__) from None
-    return read_bytes(data, shown)
+    return read_bytes(data, shown, max_chars)
 
 
-def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike) -> Document:
+def check_size(name: str | os.PathLike, n_bytes: int, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    """Refuse a file of ``n_bytes`` before reading it when it cannot fit ``max_chars`` of text.
+
+    Parameters
+    ----------
+    name : str or os.PathLike
+        The file name (its suffix selects the format).
+    n_bytes : int
+        Its size on disk.
+    max_chars : int
+        The limit on the text (a .txt or web page may hold 4 bytes a character, a .docx or PDF 16).
+
+    Raises
+    ------
+    ReadError
+        ``too_large``; ``unsupported_format`` for an unknown suffix.
+    """
+    fmt = _format_for(_shown(name))
+    if n_bytes > _BYTES_PER_CHAR[fmt] * max_chars:
+        raise ReadError(name, "too_large", f"{n_bytes} bytes; limit {max_chars} characters")
+
+
+def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike,
+               max_chars: int = DEFAULT_MAX_CHARS) -> Document:
     """Read a report held in memory into a :class:`Document`.
 
     Parameters
@@ -209,6 +243,8 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike) ->
         The raw file content.
     name : str or os.PathLike
         The file name; its suffix selects the format and it is stored as :attr:`Document.path`.
+    max_chars : int, default :data:`DEFAULT_MAX_CHARS`
+        Bigger bytes (:func:`check_size`), a .docx inflating beyond it or a longer text are ``too_large``.
 
     Returns
     -------
@@ -245,7 +281,7 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike) ->
     fmt = _format_for(shown)
     if not data:
         raise ReadError(shown, "empty", "0 bytes")
-    text, encoding, warnings = _read_format(fmt, data, shown)
+    text, encoding, warnings = _read_limited(fmt, data, shown, max_chars)
     if not text.strip():
         raise ReadError(shown, "empty", "no text")
     return Document(
@@ -262,6 +298,17 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike) ->
 def _shown(path: str | os.PathLike) -> str:
     """The name a file is shown and stored by: the path as given."""
     return os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+
+
+def _read_limited(fmt: str, data: bytes, shown: str, max_chars: int) -> tuple[str, str | None, list[str]]:
+    """:func:`_read_format` within the size limit: the bytes, a .docx's inflated size, then the text."""
+    check_size(shown, len(data), max_chars)
+    if fmt == "docx":
+        _check_docx_expansion(data, shown, max_chars)
+    text, encoding, warnings = _read_format(fmt, data, shown)
+    if len(text) > max_chars:
+        raise ReadError(shown, "too_large", f"{len(text)} characters; limit {max_chars}")
+    return text, encoding, warnings
 
 
 def _read_format(fmt: str, data: bytes, shown: str) -> tuple[str, str | None, list[str]]:
@@ -544,6 +591,20 @@ def _read_docx(data: bytes, name: str) -> tuple[str, None, list[str]]:
     return _newlines("\n".join(lines)), None, []
 
 
+def _check_docx_expansion(data: bytes, name: str, max_chars: int) -> None:
+    """A .docx whose zip members expand beyond ``16 × max_chars`` bytes is ``too_large`` (a zip bomb is
+    refused from its directory, before anything is inflated)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # the reader names the damage
+    if total > _BYTES_PER_CHAR["docx"] * max_chars:
+        raise ReadError(name, "too_large", f"expands to {total} bytes; limit {max_chars} characters")
+
+
 def _docx_blocks(parent, lines: list[str]) -> None:
     """Append the lines of the block-level children of ``parent`` (body, cell, text box) in order."""
     for child in parent:
@@ -645,24 +706,15 @@ _CID_RE = re.compile(r"\(cid:\d+\)")
 
 
 def _read_pdf(data: bytes, name: str) -> tuple[str, None, list[str]]:
-    import pdfplumber
-    from pdfminer.pdfdocument import PDFPasswordIncorrect
-
     head = data[:1024]
     if b"%PDF" not in head:
         start = data[:16].decode("latin-1").strip()
         raise ReadError(name, "corrupt_pdf", f"no %PDF header (starts with {start!r})")
     warnings: list[str] = []
-    pages: list[str] = []
-    try:
-        with pdfplumber.open(_io.BytesIO(data)) as pdf:
-            for page in pdf.pages:
-                pages.append(_dedupe_chars(page).extract_text() or "")
-    except Exception as exc:
-        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-        if isinstance(inner, PDFPasswordIncorrect):
-            raise ReadError(name, "encrypted_pdf") from None
-        raise ReadError(name, "corrupt_pdf", f"{type(inner).__name__}: {inner}") from None
+    pages, encrypted = _pdf_pages_pdfminer(data, name)
+    if encrypted:  # pdfminer half-decrypts owner-password files (fonts come out as (cid:N)): pdfium reads them
+        pages = _pdf_pages_pdfium(data, name)
+        warnings.append("PDF has an owner password (restrictions only); read without it")
     if not pages:
         raise ReadError(name, "no_text_layer", "no pages")
     blank = [i + 1 for i, t in enumerate(pages) if not t.strip()]
@@ -679,6 +731,42 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, None, list[str]]:
     if blank:
         warnings.append(f"page(s) without text: {', '.join(map(str, blank))}")
     return text, None, warnings
+
+
+def _pdf_pages_pdfminer(data: bytes, name: str) -> tuple[list[str], bool]:
+    """The text of each page by pdfplumber, and whether the file is encrypted (then no pages: they are left
+    to :func:`_pdf_pages_pdfium`)."""
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+
+    pages: list[str] = []
+    try:
+        with pdfplumber.open(_io.BytesIO(data)) as pdf:
+            if getattr(pdf.doc, "encryption", None) is not None:
+                return [], True
+            for page in pdf.pages:
+                pages.append(_dedupe_chars(page).extract_text() or "")
+    except Exception as exc:
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+        if isinstance(inner, PDFPasswordIncorrect):
+            return [], True
+        raise ReadError(name, "corrupt_pdf", f"{type(inner).__name__}: {inner}") from None
+    return pages, False
+
+
+def _pdf_pages_pdfium(data: bytes, name: str) -> list[str]:
+    """The text of each page of an encrypted PDF by pdfium with the empty user password: an owner password
+    only restricts printing or copying; a user password makes the file ``encrypted_pdf``."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data, password="")
+    except pdfium.PdfiumError as exc:
+        raise ReadError(name, "encrypted_pdf", str(exc)) from None
+    try:
+        return [page.get_textpage().get_text_range() for page in pdf]
+    finally:
+        pdf.close()
 
 
 def _dedupe_chars(page):

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from .grammar import (
     CONTACT_RE,
     DATE_LINE_RE,
+    EFFECT_RE,
     FIX_RE,
     FIX_START_RE,
+    MEASURE_NUMBER_RE,
     MEASURE_ORDINAL_RE,
     NUMBER_RE,
     PAREN_RE,
@@ -149,7 +151,8 @@ class _Section:
     heading: Line
     lines: list[Line]
     problem_lines: list[int] = field(default_factory=list)  # indices into self.lines
-    role: str = "other"
+    parents: list[int] = field(default_factory=list)  # outer items whose inner items are the problems
+    role: str = "other"  # problems, problem_section (the section is one problem), intro, closing
 
 
 @dataclass
@@ -160,6 +163,7 @@ class _Layout:
     sections: list[_Section]
     footer: list[Line]
     head_problem_lines: list[int]  # problems in the head (only when there are no sections)
+    head_parents: list[int] = field(default_factory=list)
 
 
 def _next_nonblank(lines_: list[Line], k: int) -> Line | None:
@@ -169,12 +173,12 @@ def _next_nonblank(lines_: list[Line], k: int) -> Line | None:
     return None
 
 
-def _strong_problem(lines_: list[Line], k: int) -> bool:
+def _strong_problem(lines_: list[Line], k: int, rx=NUMBER_RE) -> bool:
     """A numbered line is surely a problem when measures follow it or it is worded as one."""
-    m = NUMBER_RE.match(lines_[k].text)
+    m = rx.match(lines_[k].text)
     if not m:
         return False
-    body = m.group(3)
+    body = m.group(m.lastindex)
     if FIX_RE.search(body[:200]):
         return True
     nxt = _next_nonblank(lines_, k)
@@ -185,30 +189,97 @@ def _strong_problem(lines_: list[Line], k: int) -> bool:
     return bool(PROBLEM_TEMPLATE_RE.match(head)) and len(head) <= 120
 
 
-def _find_problem_lines(lines_: list[Line]) -> list[int]:
-    """Numbered lines that head problems: strong ones, plus weak ones continuing their numbering."""
+def _style(text: str) -> str:
+    """The numbering style of a numbered line: ``1.`` (dot), ``（1）`` (paren) or ``1）`` (half)."""
+    t = text.removeprefix("问题").lstrip()
+    if t[:1] in "（(":
+        return "paren"
+    digits = len(t) - len(t.lstrip("0123456789"))
+    return "half" if t[digits : digits + 1] in ("）", ")") else "dot"
+
+
+def _nested(lines_: list[Line], strong: set[int]) -> tuple[set[int], set[int]]:
+    """Two numbering levels (``1.`` → ``（1）``): the inner items are problems (their outer item a parent
+    heading) when some of them are surely problems and their outer item has no measures of its own; else the
+    inner items are measures. Returns the lines that are no problem candidates, and the parent lines."""
+    numbered = [k for k, ln in enumerate(lines_) if NUMBER_RE.match(ln.text)]
+    styles = list(dict.fromkeys(_style(lines_[k].text) for k in numbered))
+    if len(styles) < 2:
+        return set(), set()
+    outer, inner = styles[0], styles[1]
+    dropped = {k for k in numbered if _style(lines_[k].text) not in (outer, inner)}
+    groups: list[tuple[int, list[int]]] = []
+    for k in numbered:
+        st = _style(lines_[k].text)
+        if st == outer:
+            groups.append((k, []))
+        elif st == inner and groups:
+            groups[-1][1].append(k)
+        elif st == inner:
+            dropped.add(k)
+    parents: set[int] = set()
+    for head, kids in groups:
+        nxt = _next_nonblank(lines_, head)
+        if kids and any(c in strong for c in kids) and nxt is not None and nxt.i == lines_[kids[0]].i:
+            parents.add(head)
+        else:
+            dropped.update(kids)
+    return dropped, parents
+
+
+def _paren_problems(lines_: list[Line]) -> list[int]:
+    """Problems at the second level: ``（一）政治站位不高的问题`` followed by a ``整改情况：`` label (or worded as a
+    problem and followed by numbered measures)."""
+    out = []
+    for k, ln in enumerate(lines_):
+        m = PAREN_RE.match(ln.text)
+        if not m or not _is_heading_line(m.group(2).split("整改情况")[0]):
+            continue
+        nxt = _next_nonblank(lines_, k)
+        fix = FIX_RE.search(m.group(2)) or (nxt is not None and FIX_START_RE.match(nxt.text))
+        worded = _heading_text(m.group(2)).endswith("问题") or PROBLEM_TEMPLATE_RE.match(m.group(2))
+        measures = nxt is not None and (MEASURE_ORDINAL_RE.match(nxt.text) or NUMBER_RE.match(nxt.text))
+        if fix or (worded and measures):
+            out.append(k)
+    return out
+
+
+@dataclass
+class _Found:
+    """The problem lines of a run of lines, and the parent headings of sub-problems (indices into the run)."""
+
+    problems: list[int] = field(default_factory=list)
+    parents: list[int] = field(default_factory=list)
+
+
+def _find_problem_lines(lines_: list[Line]) -> _Found:
+    """Numbered lines that head problems: strong ones, plus weak ones continuing their numbering; numbering
+    is followed per style, and restarts under a heading or a parent item."""
     strong = {k for k in range(len(lines_)) if _strong_problem(lines_, k)}
     if not strong:
-        return []
+        return _Found(_paren_problems(lines_))
+    dropped, parents = _nested(lines_, strong)
     chosen: list[int] = []
-    expected = None
+    expected: dict[str, int | None] = {}
     restart_ok = True
     for k, ln in enumerate(lines_):
         paren = PAREN_RE.match(ln.text)
-        if PART_RE.match(ln.text) or (paren and _is_heading_line(paren.group(2))):
+        m = NUMBER_RE.match(ln.text)
+        if k in parents:  # its number counts in its own style; its children start again at 1
+            expected[_style(ln.text)] = int(m.group(1) or m.group(2)) + 1
+        if k in parents or PART_RE.match(ln.text) or (paren and _is_heading_line(paren.group(2))):
             restart_ok = True
             continue
-        m = NUMBER_RE.match(ln.text)
-        if not m:
+        if not m or k in dropped:
             continue
-        n = int(m.group(1) or m.group(2))
-        fits = n == expected or (restart_ok and n == 1)
+        n, st = int(m.group(1) or m.group(2)), _style(ln.text)
+        fits = n == expected.get(st) or (restart_ok and n == 1)
         weak = _is_heading_line(m.group(3).split("整改情况")[0]) and fits and chosen
         if k in strong or weak:
             chosen.append(k)
-            expected = n + 1
+            expected[st] = n + 1
             restart_ok = False
-    return chosen
+    return _Found(chosen, sorted(parents))
 
 
 def _split_sections(lines_: list[Line]) -> tuple[list[Line], list[_Section]]:
@@ -248,14 +319,34 @@ def _footer_start(lines_: list[Line]) -> int:
     return k
 
 
+_NOT_A_PROBLEM_HEADING = ("巡察", "巡视", "反馈", "存在的问题", "整改工作", "下一步")
+
+
+def _is_problem_section(sec: _Section) -> bool:
+    """A section that is itself one problem: ``一、关于“…”问题的整改情况`` (or ``一、…的问题``) over measures
+    (numbered items, ``整改情况：`` labels or ``一是`` ordinals)."""
+    head = _heading_text(SECTION_RE.match(sec.heading.text).group(2))
+    head = head.removesuffix("的整改情况").removesuffix("整改情况").removesuffix("的整改")
+    if any(w in head for w in _NOT_A_PROBLEM_HEADING) or not (head.endswith("问题") or PROBLEM_TEMPLATE_RE.match(head)):
+        return False
+    return any(NUMBER_RE.match(ln.text) or FIX_START_RE.match(ln.text) or MEASURE_ORDINAL_RE.match(ln.text)
+               for ln in sec.lines)
+
+
 def _assign_roles(sections: list[_Section]) -> None:
     """Find each section's problems; sections after the last problem-bearing one close, the others introduce."""
     for sec in sections:
-        sec.problem_lines = _find_problem_lines(sec.lines)
-    with_problems = [i for i, s in enumerate(sections) if s.problem_lines]
+        found = _find_problem_lines(sec.lines)
+        sec.problem_lines, sec.parents = found.problems, found.parents
+        if sec.problem_lines:
+            sec.role = "problems"
+        elif _is_problem_section(sec):
+            sec.role = "problem_section"
+    with_problems = [i for i, s in enumerate(sections) if s.role.startswith("problem")]
     last = with_problems[-1] if with_problems else len(sections)
     for i, sec in enumerate(sections):
-        sec.role = "problems" if sec.problem_lines else ("closing" if i > last else "intro")
+        if not sec.role.startswith("problem"):
+            sec.role = "closing" if i > last else "intro"
 
 
 def _layout(text: str) -> _Layout:
@@ -264,35 +355,51 @@ def _layout(text: str) -> _Layout:
     fstart = _footer_start(all_lines)
     head, sections = _split_sections(all_lines[:fstart])
     _assign_roles(sections)
-    head_problem_lines = [] if sections else _find_problem_lines(head)
-    return _Layout(head, sections, all_lines[fstart:], head_problem_lines)
+    found = _Found() if sections else _find_problem_lines(head)
+    return _Layout(head, sections, all_lines[fstart:], found.problems, found.parents)
 
 
 # --- measures -------------------------------------------------------------------------------------------
-_Marker = tuple[int, int, str, str | None]  # (start, end of label, kind fix|sub|ord, value)
+_Marker = tuple[int, int, str, str | None]  # (start, end of label, kind fix|effect|sub|ord, value)
 
 
 def _measure_markers(body: str) -> list[_Marker]:
-    """The ``整改情况：`` labels, sub-areas and ordinals of a problem's body, ordinals kept only in sequence.
+    """The ``整改情况：`` labels, ``整改成效：`` labels, sub-areas and ordinals of a problem's body.
 
-    Ordinals are kept while their numbering runs 一是, 二是, … (restarting at 一是, or after a label).
+    Ordinals are ``一是``, ``二是`` … or, when a body has none, numbered items ``1.`` ``（1）`` ``1）``; they are
+    kept while their numbering runs (restarting at one, or after a label), and not inside an outcome block.
     """
     markers: list[_Marker] = []
     for m in FIX_RE.finditer(body):
         if m.start() == 0 or body[m.start() - 1] in "\n。":
             markers.append((m.start(), m.end(), "fix", None))
+    for m in EFFECT_RE.finditer(body):
+        if m.start() == 0 or body[m.start() - 1] in "\n。；":
+            markers.append((m.start(), m.end(), "effect", None))
     for m in SUBAREA_RE.finditer(body):
         markers.append((m.start(1) - 1, m.end(), "sub", m.group(1)))
-    ordinals = [(m.start(1), m.end(), "ord", m.group(1)) for m in MEASURE_ORDINAL_RE.finditer(body)]
+    ordinals = [(m.start(1), m.end(), "ord", f"{m.group(1)}是") for m in MEASURE_ORDINAL_RE.finditer(body)]
+    kept = _in_sequence(sorted(markers + ordinals), lambda v: cn_number(v[:-1]))
+    if not any(ev[2] == "ord" for ev in kept):
+        numbered = [(m.end() - len(m.group().lstrip()), m.end(), "ord", m.group().strip())
+                    for m in MEASURE_NUMBER_RE.finditer(body)]
+        kept = _in_sequence(sorted(markers + numbered), lambda v: int(v.strip("（()）.、．")))
+    return kept
+
+
+def _in_sequence(events: list[_Marker], number) -> list[_Marker]:
+    """Labels, and ordinals whose numbers run 1, 2, … (a restart at 1 allowed); none after an outcome label."""
     kept: list[_Marker] = []
-    expected = 1
-    for ev in sorted(markers + ordinals):
-        if ev[2] in ("fix", "sub"):
+    expected, in_effect = 1, False
+    for ev in events:
+        if ev[2] != "ord":
             kept.append(ev)
-            expected = 1
-        elif cn_number(ev[3]) == expected or (cn_number(ev[3]) == 1 and expected > 1):
+            expected, in_effect = 1, ev[2] == "effect"
+            continue
+        n = number(ev[3])
+        if not in_effect and (n == expected or (n == 1 and expected > 1)):
             kept.append(ev)
-            expected = cn_number(ev[3]) + 1
+            expected = n + 1
     return kept
 
 
@@ -321,8 +428,10 @@ class _MeasureReader:
             elif kind == "sub":
                 self.sub_area = val
                 self._label(lo, lab_end)
+            elif kind == "effect":  # an outcome: its text stays body, not a measure
+                self._label(lo, lab_end)
             else:
-                self._ordinal(lo, lab_end, boundaries[j + 1], f"{val}是")
+                self._ordinal(lo, lab_end, boundaries[j + 1], val)
         self._other(len(self.body))
         return self.measures
 
@@ -370,6 +479,7 @@ class _Block:
     aspect: str | None  # the section's title when several sections hold problems
     end: int  # where the block's text ends
     multi: bool  # several sections hold problems: ``（一）`` headings are themes
+    parents: set[int] = field(default_factory=set)  # outer items over sub-problems: theme headings
 
 
 def _opens(block: _Block, k: int) -> bool:
@@ -391,11 +501,15 @@ def _headings(block: _Block) -> tuple[dict[int, tuple[str, str]], list[int]]:
         if ln.blank:
             continue
         paren = PAREN_RE.match(ln.text)
-        if PART_RE.match(ln.text) and _is_heading_line(ln.text) and _opens(block, k):
+        if k in block.problem_lines:
+            pass
+        elif k in block.parents:
+            heads[ln.i] = ("parent", ln.text[_label_end(ln.text) :])
+        elif PART_RE.match(ln.text) and _is_heading_line(ln.text) and _opens(block, k):
             heads[ln.i] = ("aspect", ln.text)
         elif paren and _is_heading_line(paren.group(2)) and _opens(block, k):
             heads[ln.i] = ("theme" if (has_part or block.multi) else "aspect", paren.group(2))
-        elif k not in block.problem_lines:
+        else:
             continue
         bounds.append(ln.start)
     return heads, sorted([*bounds, block.end])
@@ -411,17 +525,35 @@ def _enter_heading(ln: Line, level: str, htext: str, aspect: str | None) -> tupl
     return _heading_text(htext), None
 
 
+def _label_end(t: str) -> int:
+    """Where the number of a problem heading ends: ``1.`` ``（1）`` ``问题1.`` ``（一）`` ``一、``."""
+    m = NUMBER_RE.match(t)
+    if m:
+        return m.start(3)
+    m = PAREN_RE.match(t) or SECTION_RE.match(t)
+    return m.start(2) if m else 0
+
+
+def _section_statement(s: str) -> str:
+    """A first-level problem heading without its ``…问题的整改情况`` tail."""
+    t = s.rstrip("。：: ")
+    for tail in ("的整改情况", "整改情况", "的整改进展情况", "整改进展情况"):
+        if t.endswith(tail) and t[: -len(tail)].endswith("问题"):
+            return t[: -len(tail)]
+    return s
+
+
 def _problem(text: str, ln: Line, seq: int, where: tuple[str | None, str | None], bounds: list[int],
              spans: list[Span]) -> Problem:
     """The problem headed by numbered line ``ln``: it runs to the next structural line; adds its spans."""
-    m = NUMBER_RE.match(ln.text)
+    lab = _label_end(ln.text)
     hend = _problem_head_end(ln)
     block_end = next(b for b in bounds if b > ln.start)
     block_end = ln.start + len(text[ln.start : block_end].rstrip())
     spans.append(Span("problem_heading", ln.start, hend, seq))
     measures = _MeasureReader(text, hend, block_end, spans, seq).read()
-    statement = text[ln.start + m.start(3) : hend]
-    return Problem(seq, ln.text[: m.start(3)].strip(), where[0], where[1], strip_title(statement),
+    statement = text[ln.start + lab : hend]
+    return Problem(seq, ln.text[:lab].strip(), where[0], where[1], strip_title(_section_statement(statement)),
                    text[ln.start : block_end], ln.start, block_end, hend, measures)
 
 
@@ -430,15 +562,23 @@ def _walk(text: str, block: _Block, problems: list[Problem], spans: list[Span]) 
     heads, bounds = _headings(block)
     aspect, theme = block.aspect, None
     before_first = True
+    parent: tuple[str, str | None] | None = None  # (style, theme above) while under an outer item
     for k, ln in enumerate(block.lines):
         if ln.blank:
             continue
         if ln.i in heads:
             level, htext = heads[ln.i]
-            aspect, theme = _enter_heading(ln, level, htext, aspect)
+            if level == "parent":  # ``1.…问题`` over sub-problems: a theme until the next item of its style
+                parent, theme = (_style(ln.text), theme), _heading_text(htext)
+                level = "theme"
+            else:
+                aspect, theme = _enter_heading(ln, level, htext, aspect)
+                parent = None
             spans.append(Span(f"{level}_heading", ln.start, ln.end))
         elif k in block.problem_lines:
             before_first = False
+            if parent is not None and _style(ln.text) == parent[0]:
+                theme, parent = parent[1], None
             problems.append(_problem(text, ln, len(problems) + 1, (aspect, theme), bounds, spans))
         elif not any(p.start <= ln.start < p.end for p in problems[-1:]):
             spans.append(Span("intro" if before_first else "body", ln.start, ln.end))
@@ -466,15 +606,21 @@ def _problems(text: str, layout: _Layout, spans: list[Span]) -> list[Problem]:
     for sec in layout.sections:
         h = sec.heading
         spans.append(Span("section_heading", h.start, h.end))
-        if sec.role == "problems":
+        if sec.role == "problem_section":
+            spans.pop()
+            end = max([h.end, *(ln.end for ln in sec.lines)])
+            problems.append(_problem(text, h, len(problems) + 1, (None, None), [end], spans))
+        elif sec.role == "problems":
             title = _heading_text(SECTION_RE.match(h.text).group(2)) if multi else None
             end = sec.lines[-1].end if sec.lines else h.end
-            _walk(text, _Block(sec.lines, set(sec.problem_lines), title, end, multi), problems, spans)
+            block = _Block(sec.lines, set(sec.problem_lines), title, end, multi, set(sec.parents))
+            _walk(text, block, problems, spans)
         else:
             spans += [Span(sec.role, ln.start, ln.end) for ln in sec.lines if not ln.blank]
     if layout.head_problem_lines:
         k0, head = layout.head_problem_lines[0], layout.head
-        block = _Block(head[k0:], {k - k0 for k in layout.head_problem_lines}, None, head[-1].end, multi)
+        block = _Block(head[k0:], {k - k0 for k in layout.head_problem_lines}, None, head[-1].end, multi,
+                       {k - k0 for k in layout.head_parents})
         _walk(text, block, problems, spans)
     return problems
 
