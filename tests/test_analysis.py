@@ -32,7 +32,7 @@ from compare import config
 from compare.codebook import load_codebook
 
 FIXTURES = Path(__file__).parent / "data" / "analysis"
-REGIONS = ["惠东县", "海珠区", "许昌市"]
+REGIONS = ["惠东县（惠州市）", "海珠区（广州市）", "许昌市"]
 HD, HZ, XC = "huidong_2024-08-20", "haizhu_2025-05-13", "xuchang_2024-12-31"
 
 
@@ -64,22 +64,23 @@ def cell(df, region, code, col, code_col="code"):
 # ----------------------------------------------------------------------------------------- type_counts
 def test_type_counts_primary(corpus, cb):
     tc = A.type_counts(corpus["problems"], corpus["reports"], codebook=cb)
-    assert list(tc.columns) == ["region", "code", "name_zh", "name_en", "n", "n_region", "share_of_region",
-                                "n_type", "share_of_type"]
+    assert list(tc.columns) == ["region", "province", "city", "admin_level", "year", "n_reports", "code", "name_zh",
+                                "name_en", "n", "n_region", "share_of_region", "share_low", "share_high", "n_type",
+                                "share_of_type", "weighting"]
     # complete grid, regions in report order, codes in codebook order
     assert len(tc) == 3 * 9
     assert list(tc["region"].drop_duplicates()) == REGIONS
     assert list(tc["code"][:9]) == cb.ids
     # 惠东县: 4 problems, one elderly_care; elderly_care has 3 problems in all (one per region)
-    assert cell(tc, "惠东县", "elderly_care", "n") == 1
-    assert cell(tc, "惠东县", "elderly_care", "n_region") == 4
-    assert cell(tc, "惠东县", "elderly_care", "share_of_region") == pytest.approx(0.25)
-    assert cell(tc, "惠东县", "elderly_care", "n_type") == 3
-    assert cell(tc, "惠东县", "elderly_care", "share_of_type") == pytest.approx(1 / 3)
+    assert cell(tc, "惠东县（惠州市）", "elderly_care", "n") == 1
+    assert cell(tc, "惠东县（惠州市）", "elderly_care", "n_region") == 4
+    assert cell(tc, "惠东县（惠州市）", "elderly_care", "share_of_region") == pytest.approx(0.25)
+    assert cell(tc, "惠东县（惠州市）", "elderly_care", "n_type") == 3
+    assert cell(tc, "惠东县（惠州市）", "elderly_care", "share_of_type") == pytest.approx(1 / 3)
     # 海珠区: 2 of its 3 problems are social_assistance, 2 of the 3 social_assistance problems overall
-    assert cell(tc, "海珠区", "social_assistance", "n") == 2
-    assert cell(tc, "海珠区", "social_assistance", "share_of_region") == pytest.approx(2 / 3)
-    assert cell(tc, "海珠区", "social_assistance", "share_of_type") == pytest.approx(2 / 3)
+    assert cell(tc, "海珠区（广州市）", "social_assistance", "n") == 2
+    assert cell(tc, "海珠区（广州市）", "social_assistance", "share_of_region") == pytest.approx(2 / 3)
+    assert cell(tc, "海珠区（广州市）", "social_assistance", "share_of_type") == pytest.approx(2 / 3)
     assert cell(tc, "许昌市", "cadre_management", "share_of_type") == pytest.approx(1.0)
     # zero cells: a type present elsewhere has share_of_type 0; a type nobody has has NaN
     assert cell(tc, "许昌市", "social_assistance", "n") == 0
@@ -98,16 +99,16 @@ def test_type_counts_primary(corpus, cb):
 def test_type_counts_all_codes(corpus, cb):
     tc = A.type_counts(corpus["problems"], corpus["reports"], codes="all", codebook=cb)
     # 海珠区 P01 (primary) and P02 (secondary) both carry elderly_care
-    assert cell(tc, "海珠区", "elderly_care", "n") == 2
-    assert cell(tc, "海珠区", "elderly_care", "n_region") == 3  # denominators stay problem counts
-    assert cell(tc, "海珠区", "elderly_care", "share_of_region") == pytest.approx(2 / 3)
-    assert cell(tc, "海珠区", "elderly_care", "n_type") == 4
-    assert cell(tc, "海珠区", "elderly_care", "share_of_type") == pytest.approx(0.5)
+    assert cell(tc, "海珠区（广州市）", "elderly_care", "n") == 2
+    assert cell(tc, "海珠区（广州市）", "elderly_care", "n_region") == 3  # denominators stay problem counts
+    assert cell(tc, "海珠区（广州市）", "elderly_care", "share_of_region") == pytest.approx(2 / 3)
+    assert cell(tc, "海珠区（广州市）", "elderly_care", "n_type") == 4
+    assert cell(tc, "海珠区（广州市）", "elderly_care", "share_of_type") == pytest.approx(0.5)
     assert cell(tc, "许昌市", "cadre_management", "n") == 2
-    assert cell(tc, "惠东县", "finance_assets", "n") == 1
-    assert cell(tc, "海珠区", "mandate_general", "n") == 1
+    assert cell(tc, "惠东县（惠州市）", "finance_assets", "n") == 1
+    assert cell(tc, "海珠区（广州市）", "mandate_general", "n") == 1
     # a region's counts can now exceed its number of problems
-    assert tc[tc["region"] == "海珠区"]["n"].sum() == 5
+    assert tc[tc["region"] == "海珠区（广州市）"]["n"].sum() == 5
 
 
 def test_type_counts_uncoded_and_missing_region(corpus, cb):
@@ -116,9 +117,9 @@ def test_type_counts_uncoded_and_missing_region(corpus, cb):
     reports = corpus["reports"].copy()
     reports.loc[reports["report_id"] == XC, "region"] = None
     tc = A.type_counts(problems, reports, codebook=cb)
-    assert cell(tc, "惠东县", "funeral_services", "n") == 0
-    assert cell(tc, "惠东县", "elderly_care", "n_region") == 4  # uncoded problems stay in the denominator
-    assert tc[tc["region"] == "惠东县"]["n"].sum() == 3
+    assert cell(tc, "惠东县（惠州市）", "funeral_services", "n") == 0
+    assert cell(tc, "惠东县（惠州市）", "elderly_care", "n_region") == 4  # uncoded problems stay in the denominator
+    assert tc[tc["region"] == "惠东县（惠州市）"]["n"].sum() == 3
     assert XC in set(tc["region"])  # a report without region is listed under its id
 
 
@@ -141,8 +142,8 @@ def test_recurring_types_ranking_and_titles(corpus, cb):
     assert list(rt["code"]) == ["elderly_care", "social_assistance", "party_building"]
     assert list(rt["n_regions"]) == [3, 2, 2]
     assert list(rt["n_problems"]) == [3, 3, 2]
-    assert rt.loc[1, "regions"] == "惠东县；海珠区"
-    assert rt.loc[1, "海珠区"] == "流浪乞讨人员救助管理不够有力；社会救助领域群众身边不正之风问题整治不深入"
+    assert rt.loc[1, "regions"] == "惠东县（惠州市）；海珠区（广州市）"
+    assert rt.loc[1, "海珠区（广州市）"] == "流浪乞讨人员救助管理不够有力；社会救助领域群众身边不正之风问题整治不深入"
     assert rt.loc[1, "许昌市"] == ""
     assert rt.loc[0, "许昌市"] == "社会福利院适老化改造进展缓慢"
 
@@ -165,12 +166,12 @@ def test_measure_type_counts(corpus, mcb):
     mc = A.measure_type_counts(corpus["measures"], corpus["problems"], corpus["reports"], codebook=mcb)
     assert len(mc) == 3 * 4
     assert list(mc["measure_type"][:4]) == ["study", "rules", "supervision", "remedy"]
-    assert cell(mc, "惠东县", "study", "n", "measure_type") == 2
-    assert cell(mc, "惠东县", "study", "n_region", "measure_type") == 6
-    assert cell(mc, "惠东县", "study", "share_of_region", "measure_type") == pytest.approx(1 / 3)
-    assert cell(mc, "惠东县", "study", "n_type", "measure_type") == 5
-    assert cell(mc, "海珠区", "supervision", "share_of_type", "measure_type") == pytest.approx(2 / 3)
-    assert cell(mc, "海珠区", "rules", "n", "measure_type") == 0
+    assert cell(mc, "惠东县（惠州市）", "study", "n", "measure_type") == 2
+    assert cell(mc, "惠东县（惠州市）", "study", "n_region", "measure_type") == 6
+    assert cell(mc, "惠东县（惠州市）", "study", "share_of_region", "measure_type") == pytest.approx(1 / 3)
+    assert cell(mc, "惠东县（惠州市）", "study", "n_type", "measure_type") == 5
+    assert cell(mc, "海珠区（广州市）", "supervision", "share_of_type", "measure_type") == pytest.approx(2 / 3)
+    assert cell(mc, "海珠区（广州市）", "rules", "n", "measure_type") == 0
     assert list(mc.drop_duplicates("region")["n_problems"]) == [4, 3, 3]
     assert cell(mc, "许昌市", "remedy", "name_en", "measure_type") == "Corrective action"
 
@@ -220,15 +221,16 @@ def test_concreteness_flags(corpus, with_mentions):
 def test_concreteness_by_region(corpus):
     flags = A.concreteness(corpus["measures"], corpus["mentions"], corpus["problems"], corpus["reports"])
     by = A.concreteness_by_region(flags)
-    assert list(by.columns) == ["region", "flag", "n", "n_measures", "share"]
+    assert list(by.columns) == ["region", "province", "city", "admin_level", "year", "n_reports", "flag", "n",
+                                "n_measures", "share", "share_low", "share_high"]
     assert len(by) == 3 * 7
     assert list(by["flag"][:7]) == list(A.CONCRETENESS_FLAGS)
-    hd = by[by["region"] == "惠东县"].set_index("flag")
+    hd = by[by["region"] == "惠东县（惠州市）"].set_index("flag")
     assert (hd["n_measures"] == 6).all()
     assert hd.loc["cites_number", "n"] == 2 and hd.loc["cites_document", "n"] == 1
     assert hd.loc["concrete", "share"] == pytest.approx(0.5)
     assert hd.loc["vague_only", "share"] == pytest.approx(0.5)
-    hz = by[by["region"] == "海珠区"].set_index("flag")
+    hz = by[by["region"] == "海珠区（广州市）"].set_index("flag")
     assert hz.loc["concrete", "share"] == pytest.approx(0.75) and hz.loc["cites_money", "n"] == 0
     xc = by[by["region"] == "许昌市"].set_index("flag")
     assert xc.loc["concrete", "n"] == 3 and xc.loc["n_measures" if False else "concrete", "n_measures"] == 5
@@ -293,14 +295,14 @@ def test_timeline_missing_and_bad_dates(corpus):
 # ----------------------------------------------------------------------------------------- traceability
 def test_problems_behind(corpus):
     p, r = corpus["problems"], corpus["reports"]
-    primary = A.problems_behind(p, r, region="海珠区", code="elderly_care")
+    primary = A.problems_behind(p, r, region="海珠区（广州市）", code="elderly_care")
     assert list(primary["problem_id"]) == [f"{HZ}:P01"]
-    both = A.problems_behind(p, r, region="海珠区", code="elderly_care", codes="all")
+    both = A.problems_behind(p, r, region="海珠区（广州市）", code="elderly_care", codes="all")
     assert list(both["problem_id"]) == [f"{HZ}:P01", f"{HZ}:P02"]
     assert {"title", "text", "start", "end", "region", "seq"} <= set(both.columns)
     assert both.loc[0, "start"] == 900 and both.loc[0, "end"] == 1500
     every = A.problems_behind(p, r, code=["elderly_care", "party_building"])
-    assert list(every["region"]) == ["惠东县", "惠东县", "海珠区", "许昌市", "许昌市"]
+    assert list(every["region"]) == ["惠东县（惠州市）", "惠东县（惠州市）", "海珠区（广州市）", "许昌市", "许昌市"]
     assert len(A.problems_behind(p, r)) == 10
     # the cells of type_counts are exactly the rows behind them
     tc = A.type_counts(p, r, codes="all", codebook=load_codebook(FIXTURES / "codebook.yaml"))
@@ -313,3 +315,106 @@ def test_nan_shares_only_for_empty_types(corpus, cb):
     nan_rows = tc[tc["share_of_type"].isna()]
     assert set(nan_rows["code"]) == {"child_welfare", "grassroots_governance", "finance_assets", "mandate_general"}
     assert not any(math.isnan(x) for x in tc["share_of_region"])
+
+
+# ----------------------------------------------------------------------------------------- units
+def _places() -> pd.DataFrame:
+    """鼓楼区 of 南京市 (2023 and 2024) and of 福州市; two reports without a place; 惠东县."""
+    return pd.DataFrame({
+        "report_id": ["nj23", "fz23", "nj24", "x1", "x2", "hd"],
+        "region": ["鼓楼区", "鼓楼区", "鼓楼区", None, "", "惠东县"],
+        "region_label": ["鼓楼区（南京市）", "鼓楼区（福州市）", "鼓楼区（南京市）", None, None, "惠东县（惠州市）"],
+        "city": ["南京市", "福州市", "南京市", None, None, "惠州市"],
+        "province": ["江苏省", "福建省", "江苏省", None, None, "广东省"],
+        "adcode": ["320106000000", "350102000000", "320106000000", None, None, "441323000000"],
+        "admin_level": ["district", "district", "district", None, None, "county"],
+        "inspection_start": ["2023-03-01", "2023-04", "2024-05-06", None, None, "2023-01-02"],
+        "feedback_date": [None, None, None, "2022-09-01", None, None],
+    })
+
+
+def test_units_keep_places_and_years_apart():
+    r = _places()
+    by_report = A.units(r)
+    assert list(by_report["region"]) == ["鼓楼区（南京市） · 2023", "鼓楼区（福州市）", "鼓楼区（南京市） · 2024",
+                                         "x1", "x2", "惠东县（惠州市）"]
+    assert list(by_report["year"]) == [2023, 2023, 2024, 2022, pd.NA, 2023]  # feedback year when no inspection
+    assert (by_report["n_reports"] == 1).all()
+    place = A.units(r, "place")
+    assert list(place["region"]) == ["鼓楼区（南京市）", "鼓楼区（福州市）", "鼓楼区（南京市）", "x1", "x2",
+                                     "惠东县（惠州市）"]
+    assert list(place["n_reports"]) == [2, 1, 2, 1, 1, 1]
+    assert place["year"].iloc[0] == "2023–2024" and place["city"].iloc[1] == "福州市"
+    assert A.units(r, "place_year")["region"].nunique() == 6
+    province = A.units(r, "province")
+    assert list(province["region"]) == ["江苏省", "福建省", "江苏省", "x1", "x2", "广东省"]
+    year = A.units(r, "year")
+    assert list(year["region"]) == ["2023", "2023", "2024", "2022", "x2", "2023"]
+    assert year["province"].iloc[0] == "江苏省、福建省、广东省" and year["n_reports"].iloc[0] == 3
+    with pytest.raises(ValueError, match="unit must be"):
+        A.units(r, "bureau")
+
+
+def test_units_without_labels_or_codes_compose_them():
+    r = _places().drop(columns=["region_label", "adcode"])
+    assert list(A.units(r, "place")["region"][:3]) == ["鼓楼区（南京市）", "鼓楼区（福州市）", "鼓楼区（南京市）"]
+    r["agency"] = ["民政局", "民政局", "民政局", None, None, "民政局"]
+    assert A.units(r, "agency")["n_reports"].iloc[0] == 4  # 4 reports of a 民政局; x1, x2 alone
+
+
+def test_type_counts_by_province_pooled_and_mean(corpus, cb):
+    pooled = A.type_counts(corpus["problems"], corpus["reports"], codebook=cb, unit="province")
+    assert list(pooled["region"].drop_duplicates()) == ["广东省", "河南省"]
+    gd = pooled[(pooled["region"] == "广东省") & (pooled["code"] == "elderly_care")].iloc[0]
+    # 惠东县 1 of 4 and 海珠区 1 of 3 elderly_care: pooled 2/7, mean (1/4 + 1/3)/2
+    assert (gd["n"], gd["n_region"], gd["n_reports"]) == (2, 7, 2)
+    assert gd["share_of_region"] == pytest.approx(2 / 7) and gd["weighting"] == "pooled"
+    assert gd["city"] == "惠州市、广州市" and gd["year"] == "2023–2024"
+    mean = A.type_counts(corpus["problems"], corpus["reports"], codebook=cb, unit="province", weighting="mean")
+    gd = mean[(mean["region"] == "广东省") & (mean["code"] == "elderly_care")].iloc[0]
+    assert gd["share_of_region"] == pytest.approx((1 / 4 + 1 / 3) / 2) and gd["weighting"] == "mean"
+    with pytest.raises(ValueError, match="weighting"):
+        A.type_counts(corpus["problems"], corpus["reports"], codebook=cb, weighting="median")
+
+
+def test_wilson_interval_by_hand(corpus, cb):
+    # 1 of 4, z = 1.96: centre (0.25 + z²/8) / (1 + z²/4) = 0.3725, half-width 0.3269
+    low, high = A.wilson_interval([1, 0, 0], [4, 4, 0])
+    assert low[0] == pytest.approx(0.0456, abs=1e-4) and high[0] == pytest.approx(0.6994, abs=1e-4)
+    assert low[1] == 0 and high[1] == pytest.approx(0.4899, abs=1e-4)
+    assert math.isnan(low[2]) and math.isnan(high[2])
+    tc = A.type_counts(corpus["problems"], corpus["reports"], codebook=cb)
+    assert cell(tc, "惠东县（惠州市）", "elderly_care", "share_low") == pytest.approx(0.0456, abs=1e-4)
+
+
+def test_compare_units_against_the_rest_by_hand(corpus, cb):
+    c = A.compare_units(corpus["problems"], corpus["reports"], "海珠区（广州市）", codebook=cb)
+    assert list(c.columns) == A.COMPARE_COLUMNS and list(c["code"]) == cb.ids
+    row = c.set_index("code").loc["social_assistance"]
+    # 海珠区 2 of 3 against 1 of 7 (惠东县 1 of 4, 许昌市 0 of 3): expected 0.9 < 5, so Fisher's exact test;
+    # P(X = k) = C(3,k)·C(7,3-k)/120 = 35, 63, 21, 1 /120, two-sided p = (21 + 1)/120, odds ratio 2·6/(1·1)
+    assert (row.n_a, row.total_a, row.n_b, row.total_b) == (2, 3, 1, 7)
+    assert row.test == "fisher" and row.small
+    assert row.p == pytest.approx(22 / 120) and row.statistic == pytest.approx(12)
+    # adjusted residual (2 - 0.9) / sqrt(0.9 · 0.7 · 0.7)
+    assert row.residual == pytest.approx(1.1 / math.sqrt(0.9 * 0.7 * 0.7))
+    assert row.difference == pytest.approx(2 / 3 - 1 / 7)
+    empty = c.set_index("code").loc["child_welfare"]
+    assert pd.isna(empty.test) and math.isnan(empty.p)
+    assert (c["p_holm"].dropna() >= c["p"].dropna()).all()
+    two = A.compare_units(corpus["problems"], corpus["reports"], "海珠区（广州市）", "许昌市", codebook=cb)
+    assert two.set_index("code").loc["social_assistance", "total_b"] == 3
+    with pytest.raises(ValueError, match="no units"):
+        A.compare_units(corpus["problems"], corpus["reports"], "海珠区", codebook=cb)
+
+
+def test_chi2_when_counts_are_large(cb):
+    reports = pd.DataFrame({"report_id": ["a", "b"], "region": ["甲县", "乙县"]})
+    codes = ["elderly_care"] * 30 + ["party_building"] * 20 + ["elderly_care"] * 10 + ["party_building"] * 40
+    problems = pd.DataFrame({"report_id": ["a"] * 50 + ["b"] * 50, "problem_id": [f"p{i}" for i in range(100)],
+                             "primary_code": codes})
+    row = A.compare_units(problems, reports, "甲县", codebook=cb).set_index("code").loc["elderly_care"]
+    # [[30, 20], [10, 40]], expected [[20, 30], [20, 30]]: χ² = 2 · 10²/20 + 2 · 10²/30 = 50/3; the adjusted
+    # residual 10 / sqrt(20 · (1 - 50/100) · (1 - 40/100)) = 10 / sqrt(6), whose square is χ²
+    assert row.test == "chi2" and not row.small and row.statistic == pytest.approx(50 / 3)
+    assert row.residual == pytest.approx(10 / math.sqrt(6))

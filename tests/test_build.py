@@ -28,7 +28,7 @@ def test_build_writes_tables_and_summary(tmp_path):
     errors = pd.read_csv(out / "errors.csv", encoding="utf-8-sig")
     assert errors.error.tolist() == ["binary"] and "garbage.txt" in errors.message.iloc[0]
     tc = pd.read_csv(out / "tables" / "type_counts.csv", encoding="utf-8-sig")
-    assert tc.groupby("region").n.sum().to_dict() == {"惠东县": 10, "海珠区": 26, "许昌市": 39}
+    assert tc.groupby("region").n.sum().to_dict() == {"惠东县（惠州市）": 10, "海珠区（广州市）": 26, "许昌市": 39}
     assert (out / "tables" / "recycled_text.xlsx").exists()
 
 

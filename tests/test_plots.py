@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -157,3 +158,119 @@ def test_default_codebook_is_the_project_codebook(data):
     assert [t.get_text().replace("\n", " ") for t in fig.axes[0].get_yticklabels()] == [
         cb.name(c, "en") for c in cb.ids
     ]
+
+
+# ----------------------------------------------------------------------------------------- any number of units
+_CITIES = ["南京市", "福州市", "徐州市", "开封市", "潮州市", "兰州市", "广州市", "许昌市", "惠州市", "成都市"]
+_DISTRICTS = ["鼓楼区", "西湖区", "朝阳区", "新城区", "城关区", "湘桥区", "海珠区", "魏都区", "惠城区", "武侯区",
+              "龙泉驿区", "高新区"]
+_A4_LONG, _A4_SHORT = 11.69, 8.27
+
+
+def synthetic(n: int, cb) -> dict[str, pd.DataFrame]:
+    """The tables of ``n`` reports (places that share names, every year 2022–2024), built directly (fast)."""
+    rng = np.random.default_rng(n)
+    units = [f"{_DISTRICTS[i % len(_DISTRICTS)]}（{_CITIES[(i // len(_DISTRICTS)) % len(_CITIES)]}）" for i in range(n)]
+    units = [u if i < len(_DISTRICTS) * len(_CITIES) else f"{u} · {2022 + i % 3}" for i, u in enumerate(units)]
+    n_prob = rng.integers(3, 40, n)
+    counts = []
+    for unit, total in zip(units, n_prob, strict=True):
+        split = rng.multinomial(total, np.full(len(cb.ids), 1 / len(cb.ids)))
+        counts += [{"region": unit, "code": c, "n": int(k), "n_region": int(total), "share_of_region": k / total}
+                   for c, k in zip(cb.ids, split, strict=True)]
+    concrete = pd.DataFrame([{"region": u, "flag": f, "share": rng.random(), "n_measures": int(m)}
+                             for u, m in zip(units, n_prob * 2, strict=True) for f in A.CONCRETENESS_FLAGS])
+    start = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    timeline = pd.DataFrame({"region": units, "report_id": [f"r{i}" for i in range(n)],
+                             "inspection_start": start, "inspection_end": start + pd.Timedelta(days=60),
+                             "feedback_date": start + pd.Timedelta(days=90),
+                             "published_date": start + pd.Timedelta(days=200), "inspection_days": 60,
+                             "to_feedback_days": 30, "to_publication_days": 110})
+    points = pd.DataFrame({"x": rng.normal(size=3 * n), "y": rng.normal(size=3 * n),
+                           "primary_code": rng.choice(cb.ids, 3 * n), "region": np.repeat(units, 3)})
+    terms = pd.DataFrame([{"region": u, "term": f"词语{k}", "score": float(rng.random() * 50 * (1 + i % 4)),
+                           "n_target": int(rng.integers(1, 30))} for i, u in enumerate(units) for k in range(10)])
+    return {"counts": pd.DataFrame(counts), "concrete": concrete, "timeline": timeline, "points": points,
+            "terms": terms, "measures": pd.DataFrame(counts).rename(columns={"code": "measure_type"})}
+
+
+SYNTHETIC_CHARTS = {
+    "01_heatmap": lambda d, cb, mcb: P.heatmap_region_type(d["counts"], codebook=cb),
+    "02_bars": lambda d, cb, mcb: P.bars_type_by_region(d["counts"], codebook=cb),
+    "03_recurring": lambda d, cb, mcb: P.recurring_matrix(d["counts"], codebook=cb),
+    "04_map": lambda d, cb, mcb: P.problem_map(d["points"], codebook=cb),
+    "05_measures": lambda d, cb, mcb: P.bars_measure_types(d["measures"], codebook=cb),
+    "06_concreteness": lambda d, cb, mcb: P.bars_concreteness(d["concrete"]),
+    "07_timeline": lambda d, cb, mcb: P.timeline_gantt(d["timeline"]),
+    "08_terms": lambda d, cb, mcb: P.distinctive_terms(d["terms"]),
+}
+#: How many units (tick labels, legend entries or panels) each chart shows at most.
+_CAPS = {"01_heatmap": 30, "02_bars": 30, "03_recurring": 30, "05_measures": 30, "06_concreteness": 8,
+         "07_timeline": 40, "08_terms": 9}
+
+
+def _fits_a4(fig: Figure) -> bool:
+    w, h = sorted(fig.get_size_inches())
+    return w <= _A4_SHORT + 1e-9 and h <= _A4_LONG + 1e-9
+
+
+def _shown_units(name: str, fig: Figure) -> int:
+    ax = fig.axes[0]
+    if name in ("01_heatmap", "03_recurring"):
+        return len(ax.get_xticklabels()) - (name == "03_recurring")
+    if name in ("02_bars", "05_measures", "07_timeline"):
+        return len(ax.get_yticklabels())
+    if name == "06_concreteness":
+        return len(ax.get_legend().get_texts())
+    return sum(a.get_visible() for a in fig.axes)
+
+
+@pytest.mark.parametrize("n", [3, 120])
+@pytest.mark.parametrize("name", list(SYNTHETIC_CHARTS))
+def test_every_chart_fits_a4_at_any_number_of_units(data, name, n):
+    d = synthetic(n, data["cb"])
+    fig = SYNTHETIC_CHARTS[name](d, data["cb"], data["mcb"])
+    FigureCanvasAgg(fig)
+    fig.savefig(Path(f"/tmp/units_{name}_{n}.png") if DUMP else _null(), dpi=100 if not DUMP else 150)
+    assert _fits_a4(fig), fig.get_size_inches()
+    _labels_do_not_overlap(fig)
+    texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+    if name in _CAPS:
+        assert _shown_units(name, fig) == min(n, _CAPS[name])
+        assert ("另有" in texts or "第 1/" in texts) == (n > _CAPS[name])
+    else:  # the map: markers told apart for a few units only
+        legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert len(legend) <= 9 + 1 + 2 + 8 and (("标记不区分地区" in texts) == (n > 8))
+
+
+def test_pages_cover_every_unit_once(data):
+    d = synthetic(120, data["cb"])
+    assert P.n_pages(120, 30) == 4
+    seen = []
+    for page in range(1, 5):
+        fig = P.heatmap_region_type(d["counts"], codebook=data["cb"], page=page)
+        seen += [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert len(seen) == len(set(seen)) == 120
+    with pytest.raises(ValueError, match="page must be"):
+        P.heatmap_region_type(d["counts"], codebook=data["cb"], page=5)
+    # the first page holds the 30 units with most problems
+    sizes = d["counts"].drop_duplicates("region").set_index("region")["n_region"]
+    first = P.heatmap_region_type(d["counts"], codebook=data["cb"])
+    shown = [t.get_text().replace("\n", "") for t in first.axes[0].get_xticklabels()]
+    assert sizes[shown].min() >= sizes.drop(shown).max()
+
+
+def test_terms_panels_have_their_own_axis(data):
+    d = synthetic(4, data["cb"])
+    fig = P.distinctive_terms(d["terms"])
+    limits = {round(a.get_xlim()[1], 6) for a in fig.axes if a.get_visible()}
+    assert len(limits) == 4
+
+
+DUMP = bool(__import__("os").environ.get("COMPARE_DUMP_FIGURES"))
+
+
+def _null():
+    import io
+
+    return io.BytesIO()

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from compare.similarity import keyness, recurring_themes, recycled_text, similar_pairs
+from compare.similarity import keyness, place_terms, recurring_themes, recycled_text, similar_pairs
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_keyness_drops_place_names(corpus, tokenizer):
     assert not set(k.term) & {"海珠区", "惠东县", "许昌市", "区", "市", "县"}
     top = k.groupby("region").term.first().to_dict()
     # counted with the tokenizer: 消防安全 17× in 海珠区's problems and never elsewhere; 年轻干部 17× in 许昌市's
-    assert top == {"海珠区": "消防安全", "惠东县": "社工", "许昌市": "年轻干部"}
+    assert top == {"海珠区（广州市）": "消防安全", "惠东县（惠州市）": "社工", "许昌市": "年轻干部"}
 
 
 def test_recycled_measures_in_xuchang(corpus):
@@ -73,3 +73,21 @@ def test_recurring_themes_ranks_by_regions(toy):
     assert themes.iloc[0][["cluster", "terms", "n_regions", "regions", "n_problems", "甲县", "乙区"]].tolist() == [
         0, "养老 救助", 2, "甲县、乙区", 2, "养老", "救助"]
     assert recurring_themes(problems, reports, pd.Series([0, 1])).empty
+
+
+def test_place_terms_keep_whole_names():
+    reports = pd.DataFrame({"report_id": ["a", "b"], "region": ["潮州市", "七里河区"], "city": ["潮州市", "兰州市"],
+                            "province": ["广东省", "甘肃省"]})
+    terms = place_terms(reports)
+    assert {"潮州市", "潮州", "兰州市", "兰州", "七里河区", "七里河", "广东", "甘肃"} <= terms
+    assert not {"潮", "兰"} & terms  # 州 is part of the names, not a suffix to strip twice
+
+
+def test_similar_pairs_compare_reports_that_share_a_name():
+    reports = pd.DataFrame({"report_id": ["nj", "fz"], "region": ["鼓楼区", "鼓楼区"], "city": ["南京市", "福州市"],
+                            "province": ["江苏省", "福建省"]})
+    problems = pd.DataFrame({"report_id": ["nj", "nj", "fz"], "problem_id": ["nj:P01", "nj:P02", "fz:P01"],
+                             "title": ["养老 服务", "殡葬 管理", "养老 服务"], "text": ["养老", "殡葬", "养老"]})
+    s = similar_pairs(problems, reports, top_n=5, n_components=2, tokenizer=lambda t: t.replace("。", " ").split())
+    assert len(s) == 2 and set(s.region_a) | set(s.region_b) == {"鼓楼区（南京市）", "鼓楼区（福州市）"}
+    assert {s.problem_id_a.iloc[0], s.problem_id_b.iloc[0]} == {"nj:P01", "fz:P01"}

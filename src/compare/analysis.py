@@ -7,10 +7,14 @@ Stage: analyses (DESIGN.md section 2); the codebooks are arguments (nothing is l
 
 Conventions
 -----------
-* Regions come from ``reports.region`` joined on ``report_id``; a report without a region is listed
-  under its ``report_id``. Two reports of the same region are pooled. Regions keep the order in which
-  they appear in ``reports`` and codes keep codebook order, so tables (and the figures drawn from
-  them) are ordered the same way every time.
+* The unit of comparison (DESIGN.md section 3) is the report by default, or what ``unit=`` names
+  (:func:`units`: a place and year, a place, city, province, admin level, agency, year or any column of
+  ``reports``). The ``region`` column of every table holds the unit's *label* — unique per unit and readable
+  (``鼓楼区（南京市）``, ``鼓楼区（南京市） · 2023`` when one place reported twice) — and every unit-level
+  table carries ``province, city, admin_level, year, n_reports``. Places are told apart by admin code (else
+  province, city and region), never by name; a report whose unit is unknown is a unit of its own. Units
+  keep the order in which they appear in ``reports`` and codes keep codebook order, so tables (and the
+  figures drawn from them) are ordered the same way every time.
 * A region is part of a table when it has at least one problem (a report that yielded no problems is
   an entry in the corpus's ``errors``/warnings, not a column of zeros).
 * ``problems.codes`` holds the secondary codes joined by ``';'`` (a list/tuple is accepted as well);
@@ -37,16 +41,23 @@ __all__ = [
     "PLACE_MARKERS",
     "PLACE_SUFFIXES",
     "UNIT_BREAKS",
+    "UNITS",
+    "UNIT_COLUMNS",
     "UNIT_SUFFIXES",
     "VAGUE_TERMS",
+    "WEIGHTINGS",
+    "compare_units",
     "concreteness",
     "concreteness_by_region",
     "find_units",
     "measure_type_counts",
     "problems_behind",
     "recurring_types",
+    "report_years",
     "timeline",
     "type_counts",
+    "units",
+    "wilson_interval",
 ]
 
 #: The per-measure flags of :func:`concreteness`, in display order, with Chinese and English labels.
@@ -163,30 +174,26 @@ def _require(df: pd.DataFrame, columns: Sequence[str], table: str) -> None:
         raise ValueError(f"{table} table lacks columns {missing}")
 
 
-def _regions(reports: pd.DataFrame) -> pd.DataFrame:
-    """``report_id → region`` (blank regions replaced by the report id), in ``reports`` order."""
-    _require(reports, ["report_id", "region"], "reports")
-    out = reports[["report_id", "region"]].copy()
-    blank = out["region"].map(_blank)
-    out.loc[blank, "region"] = out.loc[blank, "report_id"]
-    out["region"] = out["region"].astype(str)
-    return out.drop_duplicates("report_id").reset_index(drop=True)
+def _regions(reports: pd.DataFrame, unit: str = "report") -> pd.DataFrame:
+    """``report_id → region`` (the label of the report's unit, :func:`units`), in ``reports`` order."""
+    return units(reports, unit)[["report_id", "region"]]
 
 
-def _with_region(df: pd.DataFrame, reports: pd.DataFrame, table: str) -> pd.DataFrame:
-    """``df`` with a ``region`` column; unknown report ids raise ValueError."""
+def _with_region(df: pd.DataFrame, reports: pd.DataFrame, table: str, unit: str = "report") -> pd.DataFrame:
+    """``df`` with a ``region`` column (the unit's label); unknown report ids raise ValueError."""
     _require(df, ["report_id"], table)
-    regions = _regions(reports)
-    unknown = sorted(set(df["report_id"]) - set(regions["report_id"]))
+    regions = _regions(reports, unit)
+    unknown = sorted(set(df["report_id"].astype(str)) - set(regions["report_id"]))
     if unknown:
         raise ValueError(f"{table} rows refer to reports missing from the reports table: {unknown[:5]}")
     base = df.drop(columns=["region"], errors="ignore")
+    base = base.assign(report_id=base["report_id"].astype(str))
     return base.merge(regions, on="report_id", how="left", sort=False)
 
 
-def _region_order(reports: pd.DataFrame, present: Iterable[str]) -> list[str]:
+def _region_order(reports: pd.DataFrame, present: Iterable[str], unit: str = "report") -> list[str]:
     present = set(present)
-    return [r for r in pd.unique(_regions(reports)["region"]) if r in present]
+    return [r for r in pd.unique(_regions(reports, unit)["region"]) if r in present]
 
 
 def _assignments(problems: pd.DataFrame, codes: str, codebook: Codebook) -> pd.DataFrame:
@@ -244,9 +251,194 @@ def _add_names(df: pd.DataFrame, code_col: str, codebook: Codebook | None) -> pd
     return df
 
 
+# --------------------------------------------------------------------------------------------- units
+#: What a unit of comparison can be (``unit=``); any other name is a column of ``reports``.
+UNITS: tuple[str, ...] = ("report", "place_year", "place", "city", "province", "admin_level", "agency", "year")
+#: The weightings of a unit's shares: its problems pooled, or the mean of its reports' shares.
+WEIGHTINGS: tuple[str, ...] = ("pooled", "mean")
+#: The columns that describe a unit in every unit-level table (after ``region``, the unit's label).
+UNIT_COLUMNS: tuple[str, ...] = ("province", "city", "admin_level", "year", "n_reports")
+_YEAR_SOURCES = ("year", "inspection_start", "feedback_date", "inspection_end", "published_date")
+
+
+def _text(value) -> str | None:
+    if isinstance(value, (float, np.floating)) and not np.isnan(value) and float(value).is_integer():
+        return str(int(value))  # a year that pandas made a float
+    return None if _blank(value) else str(value).strip()
+
+
+def _year_value(value):
+    """A unit's year: an int, a range such as ``'2023–2024'``, or None."""
+    if _blank(value):
+        return None
+    if isinstance(value, (int, np.integer, float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def report_years(reports: pd.DataFrame) -> pd.Series:
+    """The year of every report: ``reports.year`` if given, else the year of its inspection (or the next date).
+
+    Parameters
+    ----------
+    reports : pandas.DataFrame
+        ``report_id`` and any of ``year``, ``inspection_start``, ``feedback_date``, ``inspection_end``,
+        ``published_date`` (ISO strings).
+
+    Returns
+    -------
+    pandas.Series
+        Nullable integers (``Int64``) aligned with ``reports``.
+    """
+    years = pd.Series(pd.NA, index=reports.index, dtype="Int64")
+    for col in _YEAR_SOURCES:
+        if col not in reports.columns:
+            continue
+        found = pd.to_numeric(reports[col].astype("string").str.extract(r"^\s*(\d{4})", expand=False),
+                              errors="coerce").astype("Int64")
+        years = years.fillna(found)
+    return years
+
+
+def _place_label(rec: dict) -> str | None:
+    """``region_label``, else the region with its city when they differ (鼓楼区（南京市）)."""
+    label = _text(rec.get("region_label"))
+    if label:
+        return label
+    region, city = _text(rec.get("region")), _text(rec.get("city"))
+    if region and city and city != region and region.endswith(("区", "县", "旗")):
+        return f"{region}（{city}）"
+    return region
+
+
+def _place_key(rec: dict) -> tuple | None:
+    """A place: its admin code, else (province, city, region); None when the report names no region."""
+    label = _place_label(rec)
+    if not label:
+        return None
+    code = _text(rec.get("adcode"))
+    return ("adcode", code) if code else ("place", _text(rec.get("province")), _text(rec.get("city")), label)
+
+
+def _unit_key(rec: dict, unit: str) -> tuple[tuple | None, str | None]:
+    """The key and base label of one report's unit (key None: the report is a unit of its own)."""
+    year = rec["year"]
+    if unit == "report":
+        return None, _place_label(rec)
+    if unit in ("place", "place_year"):
+        key = _place_key(rec)
+        if key is None or (unit == "place_year" and pd.isna(year)):
+            return None, _place_label(rec)
+        return (key + (int(year),) if unit == "place_year" else key), _place_label(rec)
+    if unit == "city":
+        city = _text(rec.get("city"))
+        return (None, None) if not city else (("city", _text(rec.get("province")), city), city)
+    if unit == "year":
+        return (None, None) if pd.isna(year) else (("year", int(year)), str(int(year)))
+    value = _text(rec.get(unit))
+    return (None, None) if value is None else ((unit, value), value)
+
+
+def _disambiguate(frame: pd.DataFrame) -> list[str]:
+    """Unique labels: a base label shared by several units gets the year, then the agency, then a report id."""
+    labels = frame["_base"].astype(str).tolist()
+    for extra in ("year", "agency", "report_id"):
+        dup = pd.Series(labels).duplicated(keep=False).to_numpy()
+        if not dup.any():
+            break
+        for i in np.flatnonzero(dup):
+            value = _text(frame[extra].iat[i]) if extra in frame.columns else None
+            if value and value not in labels[i]:
+                labels[i] = f"{labels[i]} · {value}"
+    return labels
+
+
+def _summary(values: pd.Series):
+    """One value when a unit's reports agree, else the distinct values joined (years as a range)."""
+    found = [v for v in pd.unique(values) if not _blank(v)]
+    if len(found) <= 1:
+        return found[0] if found else None
+    if all(isinstance(v, (int, np.integer)) for v in found):
+        return f"{min(found)}–{max(found)}"
+    return "、".join(str(v) for v in found)
+
+
+def units(reports: pd.DataFrame, unit: str = "report") -> pd.DataFrame:
+    """The unit of comparison of every report, with the unit's label and description.
+
+    Parameters
+    ----------
+    reports : pandas.DataFrame
+        ``report_id`` and the place columns (``region``, ``region_label``, ``city``, ``province``,
+        ``adcode``, ``admin_level``, ``agency``) and dates where known.
+    unit : str
+        ``"report"`` (the default: every report is a unit), ``"place_year"`` (the reports of one place in one
+        year), ``"place"`` (a place = its admin code, else province, city and region), ``"city"``,
+        ``"province"``, ``"admin_level"``, ``"agency"``, ``"year"``, or any other column of ``reports``. Two
+        places that share a name are never one unit; a report whose unit is unknown (no city, no region, no
+        year …) is a unit of its own, labelled by its place or its ``report_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per report, in report order: ``report_id, region`` (the unit's label, unique per unit:
+        ``region_label``, with `` · 2023``, the agency or the report id added where two units would share a
+        label), ``province, city, admin_level, year, n_reports, adcode`` of the unit (a value shared by all
+        its reports, else the values joined by ``'、'``; years as ``2023–2024``).
+    """
+    _require(reports, ["report_id"], "reports")
+    if unit not in UNITS and unit not in reports.columns:
+        raise ValueError(f"unit must be one of {UNITS} or a column of reports, not {unit!r}")
+    r = reports.drop_duplicates("report_id").reset_index(drop=True)
+    years = report_years(r)
+    keys, bases = [], []
+    for i, rec in enumerate(r.to_dict("records")):
+        rec["year"] = years.iat[i]
+        key, base = _unit_key(rec, unit)
+        keys.append(key if key is not None else ("report", str(rec["report_id"])))
+        bases.append(base or str(rec["report_id"]))
+    frame = pd.DataFrame({"report_id": r["report_id"].astype(str), "_key": keys, "_base": bases})
+    frame["year"] = pd.Series([None if pd.isna(y) else int(y) for y in years], dtype=object)
+    for col in ("province", "city", "admin_level", "agency", "adcode"):
+        frame[col] = r[col].map(_text) if col in r.columns else None
+    first = frame.drop_duplicates("_key").reset_index(drop=True)
+    described = frame.groupby("_key", sort=False).agg(
+        {c: _summary for c in ("province", "city", "admin_level", "year", "agency", "adcode")})
+    described["n_reports"] = frame.groupby("_key", sort=False).size().astype("int64")
+    first = first[["_key", "_base", "report_id"]].merge(described, left_on="_key", right_index=True)
+    first["region"] = _disambiguate(first)
+    out = frame[["report_id", "_key"]].merge(first.drop(columns=["report_id", "_base"]), on="_key", how="left")
+    out["year"] = pd.Series([_year_value(y) for y in out["year"]], dtype=object)
+    if all(y is None or isinstance(y, int) for y in out["year"]):
+        out["year"] = out["year"].astype("Int64")
+    return out[["report_id", "region", "province", "city", "admin_level", "year", "n_reports", "adcode"]]
+
+
+def _unit_info(reports: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """One row per unit: ``region`` and :data:`UNIT_COLUMNS`."""
+    return units(reports, unit).drop_duplicates("region")[["region", *UNIT_COLUMNS]].reset_index(drop=True)
+
+
+def _describe(df: pd.DataFrame, reports: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """``df`` with :data:`UNIT_COLUMNS` inserted after its ``region`` column."""
+    info = _unit_info(reports, unit).set_index("region")
+    out = df.drop(columns=[c for c in UNIT_COLUMNS if c in df.columns])
+    pos = out.columns.get_loc("region") + 1
+    for k, col in enumerate(UNIT_COLUMNS):
+        out.insert(pos + k, col, out["region"].map(info[col]))
+    out["n_reports"] = out["n_reports"].astype("Int64")
+    return out
+
+
+def _check_weighting(weighting: str) -> None:
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, not {weighting!r}")
+
+
 # --------------------------------------------------------------------------------------------- types
 def type_counts(
-    problems: pd.DataFrame, reports: pd.DataFrame, codes: str = "primary", *, codebook: Codebook
+    problems: pd.DataFrame, reports: pd.DataFrame, codes: str = "primary", *, codebook: Codebook,
+    unit: str = "report", weighting: str = "pooled",
 ) -> pd.DataFrame:
     """Count problems per region and type (a complete grid, zero cells included).
 
@@ -263,12 +455,24 @@ def type_counts(
         add up to more than its number of problems.
     codebook : Codebook
         The problem codebook (required: e.g. ``load_codebook(config.CODEBOOK_PATH)`` at the entry point).
+    unit : str
+        The unit of comparison (:func:`units`): ``"report"`` (default), ``"place_year"``, ``"place"``,
+        ``"city"``, ``"province"``, ``"admin_level"``, ``"agency"``, ``"year"`` or a column of ``reports``.
+    weighting : {"pooled", "mean"}
+        ``share_of_region`` of a unit of several reports: its problems pooled (``n / n_region``, a large report
+        weighs more), or the mean of its reports' shares (every report weighs the same). Stated in the
+        ``weighting`` column.
 
     Returns
     -------
     pandas.DataFrame
-        One row per region × code, regions in report order and codes in codebook order, with columns
-        ``region, code, name_zh, name_en, n, n_region, share_of_region, n_type, share_of_type``:
+        One row per region × code, regions (units) in report order and codes in codebook order, with columns
+        ``region, province, city, admin_level, year, n_reports, code, name_zh, name_en, n, n_region,
+        share_of_region, share_low, share_high, n_type, share_of_type, weighting``:
+
+        * ``region`` — the unit's label (:func:`units`), described by ``province … n_reports``;
+        * ``share_low``, ``share_high`` — the 95 % Wilson interval of the pooled share ``n / n_region``
+          (:func:`wilson_interval`); with few problems it is wide (1 of 4: 5 %–70 %);
 
         * ``n`` — problems of the region carrying the code;
         * ``n_region`` — all problems of the region (uncoded ones included), so ``share_of_region = n /
@@ -279,11 +483,169 @@ def type_counts(
           secondary code), so ``share_of_type = n / n_type`` is the region's part of that type and sums
           to 1 over the regions; it is NaN for a type that no problem carries.
     """
-    p = _with_region(problems, reports, "problems")
+    _check_weighting(weighting)
+    p = _with_region(problems, reports, "problems", unit)
     assigned = _assignments(p, codes, codebook)
-    regions = _region_order(reports, p["region"])
+    regions = _region_order(reports, p["region"], unit)
     out = _count_table(p, assigned, "problem_id", "code", codebook.ids, regions)
-    return _add_names(out, "code", codebook)
+    low, high = wilson_interval(out["n"], out["n_region"])
+    pos = out.columns.get_loc("share_of_region") + 1
+    out.insert(pos, "share_low", low)
+    out.insert(pos + 1, "share_high", high)
+    if weighting == "mean":
+        out["share_of_region"] = _mean_shares(p, assigned, out)
+    out["weighting"] = weighting
+    return _describe(_add_names(out, "code", codebook), reports, unit)
+
+
+def _mean_shares(p: pd.DataFrame, assigned: pd.DataFrame, grid: pd.DataFrame) -> np.ndarray:
+    """The mean over each unit's reports (those with problems) of the report's share of every code."""
+    per_report = p[["report_id", "problem_id", "region"]].drop_duplicates("problem_id")
+    n_report = per_report.groupby("report_id")["problem_id"].nunique()
+    hits = assigned.merge(per_report, on="problem_id").groupby(["report_id", "code"])["problem_id"].nunique()
+    reports_of = per_report.drop_duplicates("report_id")[["report_id", "region"]]
+    shares = []
+    for region, code in zip(grid["region"], grid.iloc[:, 1], strict=True):
+        rids = reports_of.loc[reports_of["region"] == region, "report_id"]
+        vals = [hits.get((rid, code), 0) / n_report[rid] for rid in rids]
+        shares.append(float(np.mean(vals)) if vals else np.nan)
+    return np.asarray(shares)
+
+
+def wilson_interval(n, total, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval of the share ``n / total``.
+
+    Parameters
+    ----------
+    n, total : array-like of int
+        Successes and trials (``total = 0`` gives NaN).
+    confidence : float
+        E.g. 0.95.
+
+    Returns
+    -------
+    (low, high) : tuple of numpy.ndarray
+        E.g. ``(0.0456, 0.6994)`` for 1 of 4, ``(0.0, 0.4901)`` for 0 of 4.
+    """
+    from scipy.stats import norm
+
+    n = np.asarray(n, dtype=float)
+    total = np.asarray(total, dtype=float)
+    z = norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = n / total
+        denom = 1 + z**2 / total
+        centre = (share + z**2 / (2 * total)) / denom
+        half = z * np.sqrt(share * (1 - share) / total + z**2 / (4 * total**2)) / denom
+    low = np.where(total > 0, np.clip(centre - half, 0, 1), np.nan)
+    high = np.where(total > 0, np.clip(centre + half, 0, 1), np.nan)
+    return low, high
+
+
+# --------------------------------------------------------------------------------------------- comparison
+COMPARE_COLUMNS = ["code", "name_zh", "name_en", "n_a", "total_a", "share_a", "low_a", "high_a", "n_b", "total_b",
+                   "share_b", "low_b", "high_b", "difference", "test", "statistic", "p", "p_holm", "residual",
+                   "small"]
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of the p-values ``p`` (NaN left out)."""
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    running = 0.0
+    for k, i in enumerate(order):
+        running = max(running, min(1.0, (len(order) - k) * p[i]))
+        out[i] = running
+    return out
+
+
+def _two_by_two(n_a: int, total_a: int, n_b: int, total_b: int) -> dict:
+    """χ² (without continuity correction) or, when an expected count is under 5, Fisher's exact test of one
+    type's share in a against b, with the adjusted standardized residual of a's cell (Haberman)."""
+    from scipy.stats import chi2_contingency, fisher_exact
+
+    table = np.array([[n_a, total_a - n_a], [n_b, total_b - n_b]], dtype=float)
+    total = table.sum()
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    if total == 0 or (rows == 0).any() or (cols == 0).any():
+        return {"test": None, "statistic": np.nan, "p": np.nan, "residual": np.nan, "small": True}
+    expected = np.outer(rows, cols) / total
+    small = bool((expected < 5).any())
+    resid = (n_a - expected[0, 0]) / np.sqrt(expected[0, 0] * (1 - rows[0] / total) * (1 - cols[0] / total))
+    if small:
+        stat, p = fisher_exact(table.astype(int))
+        return {"test": "fisher", "statistic": float(stat), "p": float(p), "residual": float(resid), "small": True}
+    stat, p, _, _ = chi2_contingency(table, correction=False)
+    return {"test": "chi2", "statistic": float(stat), "p": float(p), "residual": float(resid), "small": False}
+
+
+def _side(tc: pd.DataFrame, names: Sequence[str], code_ids: Sequence[str]) -> tuple[pd.Series, int]:
+    """Counts per code of the units ``names`` pooled, and their number of problems."""
+    sub = tc[tc["region"].isin(names)]
+    counts = sub.groupby("code", sort=False)["n"].sum().reindex(code_ids, fill_value=0)
+    return counts, int(sub.drop_duplicates("region")["n_region"].sum())
+
+
+def compare_units(
+    problems: pd.DataFrame,
+    reports: pd.DataFrame,
+    a: str | Sequence[str],
+    b: str | Sequence[str] | None = None,
+    codes: str = "primary",
+    *,
+    codebook: Codebook,
+    unit: str = "report",
+) -> pd.DataFrame:
+    """Compare the share of every problem type in units ``a`` with ``b`` (or with all other units).
+
+    Parameters
+    ----------
+    problems, reports, codes, codebook, unit
+        As for :func:`type_counts` (the labels of ``a`` and ``b`` are its ``region`` column).
+    a : str or sequence of str
+        One unit, or several pooled.
+    b : str or sequence of str, optional
+        The units to compare with; ``None``: every unit that is not in ``a`` ("a against the rest").
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per code (codebook order): ``code, name_zh, name_en``, the counts, totals, pooled shares and
+        95 % Wilson intervals of both sides (``n_a, total_a, share_a, low_a, high_a``, the same for ``b``),
+        ``difference = share_a - share_b``, ``test`` (``"chi2"``: Pearson χ² of the 2 × 2 table type/other ×
+        a/b without continuity correction; ``"fisher"``: Fisher's exact test, used when an expected count is
+        under 5; None when the type or a side is empty), ``statistic`` (χ², or the odds ratio), ``p``,
+        ``p_holm`` (Holm-adjusted over the codes tested), ``residual`` (adjusted standardized residual of a's
+        cell: beyond ±1.96 the type is over- or under-represented in a) and ``small`` (an expected count
+        under 5). ``attrs`` holds ``a``, ``b`` and ``unit``.
+    """
+    tc = type_counts(problems, reports, codes, codebook=codebook, unit=unit)
+    names_a = [a] if isinstance(a, str) else list(a)
+    present = list(pd.unique(tc["region"]))
+    unknown = [x for x in names_a if x not in present]
+    names_b = [r for r in present if r not in names_a] if b is None else ([b] if isinstance(b, str) else list(b))
+    unknown += [x for x in names_b if x not in present]
+    if unknown:
+        raise ValueError(f"no units {unknown} among {present[:10]}{' …' if len(present) > 10 else ''}")
+    if set(names_a) & set(names_b) or not names_b:
+        raise ValueError("a and b must be different, non-empty sets of units")
+    ids = list(codebook.ids)
+    (ca, ta), (cb_, tb) = _side(tc, names_a, ids), _side(tc, names_b, ids)
+    rows = []
+    for code in ids:
+        na, nb = int(ca[code]), int(cb_[code])
+        rows.append({"code": code, "n_a": na, "total_a": ta, "n_b": nb, "total_b": tb,
+                     **_two_by_two(na, ta, nb, tb)})
+    out = pd.DataFrame(rows)
+    out["share_a"], out["share_b"] = out["n_a"] / max(ta, 1), out["n_b"] / max(tb, 1)
+    out["low_a"], out["high_a"] = wilson_interval(out["n_a"], out["total_a"])
+    out["low_b"], out["high_b"] = wilson_interval(out["n_b"], out["total_b"])
+    out["difference"] = out["share_a"] - out["share_b"]
+    out["p_holm"] = _holm(out["p"].to_numpy(dtype=float))
+    out = _add_names(out, "code", codebook)[COMPARE_COLUMNS]
+    out.attrs.update({"a": names_a, "b": names_b, "unit": unit})
+    return out
 
 
 def _recurring_row(code: str, grp: pd.DataFrame, regions: Sequence[str]) -> dict:
@@ -308,6 +670,7 @@ def recurring_types(
     codes: str = "primary",
     *,
     codebook: Codebook,
+    unit: str = "report",
 ) -> pd.DataFrame:
     """Types found in at least ``min_regions`` regions, with the problems behind them side by side.
 
@@ -324,6 +687,8 @@ def recurring_types(
         Which codes of a problem count (see :func:`type_counts`).
     codebook : Codebook
         The problem codebook (required).
+    unit : str
+        The unit of comparison (:func:`units`); ``regions`` are units.
 
     Returns
     -------
@@ -334,13 +699,13 @@ def recurring_types(
         titles of the type in document order, joined by ``'；'`` (``''`` where it has none).
     """
     _require(problems, ["title"], "problems")
-    p = _with_region(problems, reports, "problems")
+    p = _with_region(problems, reports, "problems", unit)
     if "seq" not in p.columns:
         p["seq"] = range(len(p))
     assigned = _assignments(p, codes, codebook).merge(
         p[["problem_id", "region", "seq", "title"]].drop_duplicates("problem_id"), on="problem_id"
     )
-    regions = _region_order(reports, p["region"])
+    regions = _region_order(reports, p["region"], unit)
     rank = {c: i for i, c in enumerate(codebook.ids)}
     rows = [
         _recurring_row(code, grp, regions)
@@ -364,6 +729,7 @@ def measure_type_counts(
     reports: pd.DataFrame,
     *,
     codebook: Codebook | None,
+    unit: str = "report",
 ) -> pd.DataFrame:
     """Count measures per region and measure type (complete grid, zero cells included).
 
@@ -380,18 +746,20 @@ def measure_type_counts(
         The measure codebook (required; the entry point loads ``config.MEASURE_CODEBOOK_PATH``). None (no
         measure codebook): the types found in ``measures`` are used in order of first appearance (and no
         names).
+    unit : str
+        The unit of comparison (:func:`units`).
 
     Returns
     -------
     pandas.DataFrame
-        ``region, measure_type, [name_zh, name_en,] n, n_region, share_of_region, n_type, share_of_type,
+        ``region, province, city, admin_level, year, n_reports, measure_type, [name_zh, name_en,] n, n_region, share_of_region, n_type, share_of_type,
         n_problems``: ``n_region`` is the region's number of measures (untyped ones included),
         ``n_type`` the measures of the type across regions, ``n_problems`` the region's number of
         problems.
     """
     _require(measures, ["measure_id", "measure_type"], "measures")
-    m = _with_region(measures, reports, "measures")
-    p = _with_region(problems, reports, "problems")
+    m = _with_region(measures, reports, "measures", unit)
+    p = _with_region(problems, reports, "problems", unit)
     typed = m.loc[~m["measure_type"].map(_blank), ["measure_id", "measure_type"]].astype(str)
     if codebook is not None:
         unknown = sorted(set(typed["measure_type"]) - set(codebook.ids))
@@ -400,10 +768,10 @@ def measure_type_counts(
         code_ids = codebook.ids
     else:
         code_ids = list(pd.unique(typed["measure_type"]))
-    regions = _region_order(reports, set(p["region"]) | set(m["region"]))
+    regions = _region_order(reports, set(p["region"]) | set(m["region"]), unit)
     out = _count_table(m, typed, "measure_id", "measure_type", code_ids, regions)
     out["n_problems"] = out["region"].map(p.groupby("region")["problem_id"].nunique()).fillna(0).astype("int64")
-    return _add_names(out, "measure_type", codebook)
+    return _describe(_add_names(out, "measure_type", codebook), reports, unit)
 
 
 # --------------------------------------------------------------------------------------------- concreteness
@@ -550,6 +918,7 @@ def concreteness(
     mentions: pd.DataFrame | None,
     problems: pd.DataFrame | None,
     reports: pd.DataFrame,
+    unit: str = "report",
 ) -> pd.DataFrame:
     """Flag what each measure cites that a reader could check.
 
@@ -564,12 +933,16 @@ def concreteness(
     problems : pandas.DataFrame or None
         ``problem_id``, ``primary_code``: adds the problem's type to every measure.
     reports : pandas.DataFrame
-        ``report_id``, ``region``.
+        ``report_id`` and the place columns (:func:`units`).
+    unit : str
+        The unit of comparison (:func:`units`): ``region`` is its label, described by ``province, city,
+        admin_level, year, n_reports`` (so that :func:`concreteness_by_region` carries them).
 
     Returns
     -------
     pandas.DataFrame
-        One row per measure: ``report_id, problem_id, measure_id, region, [primary_code,]
+        One row per measure: ``report_id, problem_id, measure_id, region, province, city, admin_level, year,
+        n_reports, [primary_code,]
         [measure_type,] cites_number, cites_date, cites_money, cites_document, cites_unit, concrete,
         vague_only, units, text`` where
 
@@ -584,7 +957,7 @@ def concreteness(
           制定, 召开, 约谈 …).
     """
     _require(measures, ["measure_id", "text"], "measures")
-    m = _with_region(measures, reports, "measures")
+    m = _with_region(measures, reports, "measures", unit)
     kinds = _mention_kinds(mentions) if mentions is not None else None
     rows = [
         _measure_flags("" if _blank(text) else str(text), None if kinds is None else kinds.get(str(mid), set()))
@@ -595,37 +968,42 @@ def concreteness(
     out["text"] = m["text"]
     for col in CONCRETENESS_FLAGS:
         out[col] = out[col].astype(bool)
-    return out.reset_index(drop=True)
+    return _describe(out.reset_index(drop=True), reports, unit)
 
 
 def concreteness_by_region(flags: pd.DataFrame) -> pd.DataFrame:
-    """Share of each region's measures carrying each concreteness flag.
+    """Share of each unit's measures carrying each concreteness flag.
 
     Parameters
     ----------
     flags : pandas.DataFrame
-        The output of :func:`concreteness` (``region`` and the flag columns).
+        The output of :func:`concreteness` (``region``, the flag columns and the unit's description).
 
     Returns
     -------
     pandas.DataFrame
-        Long table ``region, flag, n, n_measures, share`` — regions in the order of ``flags``, flags in
-        the order of :data:`CONCRETENESS_FLAGS`; ``share = n / n_measures``.
+        Long table ``region, [province, city, admin_level, year, n_reports,] flag, n, n_measures, share,
+        share_low, share_high`` — units in the order of ``flags``, flags in the order of
+        :data:`CONCRETENESS_FLAGS`; ``share = n / n_measures`` (the unit's measures pooled) with its 95 %
+        Wilson interval.
     """
     _require(flags, ["region", *CONCRETENESS_FLAGS], "concreteness")
+    described = [c for c in UNIT_COLUMNS if c in flags.columns]
     regions = list(pd.unique(flags["region"]))
-    rows = []
-    for region in regions:
-        sub = flags[flags["region"] == region]
-        n_measures = len(sub)
-        for flag in CONCRETENESS_FLAGS:
-            n = int(sub[flag].astype(bool).sum())
-            rows.append(
-                {"region": region, "flag": flag, "n": n, "n_measures": n_measures,
-                 "share": n / n_measures if n_measures else np.nan}
-            )
-    out = pd.DataFrame(rows, columns=["region", "flag", "n", "n_measures", "share"])
-    return out.astype({"n": "int64", "n_measures": "int64", "share": "float64"})
+    grouped = flags.groupby("region", sort=False)
+    sums = grouped[list(CONCRETENESS_FLAGS)].agg(lambda col: int(col.astype(bool).sum())).reindex(regions)
+    sizes = grouped.size().reindex(regions)
+    rows = [{"region": region, "flag": flag, "n": int(sums.at[region, flag]), "n_measures": int(sizes[region])}
+            for region in regions for flag in CONCRETENESS_FLAGS]
+    out = pd.DataFrame(rows, columns=["region", "flag", "n", "n_measures"])
+    out = out.astype({"n": "int64", "n_measures": "int64"})
+    out["share"] = (out["n"] / out["n_measures"].where(out["n_measures"] > 0)).astype("float64")
+    out["share_low"], out["share_high"] = wilson_interval(out["n"], out["n_measures"])
+    if described:
+        info = flags.drop_duplicates("region").set_index("region")[described]
+        for k, col in enumerate(described):
+            out.insert(1 + k, col, out["region"].map(info[col]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------- timeline
@@ -659,7 +1037,8 @@ def timeline(reports: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per report, in report order: ``report_id, region``, the four dates as Timestamps (a
+        One row per report, in report order: ``report_id, region`` (the report's label, :func:`units`),
+        ``province, city, admin_level, year, n_reports`` (1), the four dates as Timestamps (a
         ``YYYY-MM`` date becomes the first of the month, ``YYYY`` the first of January) each with
         ``<date>_precision`` (``'day'``, ``'month'``, ``'year'`` or None), and the lags in days (nullable
         integers): ``inspection_days`` (start → end), ``to_feedback_days`` (end → feedback) and
@@ -668,9 +1047,10 @@ def timeline(reports: pd.DataFrame) -> pd.DataFrame:
         with a warning naming the report.
     """
     _require(reports, ["report_id", *_DATE_FIELDS], "reports")
-    regions = _regions(reports)
+    described = units(reports, "report").set_index("report_id")
     out = pd.DataFrame({"report_id": reports["report_id"].to_numpy()})
-    out["region"] = out["report_id"].map(dict(zip(regions["report_id"], regions["region"], strict=True)))
+    for col in ("region", *UNIT_COLUMNS):
+        out[col] = out["report_id"].astype(str).map(described[col])
     for field in _DATE_FIELDS:
         parsed = [
             _parse_date(v, f"report {rid} {field}")
@@ -704,6 +1084,7 @@ def problems_behind(
     region: str | Sequence[str] | None = None,
     code: str | Sequence[str] | None = None,
     codes: str = "primary",
+    unit: str = "report",
 ) -> pd.DataFrame:
     """The problem rows behind a figure cell (traceability).
 
@@ -720,6 +1101,8 @@ def problems_behind(
     codes : {"primary", "all"}
         Match ``code`` against the primary code only, or against primary and secondary codes — use the
         same value as for the :func:`type_counts` table the cell comes from.
+    unit : str
+        The unit of that table (:func:`units`), whose labels ``region`` names.
 
     Returns
     -------
@@ -728,7 +1111,7 @@ def problems_behind(
         (those present in ``problems``), ordered by region (report order) then ``seq``.
     """
     _check_codes_mode(codes)
-    p = _with_region(problems, reports, "problems")
+    p = _with_region(problems, reports, "problems", unit)
     keep = pd.Series(True, index=p.index)
     regions = _as_list(region)
     if regions is not None:
@@ -746,8 +1129,7 @@ def problems_behind(
             carried = [[] if _blank(pc) else [str(pc)] for pc in p["primary_code"]]
         keep &= pd.Series([bool(set(c) & set(wanted)) for c in carried], index=p.index)
     out = p[keep].copy()
-    order = {r: i for i, r in enumerate(pd.unique(_regions(reports)["region"]))}
-    out["_order"] = out["region"].map(order)
+    out["_order"] = out["region"].map({r: i for i, r in enumerate(pd.unique(_regions(reports, unit)["region"]))})
     sort_cols = ["_order", "seq"] if "seq" in out.columns else ["_order"]
     out = out.sort_values(sort_cols, kind="stable").drop(columns="_order")
     cols = [

@@ -197,6 +197,7 @@ _ADMIN_SUFFIXES = (
     ("乡", "Township"),
 )
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
+_WITH_PARENT = re.compile(r"^(.+?)（(.+?)）$")
 _COMPOSITE = re.compile(r"^(.{2,}?(?:省|市|自治区|自治州|地区|盟))(.{2,}(?:区|县|市|旗|镇|乡|街道))$")
 
 
@@ -265,23 +266,32 @@ def region_label(name: str, lang: str = "zh") -> str:
     -------
     str
         ``"惠东县"`` in Chinese; ``"Huidong County"``, ``"Haizhu District"``, ``"Xuchang City"``,
-        ``"Haizhu District, Guangzhou"`` in English. Names without Chinese characters are returned
+        ``"Haizhu District, Guangzhou"`` in English (also for the unit labels ``"海珠区（广州市）"`` and
+        ``"鼓楼区（南京市） · 2023"`` → ``"Gulou District, Nanjing · 2023"``). Names without Chinese characters are returned
         unchanged; exceptions to plain pinyin are in :data:`REGION_NAMES_EN`.
     """
     check_lang(lang)
     name = str(name).strip()
     if lang == "zh" or not _HAS_CJK.search(name):
         return name
+    if " · " in name:  # a unit label with its year or agency: 鼓楼区（南京市） · 2023
+        return " · ".join(region_label(part, lang) for part in name.split(" · "))
+    m = _WITH_PARENT.match(name)
+    if m:  # a place label: 鼓楼区（南京市）
+        return f"{region_label(m.group(1), lang)}, {_without_level(_single_region_en(m.group(2)))}"
     if name in REGION_NAMES_EN:
         return REGION_NAMES_EN[name]
     m = _COMPOSITE.match(name)
     if m and m.group(1) not in REGION_NAMES_EN and not name.endswith(("自治区", "自治州", "特别行政区")):
-        parent = _single_region_en(m.group(1))
-        for _suffix, english in _ADMIN_SUFFIXES:
-            if parent.endswith(" " + english):
-                parent = parent[: -len(english) - 1]
-                break
-        return f"{_single_region_en(m.group(2))}, {parent}"
+        return f"{_single_region_en(m.group(2))}, {_without_level(_single_region_en(m.group(1)))}"
     return _single_region_en(name)
+
+
+def _without_level(english: str) -> str:
+    """``"Nanjing City"`` → ``"Nanjing"``: a parent named without its level."""
+    for _suffix, level in _ADMIN_SUFFIXES:
+        if english.endswith(" " + level):
+            return english[: -len(level) - 1]
+    return english
 
 

@@ -99,10 +99,80 @@ def _need(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what}: the table is empty, nothing to draw")
 
 
+#: An A4 page in inches (portrait); a figure fits it either way round (at 300 dpi: 2480 × 3508 pixels).
+A4 = (8.27, 11.69)
+
+
+def _fit_page(figsize) -> tuple[float, float]:
+    """``figsize`` shrunk to an A4 page: landscape when wider than tall, portrait otherwise."""
+    w, h = figsize
+    long_side, short_side = A4[1], A4[0]
+    if w > h:
+        return min(w, long_side), min(h, short_side)
+    return min(w, short_side), min(h, long_side)
+
+
 def _figure(figsize) -> Figure:
-    """A new constrained-layout Figure that IPython shows inline."""
+    """A new constrained-layout Figure that IPython shows inline, never larger than an A4 page."""
     show_inline()
-    return Figure(figsize=figsize, layout="constrained")
+    return Figure(figsize=_fit_page(figsize), layout="constrained")
+
+
+_OTHERS = {"zh": "另有 {n} 个{what}未显示（按{by}取前 {k} 个）", "en": "{n} more {what} not shown (top {k} by {by})"}
+_WHAT = {"zh": {"units": "地区", "reports": "报告"}, "en": {"units": "units", "reports": "reports"}}
+_BY = {"zh": {"problems": "问题数", "measures": "措施数", "terms": "词频", "date": "日期"},
+       "en": {"problems": "problems", "measures": "measures", "terms": "term counts", "date": "date"}}
+
+
+def _others_note(n_left: int, k: int, lang: str, by: str = "problems", what: str = "units") -> str | None:
+    """``"另有 112 个地区未显示（按问题数取前 8 个）"`` when units were left out, else None."""
+    if n_left <= 0:
+        return None
+    return _OTHERS[lang].format(n=n_left, k=k, what=_WHAT[lang][what], by=_BY[lang][by])
+
+
+def _top(regions: list, sizes: dict | None, k: int | None, page: int = 1) -> tuple[list, int]:
+    """Page ``page`` of the units ranked by ``sizes`` (largest first; ``k`` a page), in the order given, and
+    how many units are on no other page before or after it (the "others")."""
+    if k is None or len(regions) <= k:
+        return regions, 0
+    n_pages = math.ceil(len(regions) / k)
+    if not 1 <= page <= n_pages:
+        raise ValueError(f"page must be between 1 and {n_pages} ({len(regions)} units, {k} a page), not {page}")
+    weight = sizes or {}
+    rank = sorted(range(len(regions)), key=lambda i: (-float(weight.get(regions[i], 0) or 0), i))
+    chosen = sorted(rank[(page - 1) * k: page * k])
+    return [regions[i] for i in chosen], len(regions) - len(chosen)
+
+
+def n_pages(n_units: int, k: int | None) -> int:
+    """How many pages of ``k`` units ``n_units`` units fill (the ``page=`` of the charts runs 1 … this)."""
+    return 1 if k is None or n_units <= k else math.ceil(n_units / k)
+
+
+def _cap_units(df: pd.DataFrame, sizes: dict | None, max_units: int | None, page: int, lang: str,
+               by: str = "problems") -> tuple[pd.DataFrame, str | None]:
+    """The rows of the units on page ``page`` (:func:`_top`) and the note saying what was left out."""
+    kept, n_left = _top(_unique(df["region"]), sizes, max_units, page)
+    if not n_left:
+        return df, None
+    return df[df["region"].isin(set(kept))], _page_note(n_left, max_units or 0, page, lang, by)
+
+
+def _page_note(n_left: int, k: int, page: int, lang: str, by: str = "problems") -> str | None:
+    if n_left <= 0:
+        return None
+    if page == 1:
+        return _others_note(n_left, k, lang, by)
+    return (f"第 {page} 页（按{_BY[lang][by]}排序，每页 {k} 个地区）" if lang == "zh"
+            else f"Page {page} (units ranked by {_BY[lang][by]}, {k} a page)")
+
+
+def _sizes(df: pd.DataFrame, col: str) -> dict | None:
+    """The size of every unit (``col`` of its first row), None when the table lacks ``col``."""
+    if col not in df.columns:
+        return None
+    return df.drop_duplicates("region").set_index("region")[col].to_dict()
 
 
 def _new_figure(ax, figsize):
@@ -113,14 +183,16 @@ def _new_figure(ax, figsize):
     return ax.figure, ax
 
 
-def _finish(fig, ax, title: str | None, source: str | None, fig_title: bool = False) -> Figure:
+def _finish(fig, ax, title: str | None, source: str | None, fig_title: bool = False, note: str | None = None
+            ) -> Figure:
     if title:
         if fig_title or ax is None:
             fig.suptitle(title, x=0.01, ha="left")
         else:
             ax.set_title(title, loc="left", pad=10)
-    if source:
-        fig.supxlabel(source, x=0.01, ha="left", fontsize=7.5, color="#555555")
+    caption = "\n".join(t for t in (note, source) if t)
+    if caption:
+        fig.supxlabel(caption, x=0.01, ha="left", fontsize=7.5, color="#555555")
     return fig
 
 
@@ -207,8 +279,11 @@ def heatmap_region_type(
     title: str | None = None,
     source: str | None = None,
     cmap: str = "Blues",
+    max_units: int | None = 30,
+    page: int = 1,
 ) -> Figure:
-    """Heatmap of types (rows) × regions (columns): colour = share, each cell annotated with its count.
+    """Heatmap of types (rows) × regions (columns): colour = share, each cell annotated with its count
+    (when the cells are wide enough to hold it).
 
     Parameters
     ----------
@@ -220,6 +295,11 @@ def heatmap_region_type(
         Names of the codes (e.g. ``load_codebook(config.CODEBOOK_PATH)``; ``None``: the ids).
     value : str
         The column coloured (a share in [0, 1]).
+    max_units : int or None
+        At most this many units (columns) on a page: the units with the most problems (``n_region``), in
+        table order, with a note of how many others there are. ``None``: every unit.
+    page : int
+        Which page of ``max_units`` units, ranked by problems (:func:`n_pages` tells how many there are).
     ax, lang, title, source
         See the module docstring.
 
@@ -230,30 +310,42 @@ def heatmap_region_type(
     check_lang(lang)
     _need(counts, ["region", "code", "n", value], "heatmap_region_type")
     codes = _unique(counts["code"])
-    regions = _unique(counts["region"])
+    regions, n_left = _top(_unique(counts["region"]), _sizes(counts, "n_region"), max_units, page)
     _, labels = _category_style(codes, codebook, lang)
     shares = _pivot(counts, "code", value, codes, regions).astype(float)
     ns = _pivot(counts, "code", "n", codes, regions)
-    region_names = [wrap_label(region_label(r, lang), 18) for r in regions]
-    fig, ax = _new_figure(ax, (min(max(4.8, 1.25 * len(regions) + 3.6), 13.0), max(3.2, 0.46 * len(codes) + 1.9)))
+    fig, ax = _new_figure(ax, (max(4.8, 1.25 * len(regions) + 3.6), max(3.2, 0.46 * len(codes) + 1.9)))
     colormap = colormaps[cmap].with_extremes(bad="#f0f0f0")
     vmax = float(np.nanmax(shares.to_numpy())) if np.isfinite(shares.to_numpy()).any() else 1.0
     vmax = vmax if vmax > 0 else 1.0
     image = ax.imshow(np.ma.masked_invalid(shares.to_numpy()), cmap=colormap, vmin=0, vmax=vmax,
                       aspect="auto", interpolation="nearest")
-    _annotate_cells(ax, shares, ns, colormap, vmax)
-    ax.set_xticks(range(len(regions)), region_names)
-    ax.set_yticks(range(len(codes)), [wrap_label(labels[c], 24) for c in codes])
-    ax.tick_params(length=0)
-    ax.xaxis.tick_top()
-    if len(regions) > 7 or (max(len(r) for r in region_names) > 12 and len(regions) > 4):
-        _slant_top_labels(ax)
+    if (fig.get_figwidth() - 3.6) / len(regions) >= 0.55:  # room for "12\n34%" in a cell
+        _annotate_cells(ax, shares, ns, colormap, vmax)
+    _matrix_ticks(ax, [region_label(r, lang) for r in regions], [wrap_label(labels[c], 24) for c in codes])
     _no_spines(ax)
     _cell_grid(ax, len(codes), len(regions))
     bar = fig.colorbar(image, ax=ax, shrink=0.75, aspect=25, pad=0.02, format=PercentFormatter(1.0, decimals=0))
     bar.set_label(axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
     bar.outline.set_visible(False)
-    return _finish(fig, ax, title, source)
+    return _finish(fig, ax, title, source, note=_page_note(n_left, max_units or 0, page, lang))
+
+
+def _matrix_ticks(ax, columns: list[str], rows: list[str], extra: str | None = None) -> None:
+    """Unit names above a matrix (upright, slanted, or vertical and smaller beyond 12 units) and row labels;
+    ``extra`` is one more column label, in grey."""
+    many = len(columns) > 12
+    names = [wrap_label(c, 40 if many else 18) for c in columns] + ([extra] if extra else [])
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    if extra:
+        ax.get_xticklabels()[-1].set_color("#666666")
+    if many:
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    elif len(columns) > 7 or (max(len(r) for r in names) > 12 and len(columns) > 4 and not extra):
+        _slant_top_labels(ax)
 
 
 def _annotate_cells(ax, shares: pd.DataFrame, ns: pd.DataFrame, colormap, vmax: float) -> None:
@@ -283,7 +375,8 @@ def _bars_by_region(counts, cat_col, value, stacked, codebook, annotate, ax, lan
     cats = _unique(counts[cat_col])
     colors, labels = _category_style(cats, codebook, lang)
     regions = _unique(counts["region"])
-    height = (0.55 * len(regions) + 1.6) if stacked else (0.25 * len(regions) * max(len(cats), 1) / 2 + 1.6)
+    per_unit = 0.55 if len(regions) <= 12 else 0.3
+    height = (per_unit * len(regions) + 1.6) if stacked else (0.25 * len(regions) * max(len(cats), 1) / 2 + 1.6)
     fig, ax = _new_figure(ax, (8.0, max(2.8, height)))
     values = _pivot(counts, cat_col, value, cats, regions).fillna(0).astype(float)
     ns = _pivot(counts, cat_col, "n", cats, regions).fillna(0).astype(int)
@@ -357,6 +450,8 @@ def bars_type_by_region(
     value: str = "n",
     stacked: bool = True,
     annotate: bool = True,
+    max_units: int | None = 30,
+    page: int = 1,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -377,6 +472,9 @@ def bars_type_by_region(
         Stacked segments (True) or a group of bars per region (False).
     annotate : bool
         Print counts on segments wide enough to hold them.
+    max_units, page : int
+        At most ``max_units`` units (the largest by ``n_region``) on page ``page``, with a note of the others
+        (see :func:`heatmap_region_type`).
     ax, lang, title, source
         See the module docstring.
 
@@ -387,9 +485,10 @@ def bars_type_by_region(
     check_lang(lang)
     _need(counts, ["region", "code", "n", value], "bars_type_by_region")
     x_label = axis_label("n_problems" if value == "n" else value if value in AXIS_LABELS else "share_of_region", lang)
+    counts, note = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, lang)
     fig, ax = _bars_by_region(counts, "code", value, stacked, codebook, annotate, ax, lang, x_label,
                               axis_label("problem_type", lang))
-    return _finish(fig, ax, title, source)
+    return _finish(fig, ax, title, source, note=note)
 
 
 @_themed
@@ -400,6 +499,8 @@ def bars_measure_types(
     value: str = "share_of_region",
     stacked: bool = True,
     annotate: bool = True,
+    max_units: int | None = 30,
+    page: int = 1,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -420,6 +521,9 @@ def bars_measure_types(
         Stacked (True) or grouped (False).
     annotate : bool
         Print counts on segments wide enough to hold them.
+    max_units, page : int
+        At most ``max_units`` units (the largest by ``n_region``) on page ``page``, with a note of the others
+        (see :func:`heatmap_region_type`).
     ax, lang, title, source
         See the module docstring.
 
@@ -430,9 +534,10 @@ def bars_measure_types(
     check_lang(lang)
     _need(counts, ["region", "measure_type", "n", value], "bars_measure_types")
     x_label = axis_label("n_measures" if value == "n" else "share_of_region_measures", lang)
+    counts, note = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, lang, "measures")
     fig, ax = _bars_by_region(counts, "measure_type", value, stacked, codebook, annotate, ax, lang, x_label,
                               axis_label("measure_type", lang))
-    return _finish(fig, ax, title, source)
+    return _finish(fig, ax, title, source, note=note)
 
 
 # --------------------------------------------------------------------------------------------- 3 recurring
@@ -443,6 +548,8 @@ def recurring_matrix(
     codebook: Codebook | None,
     order: Sequence[str] | None = None,
     max_size: float = 700.0,
+    max_units: int | None = 30,
+    page: int = 1,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -461,6 +568,9 @@ def recurring_matrix(
         types ranked. Defaults to the table order (all codes).
     max_size : float
         Marker area (points²) of the largest count.
+    max_units, page : int
+        At most ``max_units`` units (the largest by ``n_region``) on page ``page``, with a note of the others;
+        ``k/n`` at the end of a row counts the units shown.
     ax, lang, title, source
         See the module docstring.
 
@@ -473,32 +583,30 @@ def recurring_matrix(
     codes = list(order) if order is not None else _unique(counts["code"])
     if not codes:
         raise ValueError("recurring_matrix: no codes to draw")
+    counts, note = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, lang)
     regions = _unique(counts["region"])
     colors, labels = _category_style(codes, codebook, lang)
     ns = _pivot(counts, "code", "n", codes, regions).fillna(0).astype(int)
     max_n = max(int(ns.to_numpy().max()), 1)
-    fig, ax = _new_figure(ax, (min(max(5.0, 1.15 * len(regions) + 4.2), 13.0), max(2.8, 0.5 * len(codes) + 1.7)))
+    many = len(regions) > 12
+    if many:
+        max_size = min(max_size, 120.0)
+    fig, ax = _new_figure(ax, (max(5.0, (0.3 if many else 1.15) * len(regions) + 4.2), max(2.8, 0.5 * len(codes) + 1.7)))
     for i, code in enumerate(codes):
-        _dot_row(ax, i, ns.loc[code].to_numpy(), colors[code], max_size, max_n)
+        _dot_row(ax, i, ns.loc[code].to_numpy(), colors[code], max_size, max_n, numbers=not many)
     for j in range(len(regions)):
         ax.axvline(j, color="#eeeeee", linewidth=0.8, zorder=0)
     ax.set_xlim(-0.6, len(regions) + 0.5)
     ax.set_ylim(len(codes) - 0.5, -0.5)
-    ax.set_xticks(range(len(regions) + 1),
-                  [wrap_label(region_label(r, lang), 18) for r in regions] + [axis_label("regions_covered", lang)])
-    ax.xaxis.tick_top()
-    ax.get_xticklabels()[-1].set_color("#666666")
-    if len(regions) > 7:
-        _slant_top_labels(ax)
-    ax.set_yticks(range(len(codes)), [wrap_label(labels[c], 24) for c in codes])
-    ax.tick_params(length=0)
+    _matrix_ticks(ax, [region_label(r, lang) for r in regions], [wrap_label(labels[c], 24) for c in codes],
+                  extra=axis_label("regions_covered", lang))
     _no_spines(ax)
-    return _finish(fig, ax, title, source)
+    return _finish(fig, ax, title, source, note=note)
 
 
-def _dot_row(ax, i: int, row: np.ndarray, color: str, max_size: float, max_n: int) -> None:
-    """One type's row: a dot per region sized by its count, a line across the regions that share it, and
-    the number of regions covered at the end."""
+def _dot_row(ax, i: int, row: np.ndarray, color: str, max_size: float, max_n: int, numbers: bool = True) -> None:
+    """One type's row: a dot per region sized by its count (printed when ``numbers``), a line across the regions
+    that share it, and the number of regions covered at the end."""
     hit = np.flatnonzero(row > 0)
     if len(hit) > 1:
         ax.plot([hit.min(), hit.max()], [i, i], color=color, linewidth=2.2, alpha=0.55, zorder=1)
@@ -506,6 +614,8 @@ def _dot_row(ax, i: int, row: np.ndarray, color: str, max_size: float, max_n: in
     for j in hit:
         size = max_size * row[j] / max_n
         ax.scatter([j], [i], s=size, color=color, zorder=3, edgecolor="white", linewidth=0.8)
+        if not numbers:
+            continue
         inside = size >= 170
         ax.text(j if inside else j + 0.14, i, str(row[j]), ha="center" if inside else "left", va="center",
                 fontsize=8, color=_text_color(mpl.colors.to_rgba(color)) if inside else "#333333", zorder=4)
@@ -522,12 +632,14 @@ def problem_map(
     *,
     codebook: Codebook | None,
     label: str | None = None,
+    max_markers: int = 8,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
     source: str | None = None,
 ) -> Figure:
-    """2-D map of problems (e.g. an LSA/embedding projection): colour = type, marker = region.
+    """2-D map of problems (e.g. an LSA/embedding projection): colour = type, marker = region (up to
+    ``max_markers`` regions; with more, one marker and a note of the number of units).
 
     Parameters
     ----------
@@ -537,6 +649,8 @@ def problem_map(
         Names and colours of the codes (the problem codebook; ``None``: ids in a default palette).
     label : str, optional
         A column printed next to each point (e.g. ``"seq"``).
+    max_markers : int
+        Regions told apart by marker at most (beyond, a legend of markers would not be read).
     ax, lang, title, source
         See the module docstring.
 
@@ -551,8 +665,8 @@ def problem_map(
     codes = [c for c in known if c in present] + sorted(present - set(known))
     colors, labels = _category_style(codes, codebook, lang)
     regions = _unique(points["region"])
-    markers = {r: _MARKERS[i % len(_MARKERS)] for i, r in enumerate(regions)}
-    fig, ax = _new_figure(ax, (8.0, 5.6))
+    markers, note = _map_markers(regions, max_markers, lang)
+    fig, ax = _new_figure(ax, (8.0, 5.6 if len(codes) + len(markers) <= 16 else 7.2))
     for region in regions:
         sub = points[points["region"] == region]
         cols = [colors.get(c, "#bdbdbd") if not pd.isna(c) else "#bdbdbd" for c in sub["primary_code"]]
@@ -561,13 +675,22 @@ def problem_map(
         if label is not None:
             for x, y, t in zip(sub["x"], sub["y"], sub[label], strict=True):
                 ax.annotate(str(t), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7, color="#555555")
-    _map_legend(ax, codes, colors, labels, markers, lang)
+    _map_legend(ax, codes, colors, labels, markers if note is None else {}, lang)
     ax.set_xlabel(f"{axis_label('dimension', lang)} 1")
     ax.set_ylabel(f"{axis_label('dimension', lang)} 2")
     ax.tick_params(labelbottom=False, labelleft=False, length=0)
     ax.margins(0.08)
     ax.grid(True)
-    return _finish(fig, ax, title, source)
+    return _finish(fig, ax, title, source, note=note)
+
+
+def _map_markers(regions: list, max_markers: int, lang: str) -> tuple[dict, str | None]:
+    """A marker per region when there are few; else one marker for all and a note saying so."""
+    if len(regions) <= max_markers:
+        return {r: _MARKERS[i % len(_MARKERS)] for i, r in enumerate(regions)}, None
+    note = (f"{len(regions)} 个地区，标记不区分地区" if lang == "zh"
+            else f"{len(regions)} units; markers do not tell them apart")
+    return dict.fromkeys(regions, "o"), note
 
 
 def _heading(text: str) -> Line2D:
@@ -580,9 +703,10 @@ def _map_legend(ax, codes, colors, labels, markers: dict, lang: str) -> None:
     handles = [_heading(axis_label("problem_type", lang))]
     handles += [Line2D([], [], linestyle="none", marker="o", markersize=7, color=colors[c],
                        label=wrap_label(labels[c], 26)) for c in codes]
-    handles += [_heading(" "), _heading(axis_label("region", lang))]
-    handles += [Line2D([], [], linestyle="none", marker=m, markersize=7, color="#555555",
-                       label=wrap_label(region_label(r, lang), 26)) for r, m in markers.items()]
+    if markers:
+        handles += [_heading(" "), _heading(axis_label("region", lang))]
+        handles += [Line2D([], [], linestyle="none", marker=m, markersize=7, color="#555555",
+                           label=wrap_label(region_label(r, lang), 26)) for r, m in markers.items()]
     leg = _legend_outside(ax, handles)
     for text, handle in zip(leg.get_texts(), handles, strict=True):
         if handle.get_marker() in (None, "None", "none", ""):
@@ -596,6 +720,8 @@ def bars_concreteness(
     by_region: pd.DataFrame,
     *,
     flags: Sequence[str] | None = None,
+    max_units: int | None = 8,
+    page: int = 1,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -610,6 +736,9 @@ def bars_concreteness(
         ``n_measures`` (shown in the legend).
     flags : sequence of str, optional
         Flags to show, top to bottom (default: those of the table, in its order).
+    max_units, page : int
+        At most ``max_units`` units (one colour each; the units with most measures, ``n_measures``) on page
+        ``page``, with a note of the others.
     ax, lang, title, source
         See the module docstring.
 
@@ -620,6 +749,7 @@ def bars_concreteness(
     check_lang(lang)
     _need(by_region, ["region", "flag", "share"], "bars_concreteness")
     flags = list(flags) if flags is not None else _unique(by_region["flag"])
+    by_region, note = _cap_units(by_region, _sizes(by_region, "n_measures"), max_units, page, lang, "measures")
     regions = _unique(by_region["region"])
     shares = _pivot(by_region, "flag", "share", flags, regions).astype(float)
     n_measures = {}
@@ -642,7 +772,7 @@ def bars_concreteness(
     handles = [Patch(facecolor=colors[i], label=wrap_label(t.get_label(), 28))
                for i, t in enumerate(ax.containers)]
     _legend_outside(ax, handles, title=axis_label("region", lang))
-    return _finish(fig, ax, title, source)
+    return _finish(fig, ax, title, source, note=note)
 
 
 def _flag_bars(ax, y, shares: pd.DataFrame, n_measures: dict, colors: list[str], lang: str) -> None:
@@ -670,6 +800,8 @@ _GANTT_DATES = ["inspection_start", "inspection_end", "feedback_date", "publishe
 def timeline_gantt(
     timeline: pd.DataFrame,
     *,
+    max_rows: int | None = 40,
+    page: int = 1,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -683,7 +815,11 @@ def timeline_gantt(
         :func:`compare.analysis.timeline` output: ``region, inspection_start, inspection_end,
         feedback_date, published_date`` (Timestamps) and optionally ``inspection_days,
         to_feedback_days, to_publication_days`` with their ``*_approx`` flags (an approximate lag is
-        printed with ≈). Rows are drawn top to bottom in table order.
+        printed with ≈). Rows are drawn top to bottom by inspection start (then feedback, publication), reports
+        without dates last.
+    max_rows, page : int
+        At most ``max_rows`` reports a page (page ``page`` of them in that order), with a note of the others;
+        with more than 15 rows the lags are not printed.
     ax, lang, title, source
         See the module docstring.
 
@@ -693,16 +829,19 @@ def timeline_gantt(
     """
     check_lang(lang)
     _need(timeline, ["region", *_GANTT_DATES], "timeline_gantt")
-    tl = timeline.reset_index(drop=True)
+    tl, note = _timeline_page(timeline, max_rows, page, lang)
     names = [region_label(r, lang) for r in tl["region"]]
     dup = pd.Series(names).duplicated(keep=False)
     if dup.any() and "report_id" in tl.columns:
         names = [f"{n} ({rid})" if d else n for n, d, rid in zip(names, dup, tl["report_id"], strict=True)]
-    fig, ax = _new_figure(ax, (10.0, max(2.6, 0.62 * len(tl) + 1.7)))
+    dense = len(tl) > 15
+    fig, ax = _new_figure(ax, (10.0, max(2.6, (0.25 if dense else 0.62) * len(tl) + 1.7)))
     any_coarse = False
     for i, row in tl.iterrows():
-        any_coarse = _gantt_row(ax, i, row, axis_label("days", lang)) or any_coarse
-    ax.set_yticks(range(len(tl)), [wrap_label(n, 20) for n in names])
+        any_coarse = _gantt_row(ax, i, row, None if dense else axis_label("days", lang)) or any_coarse
+    ax.set_yticks(range(len(tl)), [n if dense else wrap_label(n, 20) for n in names])
+    if dense:
+        ax.tick_params(axis="y", labelsize=7)
     ax.set_ylim(len(tl) - 0.45, -0.75)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
@@ -714,22 +853,37 @@ def timeline_gantt(
     _gantt_legend(ax, approx, lang)
     ax.use_sticky_edges = False
     ax.margins(x=0.03)
-    return _finish(fig, ax, title, source)
+    return _finish(fig, ax, title, source, note=note)
+
+
+def _timeline_page(timeline: pd.DataFrame, max_rows: int | None, page: int, lang: str):
+    """The rows of page ``page``, sorted by their dates, and the note of the reports on other pages."""
+    tl = timeline.sort_values([c for c in _GANTT_DATES if c in timeline.columns], kind="stable", na_position="last")
+    tl = tl.reset_index(drop=True)
+    if max_rows is None or len(tl) <= max_rows:
+        return tl, None
+    pages = math.ceil(len(tl) / max_rows)
+    if not 1 <= page <= pages:
+        raise ValueError(f"page must be between 1 and {pages} ({len(tl)} reports, {max_rows} a page), not {page}")
+    shown = tl.iloc[(page - 1) * max_rows: page * max_rows].reset_index(drop=True)
+    note = (f"第 {page}/{pages} 页：按日期排序，另有 {len(tl) - len(shown)} 份报告在其他页" if lang == "zh"
+            else f"Page {page} of {pages}, by date; {len(tl) - len(shown)} more reports on the other pages")
+    return shown, note
 
 
 def _date_number(value):
     return None if pd.isna(value) else mdates.date2num(pd.Timestamp(value).to_pydatetime())
 
 
-def _lag_text(row: pd.Series, col: str, day: str) -> str | None:
-    """``"12 d"``, ``"≈30天"`` (approximate) or ``None`` for a lag column of a timeline row."""
-    if col not in row.index or pd.isna(row[col]):
+def _lag_text(row: pd.Series, col: str, day: str | None) -> str | None:
+    """``"12 d"``, ``"≈30天"`` (approximate) or ``None`` for a lag column of a timeline row (or no ``day``)."""
+    if day is None or col not in row.index or pd.isna(row[col]):
         return None
     approx = bool(row.get(f"{col}_approx", False))
     return f"{'≈' if approx else ''}{int(row[col])}{day}"
 
 
-def _gantt_row(ax, i: int, row: pd.Series, day: str) -> bool:
+def _gantt_row(ax, i: int, row: pd.Series, day: str | None) -> bool:
     """One report: the inspection bar (hatched when its dates are only months), dashed links to the feedback
     and publication markers, and the lags; returns whether the bar is hatched."""
     s, e, f, p = (_date_number(row[c]) for c in _GANTT_DATES)
@@ -778,6 +932,8 @@ def distinctive_terms(
     top_n: int = 10,
     ncols: int | None = None,
     color: str = "#4a6fa5",
+    max_units: int | None = 9,
+    page: int = 1,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -795,6 +951,9 @@ def distinctive_terms(
         Panels per row (default: up to 3).
     color : str
         Bar colour (terms are not types, so one neutral colour).
+    max_units, page : int
+        At most ``max_units`` panels on page ``page``: the units whose distinctive terms are used most (the sum
+        of ``n_target``, else the table order), with a note of the others. Each panel has its own score axis.
     ax : sequence of matplotlib Axes, optional
         One Axes per region, in region order; by default a new figure with a grid of panels.
     lang, title, source
@@ -806,21 +965,22 @@ def distinctive_terms(
     """
     check_lang(lang)
     _need(terms, ["region", "term", "score"], "distinctive_terms")
+    sizes = terms.groupby("region", sort=False)["n_target"].sum().to_dict() if "n_target" in terms.columns else None
+    terms, note = _cap_units(terms, sizes, max_units, page, lang, "terms")
     regions = _unique(terms["region"])
     fig, axes = _panels(terms, regions, top_n, ncols, ax)
-    xmax = float(terms["score"].max()) if len(terms) else 1.0
     rows = max(min(top_n, int(terms.groupby("region", sort=False).size().max())), 1)
     for k, region in enumerate(regions):
         sub = terms[terms["region"] == region].sort_values("score", ascending=False, kind="stable").head(top_n)
-        _term_panel(axes[k], sub, rows, xmax, color, region_label(region, lang))
+        xmax = float(sub["score"].max()) if len(sub) else 1.0
+        _term_panel(axes[k], sub, rows, xmax, color, wrap_label(region_label(region, lang), 30))
     for a in axes[len(regions):]:
         a.set_visible(False)
     ncols_eff = ncols or min(3, len(regions))
     last_row = axes[max(0, len(regions) - ncols_eff): len(regions)]
     for a in last_row:
         a.set_xlabel(axis_label("score", lang))
-        a.tick_params(labelbottom=True)
-    return _finish(fig, None, title, source, fig_title=True)
+    return _finish(fig, None, title, source, fig_title=True, note=note)
 
 
 def _panels(terms: pd.DataFrame, regions: list, top_n: int, ncols: int | None, ax) -> tuple[Figure, list]:
@@ -830,7 +990,7 @@ def _panels(terms: pd.DataFrame, regions: list, top_n: int, ncols: int | None, a
         nrows = math.ceil(len(regions) / ncols)
         shown = max(min(top_n, int(terms.groupby("region").size().max())), 1)
         fig = _figure((3.3 * ncols + 0.6, nrows * (0.26 * shown + 1.0) + 0.5))
-        return fig, list(np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel())
+        return fig, list(np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel())
     axes = list(np.atleast_1d(ax).ravel())
     if len(axes) < len(regions):
         raise ValueError(f"distinctive_terms needs {len(regions)} axes, got {len(axes)}")

@@ -22,11 +22,18 @@ from scipy.stats import chi2 as _chi2
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from .analysis import units
 from .cluster import lsa_embed
 
 
-def _regions(problems: pd.DataFrame, reports: pd.DataFrame) -> pd.Series:
-    return problems.report_id.map(reports.set_index("report_id").region)
+def _regions(problems: pd.DataFrame, reports: pd.DataFrame, unit: str = "report") -> pd.Series:
+    """The label of every problem's unit (:func:`compare.analysis.units`), aligned with ``problems``."""
+    labels = units(reports, unit).set_index("report_id")["region"]
+    return pd.Series(problems.report_id.astype(str).map(labels).to_numpy(), index=problems.index)
+
+
+def _unit_order(reports: pd.DataFrame, unit: str) -> list[str]:
+    return list(pd.unique(units(reports, unit)["region"]))
 
 
 def _docs(problems: pd.DataFrame) -> list[str]:
@@ -37,14 +44,33 @@ _ADMIN = {"省", "市", "区", "县", "镇", "乡", "村", "街道", "全县", "
           "各区", "县级", "市级", "区级", "镇级", "市直", "区直", "县直"}
 
 
+#: Endings of admin names, longest first: a name without one of them is still the place (潮州市 → 潮州).
+_ADMIN_ENDINGS = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "新区", "省", "市", "区", "县",
+                  "旗", "盟", "州")
+
+
+def _short_forms(name: str) -> set[str]:
+    """A place name and the forms a report may use: 潮州市 → 潮州 (never 潮), 甘孜藏族自治州 → 甘孜藏族."""
+    out = {name}
+    for ending in _ADMIN_ENDINGS:
+        if name.endswith(ending) and len(name) - len(ending) >= 2:
+            out.add(name[: -len(ending)])
+            break
+    return out
+
+
 def place_terms(reports: pd.DataFrame) -> set[str]:
-    """Place names of the reports (惠东县, 惠东, 惠州市 …) and administrative words (区, 全县, 各街道 …)."""
+    """Place names of the reports as whole words, and administrative words (区, 全县, 各街道 …).
+
+    Every name of the corpus (``region``, ``city``, ``province``) is left out whole and in the short form a
+    report may use — one admin ending taken off, keeping at least two characters: 惠东县 and 惠东, 潮州市 and 潮州
+    (never 潮: 州 of 潮州 and 兰州 is part of the name).
+    """
     out = set(_ADMIN)
     for col in ("region", "city", "province"):
         for name in reports.get(col, pd.Series(dtype=object)).dropna():
-            out.add(name)
-            if len(name) > 2:
-                out.add(name.rstrip("省市区县州旗"))
+            if str(name).strip():
+                out |= _short_forms(str(name).strip())
     return out
 
 
@@ -91,8 +117,8 @@ def _region_keyness(X, mask: np.ndarray, region, terms, keep: np.ndarray, measur
 
 
 def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", min_count: int = 3,
-            top_n: int | None = 15, drop_places: bool = True, *, tokenizer) -> pd.DataFrame:
-    """Terms distinctive of each region's problems (title + measures) against all other regions.
+            top_n: int | None = 15, drop_places: bool = True, *, tokenizer, unit: str = "report") -> pd.DataFrame:
+    """Terms distinctive of each unit's problems (title + measures) against all other units.
 
     Parameters
     ----------
@@ -108,13 +134,15 @@ def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", 
         Keep the ``top_n`` most distinctive (positive) terms per region; ``None`` keeps all.
     tokenizer : callable
         ``str -> list of str`` (e.g. a :class:`compare.tokens.JiebaTokenizer`); required, nothing is loaded here.
+    unit : str
+        The unit of comparison (:func:`compare.analysis.units`); ``region`` holds its labels.
 
     Returns
     -------
     DataFrame
         ``region, term, n_target, n_reference, score, p`` sorted by region then score (descending).
     """
-    regions = _regions(problems, reports)
+    regions = _regions(problems, reports, unit)
     vec = CountVectorizer(tokenizer=tokenizer, lowercase=False, token_pattern=None)
     X = vec.fit_transform(_docs(problems))
     terms = vec.get_feature_names_out()
@@ -130,8 +158,9 @@ def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", 
 
 
 def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20, n_components: int = 30,
-                  seed: int = 0, *, tokenizer) -> pd.DataFrame:
-    """The problem pairs from *different* regions that are most alike (cosine in LSA space).
+                  seed: int = 0, *, tokenizer, unit: str = "report") -> pd.DataFrame:
+    """The problem pairs from *different* units (by default: different reports) that are most alike (cosine in LSA
+    space). Two reports of places that share a name (鼓楼区 of 南京市 and of 福州市) are different units.
 
     The LSA is :func:`compare.cluster.lsa_embed` with every term kept (``min_df=1, max_df=1.0``).
 
@@ -143,6 +172,8 @@ def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20
         Of the LSA.
     tokenizer : callable
         Of the TF-IDF; required, nothing is loaded here.
+    unit : str
+        Pairs are taken across units (:func:`compare.analysis.units`); ``region_a``/``region_b`` are their labels.
 
     Returns
     -------
@@ -150,7 +181,7 @@ def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20
         ``similarity, region_a, problem_id_a, title_a, text_a, region_b, problem_id_b, title_b, text_b``,
         most similar first.
     """
-    regions = _regions(problems, reports).to_numpy()
+    regions = _regions(problems, reports, unit).to_numpy()
     Z, _ = lsa_embed(_docs(problems), tokenizer=tokenizer, n_components=n_components, seed=seed, min_df=1,
                      max_df=1.0)
     S = Z @ Z.T
@@ -308,7 +339,8 @@ def recycled_text(measures: pd.DataFrame, reports: pd.DataFrame | None = None, t
 
 
 def recurring_themes(problems: pd.DataFrame, reports: pd.DataFrame, clusters: pd.Series,
-                     terms: pd.Series | dict | None = None, min_regions: int = 2) -> pd.DataFrame:
+                     terms: pd.Series | dict | None = None, min_regions: int = 2, unit: str = "report"
+                     ) -> pd.DataFrame:
     """Themes finer than the codebook's types: clusters of problems present in ``min_regions`` or more regions.
 
     Parameters
@@ -317,6 +349,8 @@ def recurring_themes(problems: pd.DataFrame, reports: pd.DataFrame, clusters: pd
         Cluster label per problem, aligned with ``problems`` (e.g. ``ClusterResult`` k-means labels).
     terms : Series or dict, optional
         Cluster label → its top terms (a string), shown as the theme's name.
+    unit : str
+        The unit of comparison (:func:`compare.analysis.units`): ``regions`` are its labels.
 
     Returns
     -------
@@ -324,10 +358,10 @@ def recurring_themes(problems: pd.DataFrame, reports: pd.DataFrame, clusters: pd
         ``cluster, terms, n_regions, regions, n_problems`` and one column of titles (joined by '；') per
         region, ranked by how widely the theme recurs.
     """
-    regions = _regions(problems, reports)
+    regions = _regions(problems, reports, unit)
     df = pd.DataFrame({"cluster": np.asarray(clusters), "region": regions.to_numpy(),
                        "title": problems.title.to_numpy()})
-    order = list(pd.unique(reports.region))
+    order = _unit_order(reports, unit)
     rows = []
     for c, g in df.groupby("cluster", sort=True):
         present = [r for r in order if r in set(g.region)]

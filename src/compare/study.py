@@ -177,18 +177,19 @@ class Study:
             model_key=key, progress=progress)
         return corpus
 
-    def analyses(self, corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
-        """Every analysis table of the comparison (see :func:`run_analyses`)."""
+    def analyses(self, corpus, clusters=None, seed: int = 0, unit: str = "report") -> dict[str, pd.DataFrame]:
+        """Every analysis table of the comparison (see :func:`run_analyses`), by ``unit``."""
         if not len(corpus.problems):
             return {}
         return _run_analyses(corpus, self.codebook, self.measure_codebook, self.tokenizer, clusters=clusters,
-                             seed=seed)
+                             seed=seed, unit=unit)
 
     def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
         return make_figures(results, lang, **self.codebooks())
 
 
-def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
+def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0,
+                  unit: str = "report") -> dict[str, pd.DataFrame]:
     from . import analysis, similarity
     from .cluster import cluster_problems, embed_problems
 
@@ -197,25 +198,26 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
     measures = corpus.measures[corpus.measures.report_id.isin(reports.report_id)]
     mentions = corpus.mentions[corpus.mentions.report_id.isin(reports.report_id)]
     out: dict[str, pd.DataFrame] = {}
-    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary", codebook=codebook)
-    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all", codebook=codebook)
-    out["recurring_types"] = analysis.recurring_types(problems, reports, codebook=codebook)
+    by = {"unit": unit}
+    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary", codebook=codebook, **by)
+    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all", codebook=codebook, **by)
+    out["recurring_types"] = analysis.recurring_types(problems, reports, codebook=codebook, **by)
     out["measure_type_counts"] = analysis.measure_type_counts(measures, problems, reports,
-                                                              codebook=measure_codebook)
-    flags = analysis.concreteness(measures, mentions, problems, reports)
+                                                              codebook=measure_codebook, **by)
+    flags = analysis.concreteness(measures, mentions, problems, reports, **by)
     out["concreteness"] = flags
     out["concreteness_by_region"] = analysis.concreteness_by_region(flags)
     out["timeline"] = analysis.timeline(reports)
-    out["keyness"] = similarity.keyness(problems, reports, top_n=12, tokenizer=tok)
-    out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed, tokenizer=tok)
+    out["keyness"] = similarity.keyness(problems, reports, top_n=12, tokenizer=tok, **by)
+    out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed, tokenizer=tok, **by)
     out["recycled_text"] = similarity.recycled_text(measures, reports)
     if len(problems) >= 4:
         clusters = clusters or cluster_problems(problems, None, seed=seed, tokenizer=tok)
         assign = clusters.assignments.set_index("id")["kmeans"].reindex(problems.problem_id)
         out["recurring_themes"] = similarity.recurring_themes(problems, reports, assign.to_numpy(),
-                                                              clusters.terms("kmeans", 6).to_dict())
+                                                              clusters.terms("kmeans", 6).to_dict(), **by)
         pts = embed_problems(problems, seed=seed, tokenizer=tok)
-        region = problems.report_id.map(reports.set_index("report_id").region)
+        region = problems.report_id.astype(str).map(analysis.units(reports, unit).set_index("report_id").region)
         out["problem_map"] = pts.assign(primary_code=problems.primary_code.to_numpy(), region=region.to_numpy(),
                                         title=problems.title.to_numpy())
     return out
@@ -297,7 +299,7 @@ def code_corpus(corpus, model=None, jobs: int | None = 1, cache: bool = True, pr
     return study.code(corpus, jobs=jobs, progress=progress, model=model)
 
 
-def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame]:
+def run_analyses(corpus, clusters=None, seed: int = 0, unit: str = "report") -> dict[str, pd.DataFrame]:
     """Every analysis table of the comparison (the corpus must be coded: :func:`code_corpus`).
 
     Parameters
@@ -307,5 +309,8 @@ def run_analyses(corpus, clusters=None, seed: int = 0) -> dict[str, pd.DataFrame
         Problem clusters for the recurring themes; computed when not given.
     seed : int
         For the 2-D map and the clustering.
+    unit : str
+        The unit of comparison (:func:`compare.analysis.units`: ``"report"``, ``"place_year"``, ``"place"``,
+        ``"city"``, ``"province"``, ``"admin_level"``, ``"agency"``, ``"year"`` or a column of the reports).
     """
-    return default_study().analyses(corpus, clusters=clusters, seed=seed)
+    return default_study().analyses(corpus, clusters=clusters, seed=seed, unit=unit)
