@@ -179,7 +179,8 @@ def test_unit_columns_and_reports(small):
 # --------------------------------------------------------------------------------------------- explorer
 def test_explorer_selects_and_shows_the_problems(small, codebook):
     ex = explore.Explorer(small, {}, codebook)
-    assert len(ex.problems) == 3 and ex.units == ["甲市", "乙县"]
+    # the unit is the place, labelled so that it cannot be taken for a namesake elsewhere
+    assert len(ex.problems) == 3 and ex.units == ["甲市", "乙县（丁市）"]
     ex.select(unit="甲市", code="party_building")
     assert ex.problems["problem_id"].tolist() == [f"{A}:P01"]
     assert ex.problems["region"].tolist() == ["甲市"]
@@ -188,7 +189,7 @@ def test_explorer_selects_and_shows_the_problems(small, codebook):
     assert "组织<mark>理论学习</mark>１２次" in page  # the raw passage (full-width digits), terms marked
     assert "二是开展<mark>专题研讨</mark>。" in page  # a measure, its own terms marked
     assert f'data-problem-id="{A}:P01"' in page and f"{A}:P02" not in page
-    ex.select(unit2="乙县", code="elderly_care")
+    ex.select(unit2="乙县（丁市）", code="elderly_care")
     assert ex.problems["problem_id"].tolist() == [f"{A}:P02", f"{B}:P01"]
     with pytest.raises(ValueError, match="unit"):
         ex.select(unit="不存在")
@@ -196,13 +197,13 @@ def test_explorer_selects_and_shows_the_problems(small, codebook):
 
 def test_clicking_a_cell_filters(small, codebook):
     ex = explore.Explorer(small, {}, codebook, unit="甲市", code="party_building")
-    assert ex.cells[("乙县", "party_building")].description == "0"
-    ex.cells[("乙县", "elderly_care")].click()
-    assert (ex.unit, ex.unit2, ex.code) == ("乙县", None, "elderly_care")
+    assert ex.cells[("乙县（丁市）", "party_building")].description == "0"
+    ex.cells[("乙县（丁市）", "elderly_care")].click()
+    assert (ex.unit, ex.unit2, ex.code) == ("乙县（丁市）", None, "elderly_care")
     assert ex.problems["problem_id"].tolist() == [f"{B}:P01"]
     assert f'data-problem-id="{B}:P01"' in ex.html.value
-    assert ex.cells[("乙县", "elderly_care")].button_style == "warning"  # the selected cell stands out
-    assert ex._unit_box.value == "乙县" and ex._code_box.value == "elderly_care"  # the pickers follow
+    assert ex.cells[("乙县（丁市）", "elderly_care")].button_style == "warning"  # the selected cell stands out
+    assert ex._unit_box.value == "乙县（丁市）" and ex._code_box.value == "elderly_care"  # the pickers follow
     ex._code_box.value = "party_building"  # and picking in them selects
     assert ex.problems.empty and "没有" in ex.html.value
 
@@ -225,11 +226,11 @@ def test_explorer_by_other_units(small, codebook):
 
 
 def test_explorer_displays_itself(small, codebook):
-    ex = explore.Explorer(small, {}, codebook, unit="乙县")
+    ex = explore.Explorer(small, {}, codebook, unit="乙县（丁市）")
     bundle = ex._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert f'data-problem-id="{B}:P01"' in bundle["text/html"] and "compare-problems" in bundle["text/html"]
-    assert repr(ex) == "Explorer(by='region', units=['乙县'], code=all, 1 problems)"
+    assert repr(ex) == "Explorer(by='region', units=['乙县（丁市）'], code=all, 1 problems)"
 
 
 def test_explorer_kwic_box(small, codebook):

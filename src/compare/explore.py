@@ -249,13 +249,17 @@ class Explorer:
         return _UI[key][0 if self.lang == "zh" else 1]
 
     def _set_by(self, by: str) -> None:
-        self._reports = unit_reports(self.corpus.reports, by)
+        unit_reports(self.corpus.reports, by)  # checks that the unit exists
+        # the analyses' own units: "region" is the study's default unit (a report's place, told apart by its code)
+        self._unit = "report" if by == "region" else by
+        self._reports = self.corpus.reports
         self.by = by
         given = self.results.get("type_counts")
         if by == "region" and given is not None:
             self.counts = given
         else:
-            self.counts = analysis.type_counts(self.corpus.problems, self._reports, codebook=self.codebook)
+            self.counts = analysis.type_counts(self.corpus.problems, self._reports, codebook=self.codebook,
+                                               unit=self._unit)
         self.units = list(pd.unique(self.counts["region"]))
         self.codes = [c for c in self.codebook.ids if c in set(self.counts["code"])]
         self._n = {(r.region, r.code): int(r.n) for r in self.counts.itertuples()}
@@ -285,7 +289,7 @@ class Explorer:
             setattr(self, name, value)
         chosen = [u for u in (self.unit, self.unit2) if u is not None]
         behind = analysis.problems_behind(self.corpus.problems, self._reports, region=chosen or None,
-                                          code=self.code)
+                                          code=self.code, unit=self._unit)
         behind = behind.rename(columns={"region": self.by}).reset_index(drop=True)
         extra = [c for c in self.corpus.problems.columns if c not in behind.columns]  # the evidence columns
         self.problems = behind.merge(self.corpus.problems[["problem_id", *extra]], on="problem_id", how="left")
