@@ -121,7 +121,7 @@ class Code:
 
     def name(self, lang: str = "zh") -> str:
         """Return the Chinese (``lang="zh"``) or English (``lang="en"``) name."""
-        _check_lang(lang)
+        check_lang(lang)
         return self.name_zh if lang == "zh" else self.name_en
 
     def score(self, text: str) -> RuleScore:
@@ -330,7 +330,8 @@ class _TermIndex:
         return frozenset(t for _, t in self.automaton.iter(text))
 
 
-def _check_lang(lang: str) -> None:
+def check_lang(lang: str) -> None:
+    """Raise ``ValueError`` unless ``lang`` is ``"zh"`` or ``"en"`` (the languages of a codebook's names)."""
     if lang not in _LANGS:
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
 

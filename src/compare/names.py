@@ -14,7 +14,7 @@ import re
 import unicodedata
 
 from .analysis import CONCRETENESS_FLAGS
-from .codebook import Codebook
+from .codebook import Codebook, check_lang
 
 __all__ = [
     "AXIS_LABELS",
@@ -51,12 +51,6 @@ AXIS_LABELS: dict[str, tuple[str, str]] = {
     "score": ("区分度", "Distinctiveness score"),
     "date": ("日期", "Date"),
 }
-
-
-def check_lang(lang: str) -> None:
-    """Raise ``ValueError`` unless ``lang`` is ``"zh"`` or ``"en"``."""
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
