@@ -489,11 +489,15 @@ def gather(results: Iterable[FileResult]) -> Corpus:
     return Corpus(**frames, documents=docs)
 
 
-def _work(item: tuple[str, str], cache: Cache | None, tokenizer) -> FileResult:
-    """The per-file work in a worker: the document travels back as a handle, not as text and offset map."""
+def _work(item: tuple[str, str], cache: Cache | None, tokenizer, lazy: bool = True) -> FileResult:
+    """The per-file work in a worker: the document travels back as a handle, not as text and offset map.
+
+    ``lazy=False`` (a Dask cluster, whose workers' files and caches this machine may not see) sends the
+    document back whole.
+    """
     path, rid = item
     res = process_file(path, rid, cache, tokenizer, want_tokens=False)
-    if res.document is not None and cache is not None and cache.enabled:
+    if lazy and res.document is not None and cache is not None and cache.enabled:
         res.document = LazyDocument(path, rid, cache, res.report["sha256"])
     return res
 
@@ -517,6 +521,6 @@ def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache 
     """
     ids = ids if ids is not None else report_ids(paths)
     items = list(zip(map(str, paths), ids, strict=True))
-    work = partial(_work, cache=cache, tokenizer=tokenizer)
+    work = partial(_work, cache=cache, tokenizer=tokenizer, lazy=engine == "local")
     return gather(runner.imap(work, items, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress,
                               desc="reports", unit="file"))
