@@ -46,7 +46,7 @@ def report_json(path: str, max_chars: int | None = None) -> dict:
     report = dict(res.report)
     warnings = report.pop("warnings")
     report = {k: report.get(k) for k in schema.REPORT_COLUMNS if k != "warnings"}
-    codes = _codes_for(res.problems, res.measures)
+    codes = _codes_for(res.problems, res.measures, res.report.get("agency") or res.report.get("issuer"))
     problems = []
     for p in res.problems:
         row = _clean(p)
@@ -57,12 +57,12 @@ def report_json(path: str, max_chars: int | None = None) -> dict:
     return {"report": _clean(report), "problems": problems, "warnings": warnings}
 
 
-def _codes_for(problems: list[dict], measures: list[dict]) -> dict | None:
+def _codes_for(problems: list[dict], measures: list[dict], agency: str | None = None) -> dict | None:
     """primary_code/codes per problem when the classifier is available (None before it exists)."""
     from .coding import code_problem_rows
     from .study import default_study
 
-    return code_problem_rows(problems, measures, default_study().model())
+    return code_problem_rows(problems, measures, default_study().model(), agency=agency)
 
 
 #: the metadata fields the outline of ``compare parse FILE`` shows, in reading order

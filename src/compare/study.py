@@ -174,7 +174,7 @@ class Study:
             key = digest(*self.stamp_inputs().values())
         corpus.problems, corpus.measures = code_tables(
             corpus.problems, corpus.measures, model, self.measure_model(), jobs=jobs, cache=self.cache,
-            model_key=key, progress=progress)
+            model_key=key, progress=progress, agency=_units(corpus.reports))
         return corpus
 
     def analyses(self, corpus, clusters=None, seed: int = 0, unit: str = "report") -> dict[str, pd.DataFrame]:
@@ -186,6 +186,16 @@ class Study:
 
     def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
         return make_figures(results, lang, **self.codebooks())
+
+
+def _units(reports: pd.DataFrame) -> dict:
+    """``report_id`` → the report's unit for the coder's sector boundary: its ``agency``, else its ``issuer``."""
+    if not len(reports) or "report_id" not in reports:
+        return {}
+    unit = reports["agency"] if "agency" in reports else pd.Series(None, index=reports.index)
+    if "issuer" in reports:
+        unit = unit.where(unit.notna() & (unit.astype(str) != ""), reports["issuer"])
+    return dict(zip(reports["report_id"], unit, strict=True))
 
 
 def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0,
