@@ -214,17 +214,25 @@ def cmd_vocab_check(args) -> int:
 
 
 def cmd_labels_export(args) -> int:
-    """Write the problems table as a coding sheet (.xlsx or .csv with BOM)."""
-    from .labels import export_for_coding, read_labels
+    """Write the problems table as a coding sheet (.xlsx or .csv with BOM); --blind, --uncertain N."""
+    from .labels import export_for_coding, least_sure, read_labels
     from .study import default_study
 
     study = default_study()
     corpus = study.load(args.raw)
     codebook = study.codebook
     labels = None
+    if args.prefill and args.blind:
+        print("--prefill and --blind exclude each other", file=sys.stderr)
+        return 2
     if args.prefill:
         labels = read_labels(study.labels_path, problems=corpus.problems, codebook=codebook)
-    for path in export_for_coding(corpus.problems, args.out, codebook, labels=labels):
+    problems = corpus.problems
+    if args.uncertain is not None:
+        problems = least_sure(study.code(corpus).problems, args.uncertain)
+        print(f"{len(problems)} least sure problems (confidence {problems['confidence'].min():.2f}"
+              f"–{problems['confidence'].max():.2f})")
+    for path in export_for_coding(problems, args.out, codebook, labels=labels, blind=args.blind):
         print(f"wrote {path}")
     return 0
 
@@ -244,16 +252,77 @@ def cmd_labels_import(args) -> int:
         return 1
     n_coded = int((labels["primary_code"] != "").sum())
     print(f"{args.file}: {len(labels)} rows valid, {n_coded} coded")
-    if args.out is None and not args.write:
+    if args.out is None and not args.write and not args.coder:
         return 0
     from .cache import atomic_write
 
-    out = Path(args.out) if args.out else study.labels_path
+    if args.coder:
+        from .labels import coder_labels_path
+
+        out = Path(args.out) if args.out else coder_labels_path(study.labels_path, args.coder)
+    else:
+        out = Path(args.out) if args.out else study.labels_path
     if out.exists() and not args.force:
         print(f"{out} exists; pass --force to overwrite it", file=sys.stderr)
         return 1
     atomic_write(out, labels.to_csv(index=False))
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_agreement(args) -> int:
+    """Agreement of two codings: Cohen's κ overall and per code, Krippendorff's α, confusion, disagreements."""
+    import pandas as pd
+
+    from .labels import LabelError, agreement, coder_labels_path, read_labels
+    from .study import default_study
+
+    study = default_study()
+    corpus = study.load(args.raw)
+    first = Path(args.first) if args.first else study.labels_path
+    if args.second is None and args.coder is None:
+        print("agreement needs --coder NAME (labels-import --coder) or --second FILE", file=sys.stderr)
+        return 2
+    second = Path(args.second) if args.second else coder_labels_path(study.labels_path, args.coder)
+    try:
+        a, b = (read_labels(f, problems=corpus.problems, codebook=study.codebook) for f in (first, second))
+    except LabelError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    res = agreement(a, b, study.codebook, names=("first", args.coder or "second"))
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(f"{first.name} vs {second.name}")
+        print(res.summary.round(3).to_string(index=False))
+        print("\nper code:\n" + res.per_code.round(3).to_string(index=False))
+        print("\nconfusion (rows: first coder):\n" + res.confusion.to_string())
+        cols = [c for c in res.disagreements.columns if c.startswith(("problem_id", "title", "primary_code"))]
+        print(f"\n{len(res.disagreements)} disagreements:\n" + res.disagreements[cols].to_string(index=False))
+    if args.out:
+        from .cache import atomic_write
+
+        out = Path(args.out)
+        for name, df in res.items():
+            atomic_write(out / f"agreement_{name}.csv", df.to_csv(index=name == "confusion"))
+        print(f"wrote {out}/agreement_*.csv")
+    return 0
+
+
+def cmd_codebook_draft(args) -> int:
+    """Candidate codes from clusters of problems no code covers well, with a YAML skeleton."""
+    from .vocab import draft_codebook
+    from .study import default_study
+
+    study = default_study()
+    corpus = study.code(study.load(args.raw))
+    draft = draft_codebook(corpus.problems, study.tokenizer, max_score=args.max_score, k=args.k)
+    print(draft.summary())
+    if args.out:
+        from .cache import atomic_write
+
+        atomic_write(Path(args.out), draft.yaml())
+        print(f"wrote {args.out}")
+    else:
+        print(draft.yaml())
     return 0
 
 
@@ -299,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("out", type=Path, help="coding sheet, .xlsx or .csv")
     le.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
     le.add_argument("--prefill", action="store_true", help="fill in the codes of data/labels/problems.csv")
+    le.add_argument("--blind", action="store_true", help="for an independent coder: no codes, a 'clear' column")
+    le.add_argument("--uncertain", type=int, default=None, metavar="N",
+                    help="only the N problems the coder is least sure of (lowest confidence)")
     le.set_defaults(func=cmd_labels_export)
     li = sub.add_parser("labels-import", help="validate a coded sheet and write it as a label file")
     li.add_argument("file", type=Path, help="the coded .xlsx or .csv")
@@ -307,7 +379,24 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--write", action="store_true", help="write to data/labels/problems.csv")
     li.add_argument("--force", action="store_true", help="overwrite an existing label file")
     li.add_argument("--complete", action="store_true", help="every row must have a primary code")
+    li.add_argument("--coder", default=None, help="a second (third …) coder: write problems_<NAME>.csv beside "
+                                                  "the labels, apart from the first coder's")
     li.set_defaults(func=cmd_labels_import)
+    ag = sub.add_parser("agreement", help="Cohen's κ, Krippendorff's α and the disagreements of two codings")
+    ag.add_argument("--coder", default=None, help="the second coder (labels-import --coder NAME)")
+    ag.add_argument("--second", type=Path, default=None, help="the second coding's label file")
+    ag.add_argument("--first", type=Path, default=None, help="the first coding (default the shipped labels)")
+    ag.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    ag.add_argument("--out", type=Path, default=None, help="write agreement_*.csv into this folder")
+    ag.set_defaults(func=cmd_agreement)
+    cd = sub.add_parser("codebook-draft", help="candidate codes from problems no code covers well (YAML skeleton)")
+    cd.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    cd.add_argument("--out", type=Path, default=None, help="write the YAML skeleton here (default: print it)")
+    cd.add_argument("--max-score", type=float, default=None,
+                    help="a problem is poorly covered below this confidence (default: needs_review problems "
+                         "and those under 0.8)")
+    cd.add_argument("-k", type=int, default=None, help="number of candidate codes (default: by silhouette)")
+    cd.set_defaults(func=cmd_codebook_draft)
     return ap
 
 

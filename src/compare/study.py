@@ -130,8 +130,10 @@ class Study:
         if self._model is None:
             from .training import load_model, model_inputs
 
+            from .training import model_for_codebook
+
             inputs = model_inputs(self.codebook_path, config.USERDICT_PATH, config.STOPWORDS_PATH, self.labels_path)
-            self._model = load_model(self.model_path, inputs=inputs)
+            self._model = model_for_codebook(load_model(self.model_path, inputs=inputs), self.codebook)
         return self._model
 
     def measure_model(self):
