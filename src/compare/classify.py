@@ -24,6 +24,16 @@ training gets ``P_model = 0`` and can still win through the rules — this is wh
 the model rather than used as extra features: with three reports, several codes occur in one report only).
 ``primary_code`` is the code with the highest score.
 
+**The unit** (``agency=`` of :meth:`CodebookClassifier.explain` / ``predict_proba``): when the codebook has a
+``sector`` and a document comes from a unit outside it, the field codes' rule scores and model probabilities
+go to the sector's ``other_units`` code (DESIGN.md §4: line-of-business problems of other units), and a
+document no rule matches gets the rule share 1 for ``other_units``.
+
+**Confidence** (:meth:`CodebookClassifier.confidence`): a LogisticRegression of "the primary code is right" on
+the top blended score, its margin and whether a rule matched, fitted on 5-fold out-of-fold predictions of the
+training labels (``calibrator_``). :meth:`CodebookClassifier.review` flags ``needs_review`` below
+``review_threshold`` or when no rule matched and the model's top probability is below ``model_unsure``.
+
 Secondary ``codes`` follow the codebook's decision rule 4 — a secondary code is a field that at least one
 whole measure substantively addresses — so with ``secondary="measures"`` (problems) the document body is cut
 into its measures at the ``一是/二是…`` ordinals and every measure is scored by the rules on its own; the

@@ -149,14 +149,16 @@ def cmd_classify(args) -> int:
     model = study.measure_model() if args.measures else study.model()
     if args.measures:
         texts = [t if "\n" in t else t.split("。", 1)[0] + "\n" + t for t in texts]
-    results = model.explain(texts)
+    results = model.explain(texts) if args.measures else model.explain(texts, agency=args.agency)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2, default=_json_default))
         return 0
     for r in results:
         top = sorted(r["scores"].items(), key=lambda kv: -kv[1])[:3]
         print(f"{r['title'][:40]}")
-        print(f"  primary: {r['primary_code']}   secondary: {', '.join(r['codes']) or '-'}")
+        print(f"  primary: {r['primary_code']}   secondary: {', '.join(r['codes']) or '-'}"
+              f"   confidence: {r.get('confidence', 0):.2f}" + (f"   NEEDS REVIEW: {r['review_reason']}"
+                                                               if r.get("needs_review") else ""))
         print("  scores: " + ", ".join(f"{c} {v:.2f}" for c, v in top))
         for code, terms in r["matched_terms"].items():
             print(f"  rule terms [{code}]: {'、'.join(terms)}")
@@ -309,8 +311,8 @@ def cmd_agreement(args) -> int:
 
 def cmd_codebook_draft(args) -> int:
     """Candidate codes from clusters of problems no code covers well, with a YAML skeleton."""
-    from .vocab import draft_codebook
     from .study import default_study
+    from .vocab import draft_codebook
 
     study = default_study()
     corpus = study.code(study.load(args.raw))
@@ -326,44 +328,8 @@ def cmd_codebook_draft(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m compare", description=__doc__)
-    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("parse", help="parse one report and print its structure")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true", help="print the report, problems and measures as JSON")
-    p.add_argument("--max-mb", type=float, default=None,
-                   help="refuse a file whose text exceeds this many million characters (default 20)")
-    p.set_defaults(func=cmd_parse)
-    b = sub.add_parser("build", help="the whole study: tables, codes, clusters, analysis, figures, notebooks")
-    b.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    b.add_argument("--out", type=Path, default=None,
-                   help="write everything under this folder: tables, tables/, figures/, reports/ "
-                        "(default: data/processed, figures/, reports/ of the project)")
-    b.add_argument("--jobs", type=int, default=-1, help="worker processes (default -1: all cores)")
-    b.add_argument("--codebook", type=Path, default=None, help="problem codebook YAML (default: the bundled one)")
-    b.add_argument("--measure-codebook", type=Path, default=None, help="measure codebook YAML")
-    b.add_argument("--engine", choices=["local", "dask"], default="local")
-    b.add_argument("--scheduler", default=None, help="dask scheduler address, with --engine dask")
-    b.add_argument("--no-figures", action="store_true")
-    b.add_argument("--no-notebooks", action="store_true")
-    b.set_defaults(func=cmd_build)
-    c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")
-    c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
-    c.add_argument("--json", action="store_true", help="print primary code, scores and evidence as JSON")
-    c.add_argument("--measures", action="store_true", help="code measure types (rules of the measure codebook)")
-    c.set_defaults(func=cmd_classify)
-    t = sub.add_parser("train", help="fit the problem classifier on data/labels and write the shipped model")
-    t.add_argument("--labels", type=Path, default=None, help="label file (default data/labels/problems.csv)")
-    t.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    t.add_argument("--out", type=Path, default=None, help="model file (default: inside the package)")
-    t.add_argument("--no-eval", action="store_true", help="skip the leave-one-region-out evaluation")
-    t.set_defaults(func=cmd_train)
-    v = sub.add_parser("vocab-check", help="codebook terms jieba splits apart or that match nothing")
-    v.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    v.add_argument("--json", action="store_true")
-    v.set_defaults(func=cmd_vocab_check)
+def _add_label_commands(sub) -> None:
+    """The hand-coding commands: labels-export, labels-import, agreement, codebook-draft."""
     le = sub.add_parser("labels-export", help="write the problems table as a sheet for hand coding")
     le.add_argument("out", type=Path, help="coding sheet, .xlsx or .csv")
     le.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
@@ -397,6 +363,48 @@ def build_parser() -> argparse.ArgumentParser:
                          "and those under 0.8)")
     cd.add_argument("-k", type=int, default=None, help="number of candidate codes (default: by silhouette)")
     cd.set_defaults(func=cmd_codebook_draft)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m compare", description=__doc__)
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parse", help="parse one report and print its structure")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the report, problems and measures as JSON")
+    p.add_argument("--max-mb", type=float, default=None,
+                   help="refuse a file whose text exceeds this many million characters (default 20)")
+    p.set_defaults(func=cmd_parse)
+    b = sub.add_parser("build", help="the whole study: tables, codes, clusters, analysis, figures, notebooks")
+    b.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    b.add_argument("--out", type=Path, default=None,
+                   help="write everything under this folder: tables, tables/, figures/, reports/ "
+                        "(default: data/processed, figures/, reports/ of the project)")
+    b.add_argument("--jobs", type=int, default=-1, help="worker processes (default -1: all cores)")
+    b.add_argument("--codebook", type=Path, default=None, help="problem codebook YAML (default: the bundled one)")
+    b.add_argument("--measure-codebook", type=Path, default=None, help="measure codebook YAML")
+    b.add_argument("--engine", choices=["local", "dask"], default="local")
+    b.add_argument("--scheduler", default=None, help="dask scheduler address, with --engine dask")
+    b.add_argument("--no-figures", action="store_true")
+    b.add_argument("--no-notebooks", action="store_true")
+    b.set_defaults(func=cmd_build)
+    c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")
+    c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
+    c.add_argument("--json", action="store_true", help="print primary code, scores and evidence as JSON")
+    c.add_argument("--measures", action="store_true", help="code measure types (rules of the measure codebook)")
+    c.add_argument("--agency", default=None, help="the unit the texts come from, e.g. 卫生健康局 (default: 民政)")
+    c.set_defaults(func=cmd_classify)
+    t = sub.add_parser("train", help="fit the problem classifier on data/labels and write the shipped model")
+    t.add_argument("--labels", type=Path, default=None, help="label file (default data/labels/problems.csv)")
+    t.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    t.add_argument("--out", type=Path, default=None, help="model file (default: inside the package)")
+    t.add_argument("--no-eval", action="store_true", help="skip the leave-one-region-out evaluation")
+    t.set_defaults(func=cmd_train)
+    v = sub.add_parser("vocab-check", help="codebook terms jieba splits apart or that match nothing")
+    v.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_vocab_check)
+    _add_label_commands(sub)
     return ap
 
 

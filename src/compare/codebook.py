@@ -18,6 +18,10 @@ problem types, ``config.MEASURE_CODEBOOK_PATH`` for measure types, same schema):
           - all: [福利院, 老人]       # every one of these
             none: [儿童]             # and none of these
 
+An optional top-level ``sector:`` block (:class:`Sector`: ``name_zh``, ``name_en``, ``agencies``,
+``field_codes``, ``other_units``) names the sector the codebook details; problems of units outside it are
+coded by DESIGN.md §4's line-of-business boundary (:mod:`compare.classify`).
+
 A rule matches a text when every ``all`` term occurs, at least one ``any`` term occurs (when ``any`` is
 given) and no ``none`` term occurs; the tests are plain substring tests, so the text is expected to be
 normalised simplified Chinese already. A code's score is the sum of the weights of its matching rules, and

@@ -397,9 +397,10 @@ class Agreement(dict):
 def _paired(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     """The problems both coders gave a primary code, side by side."""
     keep = ["problem_id", "title", "primary_code", "secondary_codes", "rationale", "clear"]
-    a = first[[c for c in keep if c in first]]
-    b = second[[c for c in keep if c in second and c != "title"]]
-    both = a.merge(b, on="problem_id", suffixes=("_1", "_2"), validate="one_to_one")
+    a = first[[c for c in keep if c in first]].rename(columns=lambda c: c if c in ("problem_id", "title") else f"{c}_1")
+    b = second[[c for c in keep if c in second and c != "title"]].rename(
+        columns=lambda c: c if c == "problem_id" else f"{c}_2")
+    both = a.merge(b, on="problem_id", validate="one_to_one")
     return both[(both["primary_code_1"] != "") & (both["primary_code_2"] != "")].reset_index(drop=True)
 
 
@@ -436,8 +437,8 @@ def agreement(first: pd.DataFrame, second: pd.DataFrame, codebook, names=("first
     Returns
     -------
     Agreement
-        ``summary``: one row per subset (``all``; ``clear`` — items both coders marked clear, when both
-        files say) with ``n``, ``agreement`` (share identical), ``cohen_kappa`` (sklearn
+        ``summary``: one row per subset (``all``; ``clear (…)`` — the items marked clear by every coder
+        whose file has a ``clear`` column) with ``n``, ``agreement`` (share identical), ``cohen_kappa`` (sklearn
         ``cohen_kappa_score``) and ``krippendorff_alpha`` (nominal, the ``krippendorff`` package);
         ``per_code``: per code, how often each coder used it and Cohen's κ of "this code or not";
         ``confusion``: first coder (rows) × second coder (columns), every code;
@@ -449,9 +450,11 @@ def agreement(first: pd.DataFrame, second: pd.DataFrame, codebook, names=("first
     both = _paired(first, second)
     y1, y2 = both["primary_code_1"], both["primary_code_2"]
     rows = [_kappa_row("all", y1, y2, codes)]
-    if "clear_1" in both and "clear_2" in both:
-        clear = (both["clear_1"] == "yes") & (both["clear_2"] == "yes")
-        rows.append(_kappa_row("clear (both coders)", y1[clear], y2[clear], codes))
+    said = [c for c in ("clear_1", "clear_2") if c in both]
+    if said:  # the items every coder who says marked clear
+        clear = (both[said] == "yes").all(axis=1)
+        who = "both coders" if len(said) == 2 else names[0] if said == ["clear_1"] else names[1]
+        rows.append(_kappa_row(f"clear ({who})", y1[clear], y2[clear], codes))
     per = []
     for c in codes:
         a, b = (y1 == c).to_numpy(), (y2 == c).to_numpy()

@@ -128,9 +128,7 @@ class Study:
         retrained behind the caller's back.
         """
         if self._model is None:
-            from .training import load_model, model_inputs
-
-            from .training import model_for_codebook
+            from .training import load_model, model_for_codebook, model_inputs
 
             inputs = model_inputs(self.codebook_path, config.USERDICT_PATH, config.STOPWORDS_PATH, self.labels_path)
             self._model = model_for_codebook(load_model(self.model_path, inputs=inputs), self.codebook)
