@@ -246,3 +246,20 @@ def test_least_sure():
     assert least_sure(coded, 3)["problem_id"].tolist() == ["b", "d", "c"]
     with pytest.raises(ValueError, match="positive number"):
         least_sure(coded, 0)
+
+
+def test_cli_blind_uncertain_export_and_agreement(tmp_path, capsys):
+    from compare.cli import main
+
+    sheet = tmp_path / "next.csv"
+    assert main(["labels-export", str(sheet), "--blind", "--uncertain", "5"]) == 0
+    rows = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+    assert len(rows) == 5 and (rows["primary_code"] == "").all() and "clear" in rows
+    assert main(["labels-export", str(sheet), "--blind", "--prefill"]) == 2
+    capsys.readouterr()
+    assert main(["agreement", "--coder", "second", "--out", str(tmp_path / "agr")]) == 0
+    out = capsys.readouterr().out
+    assert "0.953" in out and "3 disagreements" in out
+    assert sorted(p.name for p in (tmp_path / "agr").iterdir()) == [
+        "agreement_confusion.csv", "agreement_disagreements.csv", "agreement_per_code.csv",
+        "agreement_summary.csv"]
