@@ -232,3 +232,54 @@ def test_measure_types(corpus, measure_model):
     assert out.loc[typed, "evidence"].str.contains("terms: ").all()
     assert len(measure_documents(corpus.measures)) == len(corpus.measures)
     assert out["measure_type"].nunique() >= 6
+
+
+# --- the boundaries of DESIGN.md §4 (statements written for these tests) ------------------------------------
+def test_boundary_line_of_business_of_other_units(model):
+    """A problem of a non-civil-affairs unit's own business is mandate_general; the same civil-affairs field
+    named by a civil-affairs bureau keeps its field code."""
+    assert model.explain("农村公路日常养护不到位，部分路段坑洼积水", agency="交通运输局")["primary_code"] == (
+        "mandate_general")
+    lob = model.explain("医疗救助一站式结算推进缓慢", agency="医疗保障局")
+    assert lob["primary_code"] == "mandate_general" and lob["outside_sector"] is True
+    assert model.explain("医疗救助一站式结算推进缓慢", agency="民政局")["primary_code"] == "social_assistance"
+    # a unit with no rule at all still gets its line of business, never a civil-affairs field
+    assert model.explain("某项工作进度滞后", agency="林业局")["primary_code"] == "mandate_general"
+    # cross-cutting codes stay what they are for any unit
+    assert model.explain("财务报销审核不严", agency="林业局")["primary_code"] == "finance_assets"
+
+
+def test_boundary_implementing_decisions_split_by_substance(model):
+    assert model.explain("学习领会上级决策部署不深入")["primary_code"] == "party_building"
+    assert model.explain("推进落实上级决策部署不够有力")["primary_code"] == "mandate_general"
+    assert model.explain("推进殡葬改革决策部署不力", agency="民政局")["primary_code"] == "funeral_services"
+
+
+def test_boundary_supervision_goes_to_what_is_supervised(model):
+    assert model.explain("对养老机构监管不到位")["primary_code"] == "elderly_care"
+    assert model.explain("对社会组织年检监管不严")["primary_code"] == "grassroots_governance"
+    assert model.explain("专项资金监管不严")["primary_code"] == "finance_assets"
+    assert model.explain("履行行业监管责任不到位")["primary_code"] == "mandate_general"
+
+
+def test_boundary_conduct_integrity_secrecy_ideology_are_party_building(model):
+    for text in ("形式主义问题仍然存在", "廉政风险排查不深入", "涉密文件保管不规范，保密意识淡薄", "意识形态阵地管理薄弱"):
+        assert model.explain(text, agency="城市管理局")["primary_code"] == "party_building", text
+
+
+def test_abstention(model):
+    vague = model.explain("某项工作进度滞后")
+    assert vague["needs_review"] is True
+    assert vague["review_reason"].startswith("no codebook rule matched and the model is unsure")
+    clear = model.explain("低保审核审批不规范")
+    assert clear["needs_review"] is False and clear["review_reason"] == ""
+    assert 0.6 <= clear["confidence"] <= 1
+    assert model.calibrator_ is not None  # fitted on out-of-fold predictions of the training labels
+    strict = clone(model).set_params(review_threshold=1.0)
+    strict.__dict__.update({k: v for k, v in vars(model).items() if k.endswith("_")})  # same fit, stricter
+    assert strict.explain("低保审核审批不规范")["review_reason"].startswith("low confidence")
+
+
+def test_agency_must_match_the_documents(model):
+    with pytest.raises(ValueError, match="2 documents but 1 agencies"):
+        model.explain(["低保审核不严", "财务报销不规范"], agency=["民政局"])

@@ -232,3 +232,75 @@ def test_a_copy_equals_its_original(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     assert book != load_codebook(write(other, "version: 1\ncodes:\n" + GOOD_CODE.replace("name_zh: 甲", "name_zh: 乙")))
+
+
+# --- the sector of a codebook, and codebooks of other sectors ---------------------------------------------------
+OTHER = Path(__file__).parent / "data" / "other_sector"
+
+
+def test_the_bundled_codebook_names_its_sector():
+    from compare import config
+    from compare.codebook import load_codebook
+
+    sector = load_codebook(config.CODEBOOK_PATH).sector
+    assert sector.agencies == ("民政",) and sector.other_units == "mandate_general"
+    assert sector.field_codes == ("elderly_care", "social_assistance", "funeral_services", "child_welfare",
+                                  "grassroots_governance")
+    assert sector.covers("民政局") and sector.covers("中共惠东县民政局党组")
+    assert not sector.covers("卫生健康委员会") and not sector.covers("县委")
+    assert sector.covers(None) and sector.covers("")  # an unknown unit is taken to be of the sector
+
+
+def test_a_bad_sector_is_one_error_naming_the_file(tmp_path):
+    from compare.codebook import load_codebook
+
+    text = (OTHER / "health_codebook.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("other_units: general_duties", "other_units: nowhere"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.yaml: sector: unknown code\(s\) \['nowhere'\]"):
+        load_codebook(bad)
+    bad.write_text(text.replace("  agencies: [卫生健康, 卫健]\n", ""), encoding="utf-8")
+    with pytest.raises(ValueError, match="sector: agencies must name at least one agency"):
+        load_codebook(bad)
+
+
+def test_build_with_a_codebook_of_another_sector(tmp_path):
+    """build --codebook FILE codes with that codebook's codes (its rules: the shipped model knows others)."""
+    import warnings
+
+    import pandas as pd
+
+    from compare.build import build
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the shipped model is stale for this codebook: said, then not used
+        build(raw_dir=OTHER / "raw", out_dir=tmp_path / "out", jobs=1, figures=False, notebooks=False, quiet=True,
+              codebook_path=OTHER / "health_codebook.yaml", cache_dir=tmp_path / "cache")
+    problems = pd.read_parquet(tmp_path / "out" / "problems.parquet")
+    assert list(problems["title"]) == ["乡镇卫生院药品库存管理不规范", "理论学习中心组学习流于形式",
+                                       "家庭医生签约服务质量不高"]
+    assert list(problems["primary_code"]) == ["medical_services", "party_work", "primary_care"]
+    assert not problems["needs_review"].any()
+
+
+def test_codebook_draft_proposes_candidates_from_poorly_covered_problems(tokenizer):
+    import pandas as pd
+    import yaml
+
+    from compare.codebook import parse_codebook
+    from compare.vocab import draft_codebook
+
+    titles = ["河道采砂监管不到位", "河道采砂执法不严", "河道采砂许可审批不规范",
+              "水库安全鉴定滞后", "水库除险加固进度慢", "水库安全运行管理薄弱", "低保审核规范"]
+    problems = pd.DataFrame({"problem_id": [f"r:P{i:02d}" for i in range(1, 8)], "title": titles,
+                             "text": [""] * 7, "confidence": [0.3] * 6 + [0.99],
+                             "needs_review": [True] * 6 + [False]})
+    draft = draft_codebook(problems, tokenizer, k=2)
+    assert (draft.n_poor, draft.n_problems) == (6, 7)
+    assert sorted(draft.clusters["n"]) == [3, 3]
+    first = draft.clusters.iloc[0]
+    assert first["top_terms"][0] in ("河道", "采砂", "水库")
+    skeleton = yaml.safe_load(draft.yaml())
+    cb = parse_codebook(skeleton)  # the skeleton is a valid codebook
+    assert cb.ids == ["candidate_1", "candidate_2"]
+    assert "6 of 7 problems are poorly covered" in draft.summary()

@@ -127,3 +127,24 @@ def test_a_planted_pickle_is_never_loaded(corpus, direct, cache_dir, monkeypatch
 def test_jobs_follow_the_scikit_learn_convention(corpus, shipped_model, measure_model):
     with pytest.raises(ValueError, match="jobs=0"):
         coding.code_tables(corpus.problems, corpus.measures, shipped_model, measure_model, jobs=0)
+
+
+def test_coded_problems_carry_confidence_and_review_and_count_them_apart(shipped_model):
+    import pandas as pd
+
+    from compare.coding import classify_problems, review_split
+
+    problems = pd.DataFrame({
+        "report_id": ["a", "a", "b"], "problem_id": ["a:P01", "a:P02", "b:P01"],
+        "title": ["低保审核审批不规范", "某项工作进度滞后", "农村公路日常养护不到位"], "text": ["", "", ""],
+    })
+    coded = classify_problems(problems, None, shipped_model, agency={"a": "民政局", "b": "交通运输局"})
+    assert list(coded["primary_code"]) == ["social_assistance", "party_building", "mandate_general"]
+    assert list(coded["needs_review"]) == [False, True, False]
+    assert coded["review_reason"].iloc[1].startswith("no codebook rule matched")
+    assert coded["confidence"].between(0, 1).all()
+    split = review_split(coded)
+    assert split.to_dict("records") == [
+        {"report_id": "a", "n": 2, "n_reviewed": 1, "n_needs_review": 1, "share_needs_review": 0.5},
+        {"report_id": "b", "n": 1, "n_reviewed": 1, "n_needs_review": 0, "share_needs_review": 0.0},
+    ]

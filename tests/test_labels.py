@@ -173,3 +173,93 @@ def test_the_problems_to_validate_against_are_an_argument(problems, codebook, tm
     ]
     with pytest.raises(LabelError, match="unknown id"):
         read_labels(path, problems=problems, codebook=codebook)
+
+
+# --- a second coder ---------------------------------------------------------------------------------------------
+def test_blind_sheet_has_no_codes(problems, codebook, tmp_path):
+    labels = read_labels(config.PROBLEM_LABELS_PATH, problems=problems, codebook=codebook)
+    with pytest.raises(ValueError, match="blind coding sheet cannot be pre-filled"):
+        export_for_coding(problems, tmp_path / "b.csv", codebook, labels=labels, blind=True)
+    export_for_coding(problems, tmp_path / "b.csv", codebook, blind=True)
+    sheet = pd.read_csv(tmp_path / "b.csv", dtype=str, keep_default_na=False)
+    assert list(sheet.columns) == ["problem_id", "report_id", "seq", "title", "text", "primary_code",
+                                   "secondary_codes", "clear", "rationale"]
+    assert (sheet[["primary_code", "secondary_codes", "clear", "rationale"]] == "").all().all()
+    assert len(sheet) == len(problems)
+
+
+def test_coder_files_are_kept_apart(tmp_path):
+    from compare.labels import coder_labels_path
+
+    assert coder_labels_path(tmp_path / "problems.csv", "second") == tmp_path / "problems_second.csv"
+    with pytest.raises(ValueError, match="coder name '../x'"):
+        coder_labels_path(tmp_path / "problems.csv", "../x")
+
+
+def _coding(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["problem_id", "title", "primary_code", "secondary_codes", "rationale",
+                                       "clear"])
+
+
+def test_agreement_kappa_alpha_confusion_disagreements(codebook):
+    from compare.labels import agreement
+
+    first = _coding([("p1", "t1", "elderly_care", "", "", "yes"), ("p2", "t2", "elderly_care", "", "", "yes"),
+                     ("p3", "t3", "party_building", "", "", "yes"), ("p4", "t4", "party_building", "", "", "no"),
+                     ("p5", "t5", "finance_assets", "", "", "yes")])
+    second = first.assign(primary_code=["elderly_care", "party_building", "party_building", "party_building",
+                                        "finance_assets"], clear=["yes", "no", "yes", "yes", "yes"])
+    res = agreement(first, second, codebook, names=("a", "b"))
+    s = res.summary.set_index("subset")
+    # p_o = 4/5, p_e = .4*.2 + .4*.6 + .2*.2 = .36 → κ = .44/.64; α = 1 - (2/10) / (62/90) = 44/62
+    assert s.loc["all", "agreement"] == pytest.approx(0.8)
+    assert s.loc["all", "cohen_kappa"] == pytest.approx(0.6875)
+    assert s.loc["all", "krippendorff_alpha"] == pytest.approx(44 / 62)
+    assert s.loc["clear (both coders)", "n"] == 3 and s.loc["clear (both coders)", "agreement"] == 1.0
+    per = res.per_code.set_index("code")
+    assert per.loc["party_building", "cohen_kappa"] == pytest.approx(0.32 / 0.52)  # p_o .8, p_e .48
+    assert per.loc["party_building", ["n_a", "n_b", "n_both"]].tolist() == [2, 3, 2]
+    assert res.confusion.loc["elderly_care", "party_building"] == 1
+    assert int(res.confusion.to_numpy().sum()) == 5 and list(res.confusion.index) == codebook.ids
+    assert res.disagreements[["problem_id", "primary_code_a", "primary_code_b"]].values.tolist() == [
+        ["p2", "elderly_care", "party_building"]]
+
+
+def test_second_coder_import_keeps_clear_and_notes(problems, codebook, tmp_path):
+    pid = problems["problem_id"].iloc[0]
+    f = tmp_path / "second.csv"
+    pd.DataFrame({"problem_id": [pid], "primary_code": ["party_building"], "secondary_codes": [""],
+                  "clear": ["Yes"], "note": ["理由"]}).to_csv(f, index=False)
+    lab = read_labels(f, problems=problems, codebook=codebook)
+    assert lab.loc[0, "clear"] == "yes" and lab.loc[0, "rationale"] == "理由"
+    assert lab.loc[0, "title"] == problems["title"].iloc[0]  # filled in from the problems table
+    pd.DataFrame({"problem_id": [pid], "primary_code": ["party_building"], "clear": ["maybe"]}).to_csv(
+        f, index=False)
+    with pytest.raises(LabelError, match="clear: expected yes or no"):
+        read_labels(f, problems=problems, codebook=codebook)
+
+
+def test_least_sure():
+    from compare.labels import least_sure
+
+    coded = pd.DataFrame({"problem_id": ["a", "b", "c", "d"], "confidence": [0.9, 0.2, 0.5, 0.2]})
+    assert least_sure(coded, 3)["problem_id"].tolist() == ["b", "d", "c"]
+    with pytest.raises(ValueError, match="positive number"):
+        least_sure(coded, 0)
+
+
+def test_cli_blind_uncertain_export_and_agreement(tmp_path, capsys):
+    from compare.cli import main
+
+    sheet = tmp_path / "next.csv"
+    assert main(["labels-export", str(sheet), "--blind", "--uncertain", "5"]) == 0
+    rows = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+    assert len(rows) == 5 and (rows["primary_code"] == "").all() and "clear" in rows
+    assert main(["labels-export", str(sheet), "--blind", "--prefill"]) == 2
+    capsys.readouterr()
+    assert main(["agreement", "--coder", "second", "--out", str(tmp_path / "agr")]) == 0
+    out = capsys.readouterr().out
+    assert "0.953" in out and "3 disagreements" in out
+    assert sorted(p.name for p in (tmp_path / "agr").iterdir()) == [
+        "agreement_confusion.csv", "agreement_disagreements.csv", "agreement_per_code.csv",
+        "agreement_summary.csv"]

@@ -24,6 +24,16 @@ training gets ``P_model = 0`` and can still win through the rules — this is wh
 the model rather than used as extra features: with three reports, several codes occur in one report only).
 ``primary_code`` is the code with the highest score.
 
+**The unit** (``agency=`` of :meth:`CodebookClassifier.explain` / ``predict_proba``): when the codebook has a
+``sector`` and a document comes from a unit outside it, the field codes' rule scores and model probabilities
+go to the sector's ``other_units`` code (DESIGN.md §4: line-of-business problems of other units), and a
+document no rule matches gets the rule share 1 for ``other_units``.
+
+**Confidence** (:meth:`CodebookClassifier.confidence`): a LogisticRegression of "the primary code is right" on
+the top blended score, its margin and whether a rule matched, fitted on 5-fold out-of-fold predictions of the
+training labels (``calibrator_``). :meth:`CodebookClassifier.review` flags ``needs_review`` below
+``review_threshold`` or when no rule matched and the model's top probability is below ``model_unsure``.
+
 Secondary ``codes`` follow the codebook's decision rule 4 — a secondary code is a field that at least one
 whole measure substantively addresses — so with ``secondary="measures"`` (problems) the document body is cut
 into its measures at the ``一是/二是…`` ordinals and every measure is scored by the rules on its own; the
@@ -246,6 +256,13 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         Passed to :func:`make_text_pipeline`.
     n_features : int
         How many model features :meth:`explain` reports.
+    calibrate : bool
+        Fit the confidence calibrator (``calibrator_``) on out-of-fold predictions of the training data
+        (5-fold); without it (or without a model) the confidence is the blended score of the primary code.
+    review_threshold : float
+        A problem whose confidence is below this ``needs_review``.
+    model_unsure : float
+        A problem no rule matches ``needs_review`` when the model's top probability is below this.
 
     Attributes
     ----------
@@ -259,6 +276,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
     training_info_ : dict
         Hashes of the codebook, dictionary, stopwords and labels it was trained with (set by
         :func:`compare.training.train_model`).
+    calibrator_ : sklearn.linear_model.LogisticRegression or None
+        P(primary code right | blended top score, margin over the second, whether a rule matched), fitted on
+        out-of-fold predictions of the training data (None: not calibrated).
 
     Examples
     --------
@@ -282,6 +302,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         char_ngram_range=(2, 4),
         min_df: int = 2,
         n_features: int = 8,
+        calibrate: bool = True,
+        review_threshold: float = 0.6,
+        model_unsure: float = 0.5,
     ):
         self.codebook = codebook
         self.tokenizer = tokenizer
@@ -295,6 +318,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
         self.n_features = n_features
+        self.calibrate = calibrate
+        self.review_threshold = review_threshold
+        self.model_unsure = model_unsure
 
     # -- fitting -------------------------------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -339,6 +365,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
                 vec.stop_words_ = None
                 vec.__dict__.pop("_stop_words_id", None)
             self.model_classes_ = np.asarray(self.pipeline_.classes_, dtype=object)
+        self.calibrator_ = None
+        if self.calibrate and self.pipeline_ is not None:
+            self.calibrator_ = _fit_calibrator(self, X, y)
         return self
 
     # -- scores --------------------------------------------------------------------------------------------
@@ -355,13 +384,59 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         out[:, cols] = proba
         return out, M
 
-    def _scores(self, X):
+    def outside_sector(self, agency, n: int) -> np.ndarray:
+        """Which of ``n`` documents come from units outside the codebook's sector (see
+        :class:`compare.codebook.Sector`); all False for a codebook without a sector or without ``agency``.
+
+        Parameters
+        ----------
+        agency : str or sequence of str, optional
+            The unit of every document (a report's ``agency``, else its ``issuer``), or one for all.
+        n : int
+        """
+        sector = getattr(self.rules_.codebook_, "sector", None)
+        if sector is None or agency is None:
+            return np.zeros(n, dtype=bool)
+        units = [agency] * n if isinstance(agency, str) else list(agency)
+        if len(units) != n:
+            raise ValueError(f"{n} documents but {len(units)} agencies")
+        return np.array([not sector.covers(u) for u in units], dtype=bool)
+
+    def _line_of_business(self, A: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``A`` (documents × codes) with the field codes' mass of the ``out`` rows moved to ``other_units``."""
+        if not out.any():
+            return A
+        sector = self.rules_.codebook_.sector
+        idx = {c: i for i, c in enumerate(self.classes_)}
+        fields = [idx[c] for c in sector.field_codes]
+        A = A.copy()
+        rows = np.flatnonzero(out)
+        A[rows, idx[sector.other_units]] += A[np.ix_(rows, fields)].sum(axis=1)
+        A[np.ix_(rows, fields)] = 0
+        return A
+
+    def _scores(self, X, agency=None):
+        """Blended scores and their parts (module docstring), with the sector boundary applied.
+
+        For a document of a unit outside the codebook's sector the field codes' rule scores and model
+        probabilities go to the sector's ``other_units`` code, and when no rule matches at all the rule
+        share of ``other_units`` is 1 (its own line of business, DESIGN.md §4); the returned raw rule scores
+        stay 0 there (no rule matched).
+        """
         check_is_fitted(self, "classes_")
         X = [_as_text(d) for d in X]
         raw, terms = self.rules_.score(X)
-        total = raw.sum(axis=1, keepdims=True)
-        shares = np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
+        out = self.outside_sector(agency, len(X))
+        raw = self._line_of_business(raw, out)
+        evidence = raw
+        if out.any():  # no rule at all: the rule share of other_units is 1 (raw stays 0: no rule matched)
+            other = int(np.flatnonzero(self.classes_ == self.rules_.codebook_.sector.other_units)[0])
+            evidence = raw.copy()
+            evidence[out & (raw.sum(axis=1) == 0), other] = 1.0
+        total = evidence.sum(axis=1, keepdims=True)
+        shares = np.divide(evidence, total, out=np.zeros_like(evidence), where=total > 0)
         model, M = self._model_proba(X)
+        model = self._line_of_business(model, out)
         if self.pipeline_ is None:
             blend = shares
         else:
@@ -369,23 +444,64 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             blend = np.where(total > 0, (1 - w) * model + w * shares, model)
         return blend, model, shares, raw, terms, M
 
-    def predict_proba(self, X) -> np.ndarray:
+    def confidence(self, blend: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probability that each primary code is right (module docstring, ``calibrator_``).
+
+        Parameters
+        ----------
+        blend : ndarray
+            Blended scores (:meth:`predict_proba`).
+        raw : ndarray
+            Raw rule scores of the same documents.
+        """
+        feats = _confidence_features(blend, raw)
+        cal = getattr(self, "calibrator_", None)
+        if cal is None or not len(feats):
+            return feats[:, 0] if len(feats) else np.zeros(0)
+        return cal.predict_proba(feats)[:, 1]
+
+    def review(self, blend: np.ndarray, model: np.ndarray, raw: np.ndarray,
+               outside: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+        """Confidence, and why a problem needs review ("" when it does not).
+
+        A problem needs review when its confidence is below ``review_threshold``, or when no rule of any
+        code matched and the model's top probability is below ``model_unsure`` (for a unit outside the
+        codebook's sector the code is then its line of business, ``other_units``, and the reason says so).
+        """
+        conf = self.confidence(blend, raw)
+        outside = np.zeros(len(blend), dtype=bool) if outside is None else outside
+        unsure = getattr(self, "model_unsure", 0.5)
+        threshold = getattr(self, "review_threshold", 0.6)
+        reasons = []
+        for c, m, r, o in zip(conf, model, raw, outside, strict=True):
+            if r.max() <= 0 and m.max() < unsure:
+                lob = "; coded as the unit's line of business (outside the codebook's sector)" if o else ""
+                reasons.append(f"no codebook rule matched and the model is unsure (p={m.max():.2f}){lob}")
+            elif c < threshold:
+                reasons.append(f"low confidence ({c:.2f} < {threshold:.2f})")
+            else:
+                reasons.append("")
+        return conf, reasons
+
+    def predict_proba(self, X, agency=None) -> np.ndarray:
         """Blended scores, one column per code of ``classes_`` (rows sum to 1; to 0 for a rules-only
         classifier on a text no rule matches).
 
         Parameters
         ----------
         X : list of str
+        agency : str or sequence of str, optional
+            The unit each document comes from (:meth:`outside_sector`).
 
         Returns
         -------
         ndarray of shape (n_documents, n_codes)
         """
-        return self._scores(X)[0]
+        return self._scores(X, agency)[0]
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X, agency=None) -> np.ndarray:
         """Primary code of every document (``None`` where a rules-only classifier finds no rule)."""
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, agency)
         out = self.classes_[proba.argmax(axis=1)].astype(object) if len(proba) else np.array([], dtype=object)
         out[proba.max(axis=1) <= 0] = None
         return out
@@ -475,7 +591,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             out.append([(f, round(v, 4)) for v, f in top[: self.n_features]])
         return out
 
-    def explain(self, X, decimals: int | None = 4):
+    def explain(self, X, decimals: int | None = 4, agency=None):
         """Decisions with their evidence.
 
         Parameters
@@ -484,6 +600,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             A document (first line = title) or several.
         decimals : int, optional
             Round the scores (None: full precision).
+        agency : str or sequence of str, optional
+            The unit each document comes from (a report's ``agency`` or ``issuer``): a unit outside the
+            codebook's sector has its line-of-business problems coded ``other_units`` (:meth:`_scores`).
 
         Returns
         -------
@@ -491,11 +610,15 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             Per document: ``primary_code``, ``codes`` (secondary), ``scores`` (blended, every code),
             ``model_proba``, ``rule_scores`` (raw rule scores of the codes that matched), ``matched_terms``
             (``{code: [terms]}``), ``top_features`` (``[(feature, contribution)]`` for the primary code),
-            ``measure_codes`` (the rule code of each measure, with ``secondary="measures"``), ``title``.
+            ``measure_codes`` (the rule code of each measure, with ``secondary="measures"``), ``title``,
+            ``confidence`` (:meth:`confidence`), ``needs_review`` and ``review_reason`` (:meth:`review`),
+            ``outside_sector``.
         """
         single = isinstance(X, str)
         docs = [X] if single else [_as_text(d) for d in X]
-        blend, model, _, raw, terms, M = self._scores(docs)
+        blend, model, _, raw, terms, M = self._scores(docs, agency)
+        outside = self.outside_sector(agency, len(docs))
+        conf, reasons = self.review(blend, model, raw, outside)
         primary = [self.classes_[r.argmax()] if r.max() > 0 else None for r in blend]
         per_measure = self.measure_codes(docs) if self.secondary == "measures" else [[] for _ in docs]
         secondary = self.secondary_codes(docs, blend, per_measure)
@@ -517,9 +640,46 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
                     "matched_terms": {c: list(t) for c, t in terms[i].items()},
                     "top_features": feats[i],
                     "measure_codes": per_measure[i],
+                    "confidence": rnd(conf[i]),
+                    "needs_review": bool(reasons[i]),
+                    "review_reason": reasons[i],
+                    "outside_sector": bool(outside[i]),
                 }
             )
         return out[0] if single else out
+
+
+def _confidence_features(blend: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Per document: top blended score, its margin over the second, and whether any rule matched."""
+    if not len(blend):
+        return np.zeros((0, 3))
+    top2 = -np.sort(-blend, axis=1)[:, :2] if blend.shape[1] > 1 else np.hstack([blend, 0 * blend])
+    fired = (raw.max(axis=1) > 0).astype(float)
+    return np.column_stack([top2[:, 0], top2[:, 0] - top2[:, 1], fired])
+
+
+def _fit_calibrator(clf: CodebookClassifier, X: list[str], y: np.ndarray, folds: int = 5):
+    """Platt-style calibration of the blend: LogisticRegression of "the primary code is right" on
+    :func:`_confidence_features` of out-of-fold predictions (``folds``-fold, shuffled, seed 0).
+
+    None when there are too few documents or the out-of-fold predictions are all right or all wrong.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
+    if len(X) < 2 * folds:
+        return None
+    feats, right = [], []
+    base = clone(clf).set_params(calibrate=False)
+    for train, test in KFold(folds, shuffle=True, random_state=0).split(X):
+        fold = clone(base).fit([X[i] for i in train], y[train])
+        blend, _, _, raw, _, _ = fold._scores([X[i] for i in test])
+        feats.append(_confidence_features(blend, raw))
+        right.append(fold.classes_[blend.argmax(axis=1)] == y[test])
+    F, R = np.vstack(feats), np.concatenate(right)
+    if R.all() or not R.any():
+        return None
+    return LogisticRegression(C=1.0).fit(F, R)
 
 
 class ProblemClassifier(CodebookClassifier):

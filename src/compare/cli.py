@@ -46,7 +46,7 @@ def report_json(path: str, max_chars: int | None = None) -> dict:
     report = dict(res.report)
     warnings = report.pop("warnings")
     report = {k: report.get(k) for k in schema.REPORT_COLUMNS if k != "warnings"}
-    codes = _codes_for(res.problems, res.measures)
+    codes = _codes_for(res.problems, res.measures, res.report.get("agency") or res.report.get("issuer"))
     problems = []
     for p in res.problems:
         row = _clean(p)
@@ -57,12 +57,12 @@ def report_json(path: str, max_chars: int | None = None) -> dict:
     return {"report": _clean(report), "problems": problems, "warnings": warnings}
 
 
-def _codes_for(problems: list[dict], measures: list[dict]) -> dict | None:
+def _codes_for(problems: list[dict], measures: list[dict], agency: str | None = None) -> dict | None:
     """primary_code/codes per problem when the classifier is available (None before it exists)."""
     from .coding import code_problem_rows
     from .study import default_study
 
-    return code_problem_rows(problems, measures, default_study().model())
+    return code_problem_rows(problems, measures, default_study().model(), agency=agency)
 
 
 #: the metadata fields the outline of ``compare parse FILE`` shows, in reading order
@@ -149,14 +149,16 @@ def cmd_classify(args) -> int:
     model = study.measure_model() if args.measures else study.model()
     if args.measures:
         texts = [t if "\n" in t else t.split("。", 1)[0] + "\n" + t for t in texts]
-    results = model.explain(texts)
+    results = model.explain(texts) if args.measures else model.explain(texts, agency=args.agency)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2, default=_json_default))
         return 0
     for r in results:
         top = sorted(r["scores"].items(), key=lambda kv: -kv[1])[:3]
         print(f"{r['title'][:40]}")
-        print(f"  primary: {r['primary_code']}   secondary: {', '.join(r['codes']) or '-'}")
+        print(f"  primary: {r['primary_code']}   secondary: {', '.join(r['codes']) or '-'}"
+              f"   confidence: {r.get('confidence', 0):.2f}" + (f"   NEEDS REVIEW: {r['review_reason']}"
+                                                               if r.get("needs_review") else ""))
         print("  scores: " + ", ".join(f"{c} {v:.2f}" for c, v in top))
         for code, terms in r["matched_terms"].items():
             print(f"  rule terms [{code}]: {'、'.join(terms)}")
@@ -214,17 +216,25 @@ def cmd_vocab_check(args) -> int:
 
 
 def cmd_labels_export(args) -> int:
-    """Write the problems table as a coding sheet (.xlsx or .csv with BOM)."""
-    from .labels import export_for_coding, read_labels
+    """Write the problems table as a coding sheet (.xlsx or .csv with BOM); --blind, --uncertain N."""
+    from .labels import export_for_coding, least_sure, read_labels
     from .study import default_study
 
     study = default_study()
     corpus = study.load(args.raw)
     codebook = study.codebook
     labels = None
+    if args.prefill and args.blind:
+        print("--prefill and --blind exclude each other", file=sys.stderr)
+        return 2
     if args.prefill:
         labels = read_labels(study.labels_path, problems=corpus.problems, codebook=codebook)
-    for path in export_for_coding(corpus.problems, args.out, codebook, labels=labels):
+    problems = corpus.problems
+    if args.uncertain is not None:
+        problems = least_sure(study.code(corpus).problems, args.uncertain)
+        print(f"{len(problems)} least sure problems (confidence {problems['confidence'].min():.2f}"
+              f"–{problems['confidence'].max():.2f})")
+    for path in export_for_coding(problems, args.out, codebook, labels=labels, blind=args.blind):
         print(f"wrote {path}")
     return 0
 
@@ -244,17 +254,115 @@ def cmd_labels_import(args) -> int:
         return 1
     n_coded = int((labels["primary_code"] != "").sum())
     print(f"{args.file}: {len(labels)} rows valid, {n_coded} coded")
-    if args.out is None and not args.write:
+    if args.out is None and not args.write and not args.coder:
         return 0
     from .cache import atomic_write
 
-    out = Path(args.out) if args.out else study.labels_path
+    if args.coder:
+        from .labels import coder_labels_path
+
+        out = Path(args.out) if args.out else coder_labels_path(study.labels_path, args.coder)
+    else:
+        out = Path(args.out) if args.out else study.labels_path
     if out.exists() and not args.force:
         print(f"{out} exists; pass --force to overwrite it", file=sys.stderr)
         return 1
     atomic_write(out, labels.to_csv(index=False))
     print(f"wrote {out}")
     return 0
+
+
+def cmd_agreement(args) -> int:
+    """Agreement of two codings: Cohen's κ overall and per code, Krippendorff's α, confusion, disagreements."""
+    import pandas as pd
+
+    from .labels import LabelError, agreement, coder_labels_path, read_labels
+    from .study import default_study
+
+    study = default_study()
+    corpus = study.load(args.raw)
+    first = Path(args.first) if args.first else study.labels_path
+    if args.second is None and args.coder is None:
+        print("agreement needs --coder NAME (labels-import --coder) or --second FILE", file=sys.stderr)
+        return 2
+    second = Path(args.second) if args.second else coder_labels_path(study.labels_path, args.coder)
+    try:
+        a, b = (read_labels(f, problems=corpus.problems, codebook=study.codebook) for f in (first, second))
+    except LabelError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    res = agreement(a, b, study.codebook, names=("first", args.coder or "second"))
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(f"{first.name} vs {second.name}")
+        print(res.summary.round(3).to_string(index=False))
+        print("\nper code:\n" + res.per_code.round(3).to_string(index=False))
+        print("\nconfusion (rows: first coder):\n" + res.confusion.to_string())
+        cols = [c for c in res.disagreements.columns if c.startswith(("problem_id", "title", "primary_code"))]
+        print(f"\n{len(res.disagreements)} disagreements:\n" + res.disagreements[cols].to_string(index=False))
+    if args.out:
+        from .cache import atomic_write
+
+        out = Path(args.out)
+        for name, df in res.items():
+            atomic_write(out / f"agreement_{name}.csv", df.to_csv(index=name == "confusion"))
+        print(f"wrote {out}/agreement_*.csv")
+    return 0
+
+
+def cmd_codebook_draft(args) -> int:
+    """Candidate codes from clusters of problems no code covers well, with a YAML skeleton."""
+    from .study import default_study
+    from .vocab import draft_codebook
+
+    study = default_study()
+    corpus = study.code(study.load(args.raw))
+    draft = draft_codebook(corpus.problems, study.tokenizer, max_score=args.max_score, k=args.k)
+    print(draft.summary())
+    if args.out:
+        from .cache import atomic_write
+
+        atomic_write(Path(args.out), draft.yaml())
+        print(f"wrote {args.out}")
+    else:
+        print(draft.yaml())
+    return 0
+
+
+def _add_label_commands(sub) -> None:
+    """The hand-coding commands: labels-export, labels-import, agreement, codebook-draft."""
+    le = sub.add_parser("labels-export", help="write the problems table as a sheet for hand coding")
+    le.add_argument("out", type=Path, help="coding sheet, .xlsx or .csv")
+    le.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    le.add_argument("--prefill", action="store_true", help="fill in the codes of data/labels/problems.csv")
+    le.add_argument("--blind", action="store_true", help="for an independent coder: no codes, a 'clear' column")
+    le.add_argument("--uncertain", type=int, default=None, metavar="N",
+                    help="only the N problems the coder is least sure of (lowest confidence)")
+    le.set_defaults(func=cmd_labels_export)
+    li = sub.add_parser("labels-import", help="validate a coded sheet and write it as a label file")
+    li.add_argument("file", type=Path, help="the coded .xlsx or .csv")
+    li.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    li.add_argument("--out", type=Path, default=None, help="label file to write")
+    li.add_argument("--write", action="store_true", help="write to data/labels/problems.csv")
+    li.add_argument("--force", action="store_true", help="overwrite an existing label file")
+    li.add_argument("--complete", action="store_true", help="every row must have a primary code")
+    li.add_argument("--coder", default=None, help="a second (third …) coder: write problems_<NAME>.csv beside "
+                                                  "the labels, apart from the first coder's")
+    li.set_defaults(func=cmd_labels_import)
+    ag = sub.add_parser("agreement", help="Cohen's κ, Krippendorff's α and the disagreements of two codings")
+    ag.add_argument("--coder", default=None, help="the second coder (labels-import --coder NAME)")
+    ag.add_argument("--second", type=Path, default=None, help="the second coding's label file")
+    ag.add_argument("--first", type=Path, default=None, help="the first coding (default the shipped labels)")
+    ag.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    ag.add_argument("--out", type=Path, default=None, help="write agreement_*.csv into this folder")
+    ag.set_defaults(func=cmd_agreement)
+    cd = sub.add_parser("codebook-draft", help="candidate codes from problems no code covers well (YAML skeleton)")
+    cd.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    cd.add_argument("--out", type=Path, default=None, help="write the YAML skeleton here (default: print it)")
+    cd.add_argument("--max-score", type=float, default=None,
+                    help="a problem is poorly covered below this confidence (default: needs_review problems "
+                         "and those under 0.8)")
+    cd.add_argument("-k", type=int, default=None, help="number of candidate codes (default: by silhouette)")
+    cd.set_defaults(func=cmd_codebook_draft)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -284,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
     c.add_argument("--json", action="store_true", help="print primary code, scores and evidence as JSON")
     c.add_argument("--measures", action="store_true", help="code measure types (rules of the measure codebook)")
+    c.add_argument("--agency", default=None, help="the unit the texts come from, e.g. 卫生健康局 (default: 民政)")
     c.set_defaults(func=cmd_classify)
     t = sub.add_parser("train", help="fit the problem classifier on data/labels and write the shipped model")
     t.add_argument("--labels", type=Path, default=None, help="label file (default data/labels/problems.csv)")
@@ -295,19 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_vocab_check)
-    le = sub.add_parser("labels-export", help="write the problems table as a sheet for hand coding")
-    le.add_argument("out", type=Path, help="coding sheet, .xlsx or .csv")
-    le.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    le.add_argument("--prefill", action="store_true", help="fill in the codes of data/labels/problems.csv")
-    le.set_defaults(func=cmd_labels_export)
-    li = sub.add_parser("labels-import", help="validate a coded sheet and write it as a label file")
-    li.add_argument("file", type=Path, help="the coded .xlsx or .csv")
-    li.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    li.add_argument("--out", type=Path, default=None, help="label file to write")
-    li.add_argument("--write", action="store_true", help="write to data/labels/problems.csv")
-    li.add_argument("--force", action="store_true", help="overwrite an existing label file")
-    li.add_argument("--complete", action="store_true", help="every row must have a primary code")
-    li.set_defaults(func=cmd_labels_import)
+    _add_label_commands(sub)
     return ap
 
 

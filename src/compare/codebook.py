@@ -18,6 +18,10 @@ problem types, ``config.MEASURE_CODEBOOK_PATH`` for measure types, same schema):
           - all: [福利院, 老人]       # every one of these
             none: [儿童]             # and none of these
 
+An optional top-level ``sector:`` block (:class:`Sector`: ``name_zh``, ``name_en``, ``agencies``,
+``field_codes``, ``other_units``) names the sector the codebook details; problems of units outside it are
+coded by DESIGN.md §4's line-of-business boundary (:mod:`compare.classify`).
+
 A rule matches a text when every ``all`` term occurs, at least one ``any`` term occurs (when ``any`` is
 given) and no ``none`` term occurs; the tests are plain substring tests, so the text is expected to be
 normalised simplified Chinese already. A code's score is the sum of the weights of its matching rules, and
@@ -39,9 +43,10 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["Code", "Codebook", "Rule", "RuleScore", "load_codebook", "parse_codebook"]
+__all__ = ["Code", "Codebook", "Rule", "RuleScore", "Sector", "load_codebook", "parse_codebook"]
 
-_TOP_KEYS = {"version", "codes", "description"}
+_TOP_KEYS = {"version", "codes", "description", "sector"}
+_SECTOR_KEYS = {"name_zh", "name_en", "agencies", "field_codes", "other_units"}
 _CODE_KEYS = {"code", "name_zh", "name_en", "color", "definition", "include", "exclude", "rules"}
 _REQUIRED_CODE_KEYS = ("code", "name_zh", "name_en", "color", "rules")
 _RULE_KEYS = {"any", "all", "none", "weight"}
@@ -104,6 +109,40 @@ class RuleScore:
 
     score: float
     terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sector:
+    """The policy sector a codebook describes in detail (the optional ``sector:`` block of the YAML).
+
+    A problem of a unit outside the sector (its agency or issuer contains none of ``agencies``) that is about
+    the unit's own line of business belongs to ``other_units`` (DESIGN.md §4): the sector's field codes
+    (``field_codes``) do not apply to it.
+
+    Attributes
+    ----------
+    name_zh, name_en : str
+        E.g. 民政 / civil affairs.
+    agencies : tuple of str
+        Substrings of a report's ``agency`` (or ``issuer``) that mark a unit of the sector, e.g. ``民政``.
+    field_codes : tuple of str
+        The codes of the sector's own fields (养老, 救助 …); the other codes are cross-cutting.
+    other_units : str
+        The code of line-of-business problems of units outside the sector (``mandate_general``).
+    """
+
+    name_zh: str
+    name_en: str
+    agencies: tuple[str, ...]
+    field_codes: tuple[str, ...]
+    other_units: str
+
+    def covers(self, unit) -> bool:
+        """Whether ``unit`` (an agency or issuer string) belongs to the sector; an unknown unit (None, "")
+        is taken to belong to it (the codebook's own sector is the default)."""
+        if unit is None or (isinstance(unit, float) and unit != unit) or not str(unit).strip():
+            return True
+        return any(a in str(unit) for a in self.agencies)
 
 
 @dataclass(frozen=True)
@@ -176,10 +215,12 @@ class Codebook:
         The code ids in codebook order.
     """
 
-    def __init__(self, codes, version: int | None = None, path: Path | None = None):
+    def __init__(self, codes, version: int | None = None, path: Path | None = None,
+                 sector: Sector | None = None):
         self.codes: list[Code] = list(codes)
         self.version = version
         self.path = path
+        self.sector = sector
         self._by_id = {c.code: c for c in self.codes}
         self._term_index: _TermIndex | None = None
         if len(self._by_id) != len(self.codes):
@@ -212,7 +253,8 @@ class Codebook:
         """Equal codes (with their rules) and version: a copy equals its original (scikit-learn's ``clone``)."""
         if not isinstance(other, Codebook):
             return NotImplemented
-        return self.codes == other.codes and self.version == other.version
+        return (self.codes == other.codes and self.version == other.version
+                and getattr(self, "sector", None) == getattr(other, "sector", None))
 
     def __hash__(self) -> int:
         return hash((tuple(self.ids), self.version))
@@ -366,6 +408,30 @@ def _parse_rule(raw, where: str) -> Rule:
     return Rule(any=any_, all=all_, none=none, weight=float(weight))
 
 
+def _parse_sector(raw, path: Path, ids: list[str]) -> Sector | None:
+    """The ``sector:`` block (None when absent), its codes checked against the codebook's ``ids``."""
+    if raw is None:
+        return None
+    where = f"{path}: sector"
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected a mapping with {sorted(_SECTOR_KEYS)}")
+    unknown = set(raw) - _SECTOR_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_SECTOR_KEYS)})")
+    agencies = _terms(raw.get("agencies"), where + " agencies")
+    fields = _terms(raw.get("field_codes"), where + " field_codes")
+    other = raw.get("other_units")
+    if not agencies:
+        raise ValueError(f"{where}: agencies must name at least one agency (e.g. 民政)")
+    bad = [c for c in (*fields, other) if c not in ids]
+    if bad:
+        raise ValueError(f"{where}: unknown code(s) {bad} (codes: {', '.join(ids)})")
+    if other in fields:
+        raise ValueError(f"{where}: other_units {other!r} cannot be one of the field_codes")
+    return Sector(name_zh=str(raw.get("name_zh", "")).strip(), name_en=str(raw.get("name_en", "")).strip(),
+                  agencies=agencies, field_codes=fields, other_units=other)
+
+
 def _parse_code(raw, i: int, path: Path) -> Code:
     if not isinstance(raw, Mapping):
         raise ValueError(f"{path}: codes[{i}] must be a mapping, got {raw!r}")
@@ -447,7 +513,8 @@ def parse_codebook(data, path: Path | str = "<codebook>") -> Codebook:
             )
         colours[c.color] = c.code
     version = data.get("version")
-    return Codebook(codes, version=version, path=path)
+    sector = _parse_sector(data.get("sector"), path, [c.code for c in codes])
+    return Codebook(codes, version=version, path=path, sector=sector)
 
 
 @functools.lru_cache(maxsize=16)

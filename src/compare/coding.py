@@ -25,9 +25,10 @@ from .classify import CodebookClassifier
 from .documents import measure_documents, problem_documents
 from .runner import resolve_jobs
 
-__all__ = ["classify_measures", "classify_problems", "code_problem_rows", "code_tables"]
+__all__ = ["classify_measures", "classify_problems", "code_problem_rows", "code_tables", "review_split"]
 
-EVIDENCE_COLUMNS = ["primary_code", "codes", "primary_score", "matched_terms", "top_features", "evidence"]
+EVIDENCE_COLUMNS = ["primary_code", "codes", "primary_score", "confidence", "needs_review", "review_reason",
+                    "matched_terms", "top_features", "evidence"]
 _MEASURE_NAMES = {"primary_code": "measure_type", "codes": "measure_types", "primary_score": "measure_score"}
 
 
@@ -49,6 +50,9 @@ def _evidence_row(e: dict) -> dict:
         "primary_code": p,
         "codes": ";".join(e["codes"]),
         "primary_score": e["scores"][p] if p else 0.0,
+        "confidence": e.get("confidence", 0.0),
+        "needs_review": bool(e.get("needs_review", False)),
+        "review_reason": e.get("review_reason", ""),
         "matched_terms": ";".join(terms),
         "top_features": ";".join(feats),
         "evidence": " | ".join(parts),
@@ -57,7 +61,7 @@ def _evidence_row(e: dict) -> dict:
     return row
 
 
-def evidence_columns(clf: CodebookClassifier, docs: list[str]) -> pd.DataFrame:
+def evidence_columns(clf: CodebookClassifier, docs: list[str], agency=None) -> pd.DataFrame:
     """Codes, scores and evidence of documents, one row each (the columns :func:`classify_problems` adds).
 
     Parameters
@@ -65,14 +69,17 @@ def evidence_columns(clf: CodebookClassifier, docs: list[str]) -> pd.DataFrame:
     clf : CodebookClassifier
         Fitted.
     docs : list of str
+    agency : sequence of str, optional
+        The unit of every document (:meth:`CodebookClassifier.outside_sector`).
 
     Returns
     -------
     pandas.DataFrame
-        ``primary_code``, ``codes``, ``primary_score``, ``matched_terms``, ``top_features``, ``evidence`` and
-        one ``score_<code>`` per code of ``clf.classes_``; index ``0 … len(docs) - 1``.
+        ``primary_code``, ``codes``, ``primary_score``, ``confidence``, ``needs_review``, ``review_reason``,
+        ``matched_terms``, ``top_features``, ``evidence`` and one ``score_<code>`` per code of
+        ``clf.classes_``; index ``0 … len(docs) - 1``.
     """
-    rows = [_evidence_row(e) for e in clf.explain(docs, decimals=None)]
+    rows = [_evidence_row(e) for e in clf.explain(docs, decimals=None, agency=agency)]
     columns = EVIDENCE_COLUMNS + [f"score_{c}" for c in clf.classes_]
     return pd.DataFrame(rows, index=range(len(docs)), columns=columns)
 
@@ -83,8 +90,41 @@ def _with(given: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([given.drop(columns=[c for c in added.columns if c in given]), added], axis=1)
 
 
+def _agencies(problems_df: pd.DataFrame, agency) -> list | None:
+    """The unit of every problem: ``agency`` (report_id → agency, a mapping or Series), else the table's own
+    ``agency`` column, else None (every problem taken to be of the codebook's sector)."""
+    if agency is not None:
+        return problems_df["report_id"].map(dict(agency)).tolist()
+    if "agency" in problems_df:
+        return problems_df["agency"].tolist()
+    return None
+
+
+def review_split(problems_df: pd.DataFrame, by: str = "report_id") -> pd.DataFrame:
+    """How many coded problems of each group need review and how many do not (figures count them apart).
+
+    Parameters
+    ----------
+    problems_df : pandas.DataFrame
+        A coded problems table (``needs_review``).
+    by : str
+        The grouping column (``report_id``, ``primary_code``, a unit column …).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by``, ``n``, ``n_reviewed`` (coded with confidence), ``n_needs_review``, ``share_needs_review``.
+    """
+    flag = problems_df["needs_review"].fillna(False).astype(bool)
+    g = flag.groupby(problems_df[by], sort=True)
+    out = pd.DataFrame({"n": g.size(), "n_needs_review": g.sum().astype(int)})
+    out["n_reviewed"] = out["n"] - out["n_needs_review"]
+    out["share_needs_review"] = out["n_needs_review"] / out["n"]
+    return out.reset_index()[[by, "n", "n_reviewed", "n_needs_review", "share_needs_review"]]
+
+
 def classify_problems(
-    problems_df: pd.DataFrame, measures_df: pd.DataFrame | None, model: CodebookClassifier
+    problems_df: pd.DataFrame, measures_df: pd.DataFrame | None, model: CodebookClassifier, agency=None
 ) -> pd.DataFrame:
     """Code every problem.
 
@@ -97,15 +137,22 @@ def classify_problems(
         :func:`compare.documents.problem_documents`).
     model : CodebookClassifier
         The fitted problem classifier (e.g. :func:`compare.training.load_model`).
+    agency : mapping or pandas.Series, optional
+        ``report_id`` → the report's unit (``agency``, else ``issuer``): problems of units outside the
+        codebook's sector are coded by DESIGN.md §4's line-of-business boundary. Without it the table's own
+        ``agency`` column is used when there is one.
 
     Returns
     -------
     pandas.DataFrame
         ``problems_df`` plus ``primary_code``, ``codes`` (secondary, ``;``-joined), ``primary_score``,
+        ``confidence`` (calibrated probability that the primary code is right), ``needs_review`` and
+        ``review_reason`` (:meth:`CodebookClassifier.review`; count these apart, :func:`review_split`),
         ``matched_terms`` and ``top_features`` (``;``-joined, for the primary code), ``evidence`` (both in
         one readable line, plus the other codes whose rules matched) and one ``score_<code>`` column per code.
     """
-    return _with(problems_df, evidence_columns(model, problem_documents(problems_df, measures_df)))
+    docs = problem_documents(problems_df, measures_df)
+    return _with(problems_df, evidence_columns(model, docs, _agencies(problems_df, agency)))
 
 
 def classify_measures(measures_df: pd.DataFrame, model: CodebookClassifier) -> pd.DataFrame:
@@ -128,7 +175,8 @@ def classify_measures(measures_df: pd.DataFrame, model: CodebookClassifier) -> p
     return _with(measures_df, ev.rename(columns=_MEASURE_NAMES))
 
 
-def code_problem_rows(problems: list[dict], measures: list[dict], model: CodebookClassifier) -> dict[str, dict]:
+def code_problem_rows(problems: list[dict], measures: list[dict], model: CodebookClassifier,
+                      agency: str | None = None) -> dict[str, dict]:
     """Codes for problem rows as dicts (``python -m compare parse FILE --json``).
 
     Parameters
@@ -137,6 +185,8 @@ def code_problem_rows(problems: list[dict], measures: list[dict], model: Codeboo
         Rows of the problems and measures tables of one report.
     model : CodebookClassifier
         The fitted problem classifier.
+    agency : str, optional
+        The report's unit (``agency``, else ``issuer``), see :func:`classify_problems`.
 
     Returns
     -------
@@ -147,7 +197,7 @@ def code_problem_rows(problems: list[dict], measures: list[dict], model: Codeboo
         return {}
     pdf = pd.DataFrame(problems)
     docs = problem_documents(pdf, pd.DataFrame(measures) if measures else None)
-    proba = model.predict_proba(docs)
+    proba = model.predict_proba(docs, agency)
     secondary = model.secondary_codes(docs, proba)
     return {
         pid: {"primary_code": str(model.classes_[row.argmax()]), "codes": list(sec)}
@@ -156,12 +206,15 @@ def code_problem_rows(problems: list[dict], measures: list[dict], model: Codeboo
 
 
 # -- the per-report cache ---------------------------------------------------------------------------------------
-def _report_keys(problems: pd.DataFrame, measures: pd.DataFrame, fingerprint: str) -> dict[str, str]:
-    """``report_id`` → sha256 of the fingerprint and the report's problem and measure rows."""
+def _report_keys(problems: pd.DataFrame, measures: pd.DataFrame, fingerprint: str,
+                 agency: dict | None = None) -> dict[str, str]:
+    """``report_id`` → sha256 of the fingerprint, the report's unit and its problem and measure rows."""
     p_cols = [c for c in ("problem_id", "title", "text") if c in problems]
     m_cols = [c for c in ("problem_id", "measure_id", "seq", "text") if c in measures]
     by_report = {rid: hashlib.sha256(fingerprint.encode())
                  for rid in pd.unique(pd.concat([problems["report_id"], measures["report_id"]]))}
+    for rid, h in by_report.items():
+        h.update(repr(("agency", (agency or {}).get(rid))).encode())
     for name, df, cols in (("p", problems, p_cols), ("m", measures, m_cols)):
         for row in df[["report_id", *cols]].itertuples(index=False, name=None):
             by_report[row[0]].update(repr((name, *row[1:])).encode())
@@ -204,14 +257,15 @@ def _join(given: pd.DataFrame, parts: list[pd.DataFrame], id_col: str, columns) 
     return _with(given, added)
 
 
-def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress,
+              agency: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Code the reports that are not cached, in chunks of at most 50 reports."""
     from .runner import map_frames
 
     # chunks of at most 50 reports: a chunk's feature matrices (and scikit-learn's Python lists building them)
     # are the largest transient memory of the whole pipeline
     new_p = map_frames(classify_problems, [todo_p, todo_m], jobs=workers, max_groups=50, progress=progress,
-                       desc="coding problems", model=model)
+                       desc="coding problems", model=model, agency=agency)
     new_m = map_frames(classify_measures, todo_m, jobs=workers, max_groups=50, progress=progress,
                        desc="coding measures", model=measure_model)
     return _added(new_p, todo_p, "problem_id"), _added(new_m, todo_m, "measure_id")
@@ -219,7 +273,8 @@ def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress) -> t
 
 def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookClassifier,
                 measure_model: CodebookClassifier, jobs: int | None = 1, cache: Cache | None = None,
-                model_key: str | None = None, progress: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                model_key: str | None = None, progress: bool | None = None,
+                agency=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Code every problem (problem types) and every measure (measure types) of a corpus.
 
     Parameters
@@ -240,6 +295,8 @@ def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookC
         measure codebook). Without it a cache is not used: codes of an unnamed model are never stored.
     progress : bool, optional
         tqdm bars over the chunks of reports (default: only when stderr is a terminal).
+    agency : mapping or pandas.Series, optional
+        ``report_id`` → the report's unit (see :func:`classify_problems`); part of each report's cache key.
 
     Returns
     -------
@@ -248,12 +305,13 @@ def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookC
         measure_model)``.
     """
     workers = resolve_jobs(jobs)
+    agency = None if agency is None else {k: (None if pd.isna(v) else str(v)) for k, v in dict(agency).items()}
     use_cache = cache is not None and model_key is not None
-    keys = _report_keys(problems, measures, f"{source_fingerprint()}\0{model_key}") if use_cache else {}
+    keys = _report_keys(problems, measures, f"{source_fingerprint()}\0{model_key}", agency) if use_cache else {}
     cached = {rid: hit for rid, key in keys.items() if (hit := _read(cache, key)) is not None}
     todo_p = problems[~problems["report_id"].isin(cached.keys())]
     todo_m = measures[~measures["report_id"].isin(cached.keys())]
-    new_p, new_m = _code_new(todo_p, todo_m, model, measure_model, workers, progress)
+    new_p, new_m = _code_new(todo_p, todo_m, model, measure_model, workers, progress, agency)
     if use_cache:
         _store(cache, keys, todo_p, todo_m, new_p, new_m)
     parts_p = [new_p, *(p for p, _ in cached.values())]

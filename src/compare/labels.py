@@ -8,8 +8,15 @@ table: unknown codes, unknown ids, duplicate ids and malformed rows raise one :c
 lists *every* offending row — nothing is dropped silently.
 
 The label file format (``data/labels/problems.csv``) is
-``problem_id, report_id, seq, title, primary_code, secondary_codes, rationale``; ``secondary_codes`` are
-joined by ``;`` (``；``, ``,``, ``，``, ``、`` and spaces are accepted when reading, as typed in Excel).
+``problem_id, report_id, seq, title, primary_code, secondary_codes, rationale``, plus an optional ``clear``
+(yes/no: the coder found the item clear-cut); ``secondary_codes`` are joined by ``;`` (``；``, ``,``, ``，``,
+``、`` and spaces are accepted when reading, as typed in Excel). A coding sheet's ``note`` column is read as
+the rationale.
+
+Several coders: each coder's labels are a file of their own, :func:`coder_labels_path` (``problems_<coder>.csv``
+beside the first coder's ``problems.csv``); :func:`agreement` compares two codings (Cohen's κ overall and per
+code, Krippendorff's α, the confusion table and the disagreements to adjudicate). :func:`least_sure` picks the
+problems a coded corpus is least sure of, for the next hour of hand coding (``labels-export --uncertain N``).
 """
 
 from __future__ import annotations
@@ -26,8 +33,12 @@ from .cache import atomic_path
 
 __all__ = [
     "LABEL_COLUMNS",
+    "Agreement",
     "LabelError",
+    "agreement",
+    "coder_labels_path",
     "export_for_coding",
+    "least_sure",
     "load_problem_labels",
     "read_labels",
     "split_codes",
@@ -49,6 +60,8 @@ EXPORT_COLUMNS = [
 CODES_SHEET = "codes"
 PROBLEMS_SHEET = "problems"
 _SEP_RE = re.compile(r"[;；,，、\s]+")
+_CLEAR = {"yes": "yes", "y": "yes", "true": "yes", "1": "yes", "是": "yes",
+          "no": "no", "n": "no", "false": "no", "0": "no", "否": "no", "": ""}
 
 
 class LabelError(ValueError):
@@ -112,7 +125,8 @@ def _codes_frame(codebook) -> pd.DataFrame:
 
 
 def export_for_coding(
-    problems: pd.DataFrame, path: str | os.PathLike, codebook, labels: pd.DataFrame | None = None
+    problems: pd.DataFrame, path: str | os.PathLike, codebook, labels: pd.DataFrame | None = None,
+    blind: bool = False,
 ) -> list[Path]:
     """Write the problems table as a sheet for hand coding.
 
@@ -127,6 +141,9 @@ def export_for_coding(
         The codes listed beside the sheet (e.g. ``load_codebook(config.CODEBOOK_PATH)``).
     labels : pandas.DataFrame, optional
         Existing labels (:func:`read_labels`) to pre-fill the code columns with; empty otherwise.
+    blind : bool
+        A sheet for an independent coder: no codes of anyone (``labels`` must be None), only the ids, title and
+        text, and an empty ``clear`` column (yes/no) beside the code columns.
 
     Returns
     -------
@@ -134,7 +151,11 @@ def export_for_coding(
         The files written.
     """
     path = Path(path)
+    if blind and labels is not None:
+        raise ValueError("a blind coding sheet cannot be pre-filled with another coder's labels")
     df = _coding_sheet(problems, labels)
+    if blind:
+        df.insert(df.columns.get_loc("rationale"), "clear", "")
     codes = _codes_frame(codebook)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
@@ -192,6 +213,8 @@ def _label_rows(path: Path) -> pd.DataFrame:
     """The label columns of a label file, stripped strings, without the empty rows Excel leaves behind."""
     raw = _read_table(path)
     raw.columns = [str(c).strip() for c in raw.columns]
+    if "note" in raw.columns and "rationale" not in raw.columns:
+        raw = raw.rename(columns={"note": "rationale"})
     missing = [c for c in ("problem_id", "primary_code") if c not in raw.columns]
     if missing:
         message = (f"missing column(s); expected at least problem_id, primary_code "
@@ -200,10 +223,11 @@ def _label_rows(path: Path) -> pd.DataFrame:
     for col in LABEL_COLUMNS:
         if col not in raw.columns:
             raw[col] = ""
-    df = raw[LABEL_COLUMNS].copy()
-    for col in LABEL_COLUMNS:
+    cols = LABEL_COLUMNS + (["clear"] if "clear" in raw.columns else [])
+    df = raw[cols].copy()
+    for col in cols:
         df[col] = df[col].astype(str).str.strip()
-    return df[(df != "").any(axis=1)]
+    return df[(df[LABEL_COLUMNS] != "").any(axis=1)]
 
 
 def _row_errors(r, rownum: int, seen: dict, known_ids, codebook, allow_uncoded: bool) -> list[tuple[str, str]]:
@@ -230,6 +254,8 @@ def _row_errors(r, rownum: int, seen: dict, known_ids, codebook, allow_uncoded: 
         errs.append(("secondary_codes", f"unknown code(s) {', '.join(map(repr, bad))}"))
     if primary and primary in sec:
         errs.append(("secondary_codes", f"repeats the primary code {primary!r}"))
+    if "clear" in r and str(r["clear"]).lower() not in _CLEAR:
+        errs.append(("clear", f"expected yes or no, got {r['clear']!r}"))
     return errs
 
 
@@ -309,6 +335,8 @@ def read_labels(
         _fill_from_problems(path, df, known_ids)
     seq = pd.to_numeric(df["seq"].replace("", None), errors="coerce")
     df["seq"] = seq.astype("Int64")
+    if "clear" in df:
+        df["clear"] = df["clear"].str.lower().map(_CLEAR)
     return df.reset_index(drop=True)
 
 
@@ -329,3 +357,112 @@ def load_problem_labels(path: str | os.PathLike, problems: pd.DataFrame | bool, 
     """
     df = read_labels(path, problems=problems, codebook=codebook)
     return df[df["primary_code"] != ""].reset_index(drop=True)
+
+
+# -- several coders ---------------------------------------------------------------------------------------------
+def coder_labels_path(labels_path: str | os.PathLike, coder: str) -> Path:
+    """Where coder ``coder`` keeps their labels: ``problems_<coder>.csv`` beside ``labels_path``.
+
+    Raises
+    ------
+    ValueError
+        For a coder name that is not a plain word (letters, digits, ``_``, ``-``).
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", coder or ""):
+        raise ValueError(f"coder name {coder!r}: use letters, digits, '_' or '-' (it becomes a file name)")
+    p = Path(labels_path)
+    return p.with_name(f"{p.stem}_{coder}{p.suffix}")
+
+
+def least_sure(coded: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` problems of a coded problems table whose primary code is least sure (lowest ``confidence``;
+    ties by ``problem_id``), for a coder to label next."""
+    if n < 1:
+        raise ValueError(f"--uncertain needs a positive number of problems, got {n}")
+    if "confidence" not in coded:
+        raise ValueError("the problems are not coded (no confidence column)")
+    return coded.sort_values(["confidence", "problem_id"], kind="stable").head(n)
+
+
+class Agreement(dict):
+    """The tables of :func:`agreement` (a dict: ``summary``, ``per_code``, ``confusion``, ``disagreements``)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _paired(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """The problems both coders gave a primary code, side by side."""
+    keep = ["problem_id", "title", "primary_code", "secondary_codes", "rationale", "clear"]
+    a = first[[c for c in keep if c in first]].rename(columns=lambda c: c if c in ("problem_id", "title") else f"{c}_1")
+    b = second[[c for c in keep if c in second and c != "title"]].rename(
+        columns=lambda c: c if c == "problem_id" else f"{c}_2")
+    both = a.merge(b, on="problem_id", validate="one_to_one")
+    return both[(both["primary_code_1"] != "") & (both["primary_code_2"] != "")].reset_index(drop=True)
+
+
+def _kappa_row(name: str, y1, y2, codes: list[str]) -> dict:
+    import krippendorff
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    y1, y2 = list(y1), list(y2)
+    n = len(y1)
+    row = {"subset": name, "n": n, "agreement": float(np.mean([a == b for a, b in zip(y1, y2, strict=True)]))
+           if n else float("nan")}
+    if n < 2 or len(set(y1) | set(y2)) < 2:
+        return {**row, "cohen_kappa": float("nan"), "krippendorff_alpha": float("nan")}
+    idx = {c: i for i, c in enumerate(codes)}
+    data = np.array([[idx[v] for v in y1], [idx[v] for v in y2]], dtype=float)
+    return {**row, "cohen_kappa": float(cohen_kappa_score(y1, y2, labels=codes)),
+            "krippendorff_alpha": float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))}
+
+
+def agreement(first: pd.DataFrame, second: pd.DataFrame, codebook, names=("first", "second")) -> Agreement:
+    """Agreement of two codings of the same problems (primary codes).
+
+    Parameters
+    ----------
+    first, second : pandas.DataFrame
+        Label tables (:func:`read_labels`): ``problem_id``, ``primary_code`` (and ``title``, ``clear``,
+        ``rationale`` when known). Only problems both coded are compared.
+    codebook : compare.codebook.Codebook
+        The codes, in order (rows and columns of the confusion table).
+    names : tuple of str
+        The two coders' names, used in the column names of ``confusion`` and ``disagreements``.
+
+    Returns
+    -------
+    Agreement
+        ``summary``: one row per subset (``all``; ``clear (…)`` — the items marked clear by every coder
+        whose file has a ``clear`` column) with ``n``, ``agreement`` (share identical), ``cohen_kappa`` (sklearn
+        ``cohen_kappa_score``) and ``krippendorff_alpha`` (nominal, the ``krippendorff`` package);
+        ``per_code``: per code, how often each coder used it and Cohen's κ of "this code or not";
+        ``confusion``: first coder (rows) × second coder (columns), every code;
+        ``disagreements``: the problems coded differently, to adjudicate.
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    codes = list(codebook.ids)
+    both = _paired(first, second)
+    y1, y2 = both["primary_code_1"], both["primary_code_2"]
+    rows = [_kappa_row("all", y1, y2, codes)]
+    said = [c for c in ("clear_1", "clear_2") if c in both]
+    if said:  # the items every coder who says marked clear
+        clear = (both[said] == "yes").all(axis=1)
+        who = "both coders" if len(said) == 2 else names[0] if said == ["clear_1"] else names[1]
+        rows.append(_kappa_row(f"clear ({who})", y1[clear], y2[clear], codes))
+    per = []
+    for c in codes:
+        a, b = (y1 == c).to_numpy(), (y2 == c).to_numpy()
+        k = cohen_kappa_score(a, b) if (a.any() or b.any()) and not (a.all() and b.all()) else float("nan")
+        per.append({"code": c, f"n_{names[0]}": int(a.sum()), f"n_{names[1]}": int(b.sum()),
+                    "n_both": int((a & b).sum()), "cohen_kappa": float(k)})
+    confusion = pd.crosstab(pd.Categorical(y1, categories=codes), pd.Categorical(y2, categories=codes),
+                            rownames=[names[0]], colnames=[names[1]], dropna=False)
+    dis = both[y1 != y2].rename(columns=lambda c: c.replace("_1", f"_{names[0]}").replace("_2", f"_{names[1]}"))
+    return Agreement(summary=pd.DataFrame(rows), per_code=pd.DataFrame(per), confusion=confusion,
+                     disagreements=dis.reset_index(drop=True))

@@ -128,10 +128,10 @@ class Study:
         retrained behind the caller's back.
         """
         if self._model is None:
-            from .training import load_model, model_inputs
+            from .training import load_model, model_for_codebook, model_inputs
 
             inputs = model_inputs(self.codebook_path, config.USERDICT_PATH, config.STOPWORDS_PATH, self.labels_path)
-            self._model = load_model(self.model_path, inputs=inputs)
+            self._model = model_for_codebook(load_model(self.model_path, inputs=inputs), self.codebook)
         return self._model
 
     def measure_model(self):
@@ -174,7 +174,7 @@ class Study:
             key = digest(*self.stamp_inputs().values())
         corpus.problems, corpus.measures = code_tables(
             corpus.problems, corpus.measures, model, self.measure_model(), jobs=jobs, cache=self.cache,
-            model_key=key, progress=progress)
+            model_key=key, progress=progress, agency=_units(corpus.reports))
         return corpus
 
     def analyses(self, corpus, clusters=None, seed: int = 0, unit: str = "report") -> dict[str, pd.DataFrame]:
@@ -186,6 +186,16 @@ class Study:
 
     def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
         return make_figures(results, lang, **self.codebooks())
+
+
+def _units(reports: pd.DataFrame) -> dict:
+    """``report_id`` → the report's unit for the coder's sector boundary: its ``agency``, else its ``issuer``."""
+    if not len(reports) or "report_id" not in reports:
+        return {}
+    unit = reports["agency"] if "agency" in reports else pd.Series(None, index=reports.index)
+    if "issuer" in reports:
+        unit = unit.where(unit.notna() & (unit.astype(str) != ""), reports["issuer"])
+    return dict(zip(reports["report_id"], unit, strict=True))
 
 
 def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0,

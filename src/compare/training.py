@@ -49,6 +49,7 @@ __all__ = [
     "Training",
     "evaluate_loro",
     "load_model",
+    "model_for_codebook",
     "model_inputs",
     "save_model",
     "stale",
@@ -259,6 +260,28 @@ def load_model(path, inputs: dict | None = None, training: Training | None = Non
     warnings.warn(f"{problem}; using it as it is ({hint} from the current files)", StaleModelWarning,
                   stacklevel=2)
     return model
+
+
+def model_for_codebook(model, codebook):
+    """``model`` when it codes with the codes of ``codebook``; otherwise a rules-only classifier of ``codebook``.
+
+    A study of other units points the build at a codebook of its own (``build --codebook FILE``); a model
+    trained on the bundled labels knows other codes, so its problems are coded by the rules of ``codebook``
+    alone (with a warning) until labels for the new codes exist (``labels-import``, then ``train``).
+
+    Parameters
+    ----------
+    model : CodebookClassifier
+        A fitted problem classifier.
+    codebook : compare.codebook.Codebook
+    """
+    own = getattr(getattr(model, "rules_", None), "codebook_", None)
+    if own is not None and list(own.ids) == list(codebook.ids):
+        return model
+    warnings.warn(f"the problem model was trained on other codes than {codebook.path}; coding with that "
+                  "codebook's rules only (hand-code some problems and run `python -m compare train` for a "
+                  "model)", StaleModelWarning, stacklevel=2)
+    return ProblemClassifier(codebook, rule_weight=1.0).fit([])
 
 
 # -- evaluation --------------------------------------------------------------------------------------------------
