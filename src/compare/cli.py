@@ -134,7 +134,8 @@ def cmd_build(args) -> int:
 
     summary = build(raw_dir=args.raw, out_dir=args.out, jobs=args.jobs, engine=args.engine,
                     scheduler=args.scheduler, figures=not args.no_figures, notebooks=not args.no_notebooks,
-                    codebook_path=args.codebook, measure_codebook_path=args.measure_codebook)
+                    codebook_path=args.codebook, measure_codebook_path=args.measure_codebook, by=args.by,
+                    weighting=args.weight)
     return 0 if summary.get("ok", True) else 1
 
 
@@ -277,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--measure-codebook", type=Path, default=None, help="measure codebook YAML")
     b.add_argument("--engine", choices=["local", "dask"], default="local")
     b.add_argument("--scheduler", default=None, help="dask scheduler address, with --engine dask")
+    b.add_argument("--by", default=None, metavar="UNIT",
+                   help="unit of comparison: report, place (default), place_year, city, province, admin_level, "
+                        "agency, year or a column of the reports table")
+    b.add_argument("--weight", choices=["pooled", "mean"], default="pooled",
+                   help="a unit's shares: its problems pooled (default) or the mean of its reports' shares")
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
     b.set_defaults(func=cmd_build)
