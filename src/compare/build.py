@@ -360,6 +360,9 @@ def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 6
     env.update({k: str(Path(v).resolve()) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export))
                 if v is not None})
     env["COMPARE_PROGRESS"] = "0"  # an executed report is read, not watched: no progress bars in it
+    # the kernels import this very package (a relative PYTHONPATH would name another folder from theirs)
+    env["PYTHONPATH"] = os.pathsep.join([str(config.PACKAGE_DIR.parent),
+                                         *(str(Path(q).resolve()) for q in env.get("PYTHONPATH", "").split(os.pathsep) if q)])
     workers = max(1, min(resolve_jobs(jobs), len(books) or 1))
     if workers > 1:  # kernels side by side: one BLAS/OpenMP thread each, or their spinning threads fight for cores
         env.update({k: str(max(1, resolve_jobs(-1) // workers)) for k in _THREAD_VARS})

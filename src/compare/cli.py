@@ -139,6 +139,29 @@ def cmd_build(args) -> int:
     return 0 if summary.get("ok", True) else 1
 
 
+def cmd_compare(args) -> int:
+    """Compare unit A with unit B, or with every other unit: types, terms, measures (a readable summary)."""
+    from .study import DEFAULT_BY, Folders, Study
+
+    if (args.b is None) != bool(args.vs_rest):
+        print("compare: give a second unit B, or --vs-rest to compare A with every other unit", file=sys.stderr)
+        return 2
+    study = Study.resolve()
+    folders = Folders.from_env()
+    folders = Folders(args.raw or folders.raw, args.out or folders.out, folders.export)
+    corpus, _ = study.open_build(folders, unit=args.by or DEFAULT_BY,
+                                 note=lambda line: print(f"compare: {line}", file=sys.stderr), analyses=False)
+    result = study.compare(corpus, args.a, args.b, unit=args.by or DEFAULT_BY, top_n=args.top)
+    if args.json:
+        doc = {k: getattr(result, k).to_dict("records") for k in ("types", "terms", "measures")}
+        print(json.dumps({"a": result.a, "b": result.b, "unit": result.unit, **doc,
+                          "overall": result.types.attrs.get("overall")}, ensure_ascii=False, indent=2,
+                         default=_json_default))
+    else:
+        print(result.summary(lang=args.lang, k=args.top))
+    return 0
+
+
 def cmd_classify(args) -> int:
     """Code free texts (first line = title) with the shipped model, or measure types with --measures."""
     from .study import default_study
@@ -286,6 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
     b.set_defaults(func=cmd_build)
+    cp = sub.add_parser("compare", help="compare two units (or one against the rest): types, terms, measures")
+    cp.add_argument("a", help="a unit: its label or the start of it (e.g. 海珠区 for 海珠区（广州市）)")
+    cp.add_argument("b", nargs="?", default=None, help="the unit to compare with")
+    cp.add_argument("--vs-rest", action="store_true", help="compare A with every other unit")
+    cp.add_argument("--by", default=None, metavar="UNIT", help="what a unit is (as build --by; default place)")
+    cp.add_argument("--out", type=Path, default=None,
+                    help="the build's output folder to read (default data/processed); without a build there, "
+                         "the reports of --raw are read and coded")
+    cp.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    cp.add_argument("--top", type=int, default=8, help="key terms shown in each direction")
+    cp.add_argument("--lang", choices=["zh", "en"], default="zh", help="names of the types")
+    cp.add_argument("--json", action="store_true", help="print the three tables as JSON")
+    cp.set_defaults(func=cmd_compare)
     c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")
     c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
     c.add_argument("--json", action="store_true", help="print primary code, scores and evidence as JSON")

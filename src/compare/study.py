@@ -213,22 +213,24 @@ class Study:
                 plt.close(figs.pop(name))
         return figs
 
-    def open_build(self, folders: Folders, unit: str = DEFAULT_BY) -> tuple[object, dict[str, pd.DataFrame]]:
+    def open_build(self, folders: Folders, unit: str = DEFAULT_BY, note=print,
+                   analyses: bool = True) -> tuple[object, dict[str, pd.DataFrame]]:
         """The coded corpus and the analysis tables the build wrote into ``folders.out``, read, not recomputed.
 
         Without a build there (a notebook run by hand before ``python -m compare build``), they are computed
-        from ``folders.raw`` by ``unit``, and one printed line says so.
+        from ``folders.raw`` by ``unit`` (the analyses only with ``analyses``), and one line given to ``note``
+        (printed) says so.
         """
         from .corpus import Corpus
 
         try:
             corpus = Corpus.load(folders.out, cache=self.cache)
-            return corpus, read_analyses(Path(folders.out) / "tables")
+            return corpus, read_analyses(Path(folders.out) / "tables") if analyses else {}
         except FileNotFoundError as exc:
-            print(f"No build in {folders.out} ({exc}); computing from {folders.raw} instead "
-                  f"(python -m compare build writes it once).")
+            note(f"No build in {folders.out} ({exc}); computing from {folders.raw} instead "
+                 f"(python -m compare build writes it once).")
         corpus = self.code(self.load(folders.raw))
-        return corpus, self.analyses(corpus, unit=unit)
+        return corpus, self.analyses(corpus, unit=unit) if analyses else {}
 
     def compare(self, corpus, a, b=None, unit: str = DEFAULT_BY, top_n: int = 10) -> Comparison:
         """Compare unit(s) ``a`` with ``b``, or with every other unit (``b=None``): types, terms and measures.
@@ -324,16 +326,17 @@ class Comparison:
                  f" vs {self.types.total_b.iat[0]}, pooled)",
                  f"types overall: chi2 = {o.get('chi2', float('nan')):.2f}, dof {o.get('dof', 0)}, "
                  f"p = {o.get('p', float('nan')):.3g}, cells with expected < 5: {o.get('small_cells', 0):.0%}"]
+        from .analysis import CONCRETENESS_FLAGS
+
         name = "name_zh" if lang == "zh" else "name_en"
-        lines.append(f"{'type':<14}{'a':>18}{'b':>18}{'test':>8}{'p':>8}{'resid':>7}")
+        head = f"{'a':>22}{'b':>22}{'test':>8}{'p':>8}{'resid':>7}"
+        lines.append(_pad("types (share of problems)", 24) + head)
         for r in self.types[(self.types.n_a + self.types.n_b) > 0].itertuples():
-            lines.append(f"{getattr(r, name):<14}{_share(r.n_a, r.total_a, r.low_a, r.high_a):>18}"
-                         f"{_share(r.n_b, r.total_b, r.low_b, r.high_b):>18}{r.test or '-':>8}{r.p:>8.3f}"
-                         f"{r.residual:>7.2f}{' small' if r.small else ''}")
-        lines.append("measures (share of measures):")
+            lines.append(_row(getattr(r, name), r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
+        lines.append(_pad("measures (share of measures)", 24) + head)
         for r in self.measures.itertuples():
-            lines.append(f"  {r.flag:<14}{_share(r.n_a, r.total_a, r.low_a, r.high_a):>18}"
-                         f"{_share(r.n_b, r.total_b, r.low_b, r.high_b):>18}{r.test or '-':>8}{r.p:>8.3f}")
+            flag = CONCRETENESS_FLAGS[r.flag][0 if lang == "zh" else 1]
+            lines.append(_row(flag, r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
         for direction in ("positive", "negative"):
             t = self.terms[self.terms["direction"] == direction].head(k) if "direction" in self.terms else self.terms
             lines.append(f"terms {direction} (G²): " + ("、".join(f"{x.term} {x.score:+.1f}" for x in t.itertuples())
@@ -343,6 +346,21 @@ class Comparison:
 
 def _share(n: int, total: int, low: float, high: float) -> str:
     return f"{n}/{total} {n / total:.0%} [{low:.0%}–{high:.0%}]" if total else f"{n}/0"
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` cut or padded to ``width`` terminal columns (a CJK character takes two)."""
+    from .names import display_width
+
+    while display_width(text) > width:
+        text = text[:-1]
+    return text + " " * (width - display_width(text))
+
+
+def _row(label: str, r) -> str:
+    """One line of :meth:`Comparison.summary`: the label, both shares with their intervals, the test and p."""
+    return (_pad(f"  {label}", 24) + f"{_share(r.n_a, r.total_a, r.low_a, r.high_a):>22}"
+            f"{_share(r.n_b, r.total_b, r.low_b, r.high_b):>22}{r.test or '-':>8}{r.p:>8.3f}")
 
 
 def read_analyses(folder) -> dict[str, pd.DataFrame]:
