@@ -36,7 +36,7 @@ def test_build_writes_tables_and_summary(tmp_path):
 def test_cli_build_help_lists_the_options():
     out = subprocess.run([sys.executable, "-m", "compare", "build", "--help"], capture_output=True, text=True,
                          check=True).stdout
-    for opt in ("--raw", "--out", "--jobs", "--engine", "--scheduler"):
+    for opt in ("--raw", "--out", "--jobs", "--engine", "--scheduler", "--by", "--weight"):
         assert opt in out
 
 
@@ -103,3 +103,25 @@ def test_cli_compare_prints_types_terms_and_measures(province_build, capsys):
     assert main(["compare", "许昌市", "--out", str(out)]) == 2  # neither B nor --vs-rest
     assert main(["compare", "鼓楼区", "--vs-rest", "--out", str(out)]) == 2
     assert "no unit '鼓楼区'" in capsys.readouterr().err
+
+
+def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
+    from compare.study import Folders, default_study, read_analyses
+
+    tables = read_analyses(province_build / "tables")
+    assert tables["type_counts"].attrs == {"unit": "province", "weighting": "mean"}
+    units = tables["type_counts"].drop_duplicates("region").set_index("region")
+    assert units.year.to_dict() == {"广东省": "2023–2024", "河南省": "2024"}  # a range beside a year: as text
+    assert pd.api.types.is_datetime64_any_dtype(tables["timeline"]["feedback_date"])
+    said = []
+    corpus, results = default_study().open_build(Folders(config.RAW_DIR, province_build, province_build / "x"),
+                                                  note=said.append)
+    assert said == [] and set(results) == set(tables) and len(corpus.problems) == 75
+    assert corpus.problems.primary_code.notna().all()  # the coded corpus, as Corpus.load reads it
+    figs = default_study().figures(results, "en", only=["05_measure_types"])
+    assert list(figs) == ["05_measure_types"]
+    missing = []
+    # where no build is, open_build computes instead and says so in one line
+    corpus, results = default_study().open_build(Folders(config.RAW_DIR, province_build / "none", province_build),
+                                                 note=missing.append, analyses=False)
+    assert results == {} and len(missing) == 1 and missing[0].startswith("No build in ")

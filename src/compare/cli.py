@@ -281,6 +281,22 @@ def cmd_labels_import(args) -> int:
     return 0
 
 
+def _compare_parser(sub) -> None:
+    cp = sub.add_parser("compare", help="compare two units (or one against the rest): types, terms, measures")
+    cp.add_argument("a", help="a unit: its label or the start of it (e.g. 海珠区 for 海珠区（广州市）)")
+    cp.add_argument("b", nargs="?", default=None, help="the unit to compare with")
+    cp.add_argument("--vs-rest", action="store_true", help="compare A with every other unit")
+    cp.add_argument("--by", default=None, metavar="UNIT", help="what a unit is (as build --by; default place)")
+    cp.add_argument("--out", type=Path, default=None,
+                    help="the build's output folder to read (default data/processed); without a build there, "
+                         "the reports of --raw are read and coded")
+    cp.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    cp.add_argument("--top", type=int, default=8, help="key terms shown in each direction")
+    cp.add_argument("--lang", choices=["zh", "en"], default="zh", help="names of the types")
+    cp.add_argument("--json", action="store_true", help="print the three tables as JSON")
+    cp.set_defaults(func=cmd_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m compare", description=__doc__)
     ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -309,19 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
     b.set_defaults(func=cmd_build)
-    cp = sub.add_parser("compare", help="compare two units (or one against the rest): types, terms, measures")
-    cp.add_argument("a", help="a unit: its label or the start of it (e.g. 海珠区 for 海珠区（广州市）)")
-    cp.add_argument("b", nargs="?", default=None, help="the unit to compare with")
-    cp.add_argument("--vs-rest", action="store_true", help="compare A with every other unit")
-    cp.add_argument("--by", default=None, metavar="UNIT", help="what a unit is (as build --by; default place)")
-    cp.add_argument("--out", type=Path, default=None,
-                    help="the build's output folder to read (default data/processed); without a build there, "
-                         "the reports of --raw are read and coded")
-    cp.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    cp.add_argument("--top", type=int, default=8, help="key terms shown in each direction")
-    cp.add_argument("--lang", choices=["zh", "en"], default="zh", help="names of the types")
-    cp.add_argument("--json", action="store_true", help="print the three tables as JSON")
-    cp.set_defaults(func=cmd_compare)
+    _compare_parser(sub)
     c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")
     c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
     c.add_argument("--json", action="store_true", help="print primary code, scores and evidence as JSON")

@@ -330,10 +330,10 @@ class Comparison:
 
         name = "name_zh" if lang == "zh" else "name_en"
         head = f"{'a':>22}{'b':>22}{'test':>8}{'p':>8}{'resid':>7}"
-        lines.append(_pad("types (share of problems)", 24) + head)
+        lines.append(_pad("types (of problems)", 24) + head)
         for r in self.types[(self.types.n_a + self.types.n_b) > 0].itertuples():
             lines.append(_row(getattr(r, name), r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
-        lines.append(_pad("measures (share of measures)", 24) + head)
+        lines.append(_pad("flags (of measures)", 24) + head)
         for r in self.measures.itertuples():
             flag = CONCRETENESS_FLAGS[r.flag][0 if lang == "zh" else 1]
             lines.append(_row(flag, r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
