@@ -15,9 +15,9 @@ from compare import config
 from compare.build import READER_DIR, build, execute_notebooks
 
 try:
-    from tests.corpora import BUNDLED_NAMES, NEW_LABELS, renamed_corpus
+    from tests.corpora import BUNDLED_NAMES, MORE_LABELS, NEW_LABELS, renamed_corpus
 except ImportError:
-    from corpora import BUNDLED_NAMES, NEW_LABELS, renamed_corpus
+    from corpora import BUNDLED_NAMES, MORE_LABELS, NEW_LABELS, renamed_corpus
 
 NOTEBOOKS = ["01_load_reports", "02_problem_types", "03_compare_regions", "04_export_figures"]
 #: Cells whose last expression is a compare figure, per notebook (read off the .py scripts).
@@ -78,7 +78,7 @@ def _checkout_files() -> dict[str, tuple[int, int]]:
 
 
 def test_notebooks_describe_the_corpus_the_build_was_given(tmp_path):
-    raw, out = renamed_corpus(tmp_path / "raw"), tmp_path / "out"
+    raw, out = renamed_corpus(tmp_path / "raw", more=True), tmp_path / "out"  # two 鼓楼区, 博罗县 twice
     before = _checkout_files()
     build(raw_dir=raw, out_dir=out, jobs=2, figures=False, quiet=True, progress=False)
     assert _checkout_files() == before  # nothing written into the checkout: not notebook 04 either
@@ -87,7 +87,8 @@ def test_notebooks_describe_the_corpus_the_build_was_given(tmp_path):
         assert "Traceback" not in page and "No build in" not in page, name  # read what the build wrote
         assert not [b for b in BUNDLED_NAMES if b in page], name
         assert len(_PNG_RE.findall(page)) == FIGURE_CELLS[name], name
-    assert all(label in pages["03_compare_regions"] for label in NEW_LABELS)
+    assert all(label in pages["03_compare_regions"] for label in NEW_LABELS + MORE_LABELS)
+    assert "4 units of comparison (place), shares weighted: pooled" in pages["03_compare_regions"]
     assert "鼓楼区（南京市）" in pages["01_load_reports"]
     # no hand labels for these problems: one line says what the evaluation needs
     assert "No evaluation: problems.csv codes 0 of this corpus" in pages["02_problem_types"]
