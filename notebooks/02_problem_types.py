@@ -26,7 +26,7 @@ import pandas as pd
 from IPython.display import display
 
 from compare.cluster import cluster_problems
-from compare.study import Folders, default_study
+from compare.study import Folders, built_clusters, default_study
 from compare.training import evaluate_loro
 
 folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
@@ -61,12 +61,15 @@ else:
 
 # %% [markdown]
 # ## 聚类 / Clustering
-# jieba TF-IDF → LSA → k-means and agglomerative clustering, k chosen by silhouette; compared with the hand
-# labels where there are any (homogeneity, completeness, V-measure, adjusted Rand; mean ± std over seeds).
+# jieba TF-IDF → LSA → k-means and agglomerative clustering, k chosen by silhouette (the build's clusters);
+# where there are hand labels, clustered again to be compared with them (homogeneity, completeness, V-measure,
+# adjusted Rand; mean ± std over seeds).
 
 # %%
-clusters = cluster_problems(corpus.problems, None if training is None else training.labels,
-                            tokenizer=study.tokenizer)
+clusters = built_clusters(results) if training is None else None  # the build's clustering, from its tables
+if clusters is None:
+    clusters = cluster_problems(corpus.problems, None if training is None else training.labels,
+                                tokenizer=study.tokenizer)
 clusters.metrics_table()
 
 # %%

@@ -106,7 +106,7 @@ def test_cli_compare_prints_types_terms_and_measures(province_build, capsys):
 
 
 def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
-    from compare.study import Folders, default_study, read_analyses
+    from compare.study import Folders, built_clusters, default_study, read_analyses
 
     tables = read_analyses(province_build / "tables")
     assert tables["type_counts"].attrs == {"unit": "province", "weighting": "mean"}
@@ -118,6 +118,9 @@ def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
                                                   note=said.append)
     assert said == [] and set(results) == set(tables) and len(corpus.problems) == 75
     assert corpus.problems.primary_code.notna().all()  # the coded corpus, as Corpus.load reads it
+    clusters = built_clusters(results)  # notebook 02 shows the build's clusters where there are no hand labels
+    assert len(clusters.assignments) == 75 and set(clusters.k) == {"kmeans", "agglomerative"}
+    assert clusters.metrics_table().columns.tolist() == ["silhouette"] and len(clusters.terms("kmeans", 3))
     figs = default_study().figures(results, "en", only=["05_measure_types"])
     assert list(figs) == ["05_measure_types"]
     missing = []

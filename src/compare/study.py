@@ -274,6 +274,21 @@ class Study:
         return Training(corpus, mine.reset_index(drop=True), self.codebook, self.tokenizer), None
 
 
+def built_clusters(results: dict[str, pd.DataFrame]):
+    """The build's problem clusters as a :class:`compare.cluster.ClusterResult` read from its tables
+    (``clusters``, ``cluster_terms``, ``cluster_scores``), for ``metrics_table``, ``terms`` and the assignments
+    (the LSA vectors are not kept); None when the build clustered nothing."""
+    from .cluster import ClusterResult
+
+    if "clusters" not in results:
+        return None
+    scores = results["cluster_scores"]
+    chosen = scores[scores["k_choice"] != "n_codes"].drop_duplicates("method")
+    k = {m: int(v) for m, v in zip(chosen["method"], chosen["k"], strict=True)}
+    return ClusterResult("problems", results["clusters"], pd.DataFrame(), k, scores, results["cluster_terms"],
+                         X=None, pipeline=None)
+
+
 def find_unit(labels: list[str], name: str) -> str:
     """The unit label ``name`` stands for: itself, else the one label that starts with it (or holds it).
 
@@ -411,6 +426,8 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
     out["recycled_text"] = similarity.recycled_text(measures, reports)
     if len(problems) >= 4:
         clusters = clusters or cluster_problems(problems, None, seed=seed, tokenizer=tok)
+        out["clusters"], out["cluster_terms"] = clusters.assignments, clusters.top_terms
+        out["cluster_scores"] = clusters.scores
         assign = clusters.assignments.set_index("id")["kmeans"].reindex(problems.problem_id)
         out["recurring_themes"] = similarity.recurring_themes(problems, reports, assign.to_numpy(),
                                                               clusters.terms("kmeans", 6).to_dict(), **by)
