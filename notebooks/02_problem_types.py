@@ -17,63 +17,73 @@
 # 每个问题按 `data/codebook.yaml` 的九个类型编码：关键词规则给出证据，监督学习模型（jieba 分词 + TF-IDF +
 # 线性模型，用 `data/labels/problems.csv` 的人工编码训练）给出判断。
 #
-# Every problem is coded into one of the nine types of the codebook, with the evidence shown. The classifier
-# is measured against the hand-coded labels by leaving one region out; clustering shows the structure the
-# texts have on their own.
+# Every problem is coded into one of the nine types of the codebook, with the evidence shown (the build coded
+# them; this notebook reads its tables). Where hand labels exist for the corpus's problems, the classifier is
+# measured against them by leaving one report out; clustering shows the structure the texts have on their own.
 
 # %%
 import pandas as pd
+from IPython.display import display
 
 from compare.cluster import cluster_problems
-from compare.study import Folders, default_study
+from compare.study import Folders, built_clusters, default_study
 from compare.training import evaluate_loro
 
 folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
 study = default_study()
 pd.set_option("display.max_colwidth", 80)
-corpus = study.code(study.load(folders.raw))
+corpus, results = study.open_build(folders)  # what the build wrote; computed only when there is no build
 corpus.problems[["problem_id", "title", "primary_code", "codes", "evidence"]].head(10)
 
 # %% [markdown]
-# ## 各类型数量 / Codes per report
+# ## 各类型数量 / Codes
+# Problems per type over the whole corpus, and in how many reports each type occurs.
 
 # %%
-pd.crosstab(corpus.problems.primary_code, corpus.problems.report_id, margins=True)
+corpus.problems.groupby("primary_code").agg(problems=("problem_id", "size"), reports=("report_id", "nunique")
+                                            ).sort_values("problems", ascending=False)
 
 # %% [markdown]
 # ## 分类器的检验 / How good is the classifier?
-# Leave-one-region-out: train on two bureaus, predict the third, for each bureau in turn. `blend` is the
-# shipped classifier (model + codebook rules), `model` and `rules` its two halves alone.
+# Leave-one-report-out over the hand-labelled problems: train on the other reports, predict the held-out one,
+# for each in turn. `blend` is the shipped classifier (model + codebook rules), `model` and `rules` its two
+# halves alone. It needs hand codes for the problems of at least two reports of this corpus.
 
 # %%
-training = study.training(corpus)  # the hand labels of these problems, the codebook and the tokenizer
-loro = evaluate_loro(*training)
-loro.scores.pivot(index="region", columns="method", values="accuracy").round(3)
-
-# %%
-loro.summary("blend")[["n", "accuracy", "macro_f1", "secondary_f1"]].round(3)
-
-# %%
-loro.confusion
+training, missing = study.evaluation(corpus)  # the hand labels of these problems, or what is missing
+if training is None:
+    print(missing)
+else:
+    loro = evaluate_loro(*training)
+    display(loro.scores.pivot(index="region", columns="method", values="accuracy").round(3))
+    display(loro.summary("blend")[["n", "accuracy", "macro_f1", "secondary_f1"]].round(3))
+    display(loro.confusion)
 
 # %% [markdown]
 # ## 聚类 / Clustering
-# jieba TF-IDF → LSA → k-means and agglomerative clustering, k chosen by silhouette; compared with the hand
-# labels (homogeneity, completeness, V-measure, adjusted Rand; mean ± std over seeds).
+# jieba TF-IDF → LSA → k-means and agglomerative clustering, k chosen by silhouette (the build's clusters);
+# where there are hand labels, clustered again to be compared with them (homogeneity, completeness, V-measure,
+# adjusted Rand; mean ± std over seeds).
 
 # %%
-clusters = cluster_problems(corpus.problems, training.labels, tokenizer=study.tokenizer)
+clusters = built_clusters(results) if training is None else None  # the build's clustering, from its tables
+if clusters is None:
+    clusters = cluster_problems(corpus.problems, None if training is None else training.labels,
+                                tokenizer=study.tokenizer)
 clusters.metrics_table()
 
 # %%
 clusters.terms("kmeans", 8).to_frame("top terms")
 
 # %%
-clusters.crosstab("kmeans")
+(clusters.crosstab("kmeans") if training is not None
+ else pd.crosstab(clusters.assignments["kmeans"].rename("cluster"),
+                  corpus.problems.set_index("problem_id").loc[clusters.assignments["id"], "primary_code"].to_numpy()))
 
 # %% [markdown]
 # ## 整改措施的类型 / What the measures did
-# Measures are coded by the rules of `data/measure_codebook.yaml`.
+# Measures are coded by the rules of `data/measure_codebook.yaml`: measures per type, and in how many reports.
 
 # %%
-pd.crosstab(corpus.measures.measure_type.fillna("(none)"), corpus.measures.report_id, margins=True)
+corpus.measures.assign(measure_type=corpus.measures.measure_type.fillna("(none)")).groupby("measure_type").agg(
+    measures=("measure_id", "size"), reports=("report_id", "nunique")).sort_values("measures", ascending=False)

@@ -17,7 +17,8 @@
 # 哪些问题在各地反复出现，哪些是一地特有的；整改措施有多具体；从巡察到公布整改情况用了多久。
 #
 # Which weaknesses recur across the bureaus and which are local, how concrete the claimed measures are, and
-# how long each step took. Every table can be traced back to the problems behind it.
+# how long each step took. The tables are the build's (read, not recomputed); every one can be traced back to
+# the problems behind it.
 
 # %%
 import pandas as pd
@@ -32,44 +33,73 @@ folders = Folders.from_env()  # the reports and output folders the build passed 
 study = default_study()
 
 pd.set_option("display.max_colwidth", 60)
-corpus = study.code(study.load(folders.raw))
-results = study.analyses(corpus)
-figs = study.figures(results, lang="zh")
+corpus, results = study.open_build(folders)  # what the build wrote; computed only when there is no build
+figs = study.figures(results, lang="zh", only=["01_heatmap_region_type", "03_recurring_matrix",
+                                               "08_distinctive_terms", "06_concreteness", "07_timeline"])
+tc = results["type_counts"]
+unit, weighting = tc.attrs["unit"], tc.attrs["weighting"]
+largest = tc.drop_duplicates("region").sort_values("n_region", ascending=False, kind="stable").region.tolist()
+print(f"{tc.region.nunique()} units of comparison ({unit}), shares weighted: {weighting}; largest: {largest[:3]}")
 
 # %% [markdown]
 # ## 类型 × 地区 / Types by region
-# Shares are of the region's problems (`n_region` is the denominator).
+# A unit is what the build compared by (`build --by`: a place told apart by its admin code unless told
+# otherwise); `n_reports` says how many reports it pools. Shares are of the unit's problems (`n_region` is the
+# denominator), the problems pooled (`weighting = pooled`) or the mean of its reports' shares (`mean`), with
+# a 95 % Wilson interval (`share_low`–`share_high`). Here the counts of the eight largest units.
 
 # %%
-tc = results["type_counts"]
-tc.pivot(index="name_zh", columns="region", values="n").loc[tc.name_zh.unique()]
+tc[tc.region.isin(largest[:8])].pivot(index="name_zh", columns="region", values="n").loc[
+    tc.name_zh.unique(), largest[:8]]
 
 # %%
 figs["01_heatmap_region_type"]
 
 # %% [markdown]
+# ## 两地对比 / Two units compared
+# `study.compare(corpus, a, b)` (or `b=None`: a against all the others) compares the shares of every type
+# with their intervals, a χ² test (Fisher's exact test where an expected count is under 5, flagged `small`) and
+# the adjusted standardized residual (beyond ±1.96: over- or under-represented); the terms by keyness
+# (log-likelihood G², positive and negative, place names of the corpus left out); and the concreteness of the
+# measures. Here the two largest units, then the largest against the rest.
+
+# %%
+pair = study.compare(corpus, largest[0], largest[1] if len(largest) > 1 else None, unit=unit)
+print(pair.summary())
+
+# %%
+styled(pair.types[["name_zh", "n_a", "share_a", "low_a", "high_a", "n_b", "share_b", "low_b", "high_b", "test",
+                   "p", "residual", "small"]].round(3))
+
+# %%
+rest = study.compare(corpus, largest[0], unit=unit)
+rest.terms.groupby("direction").head(8)
+
+# %% [markdown]
 # ## 反复出现的问题 / Recurring weaknesses
-# Types present in two or more regions, with the titles from every region side by side; then finer themes
+# Types present in two or more units, with the titles from the three largest side by side; then finer themes
 # (clusters of problems) that recur.
 
 # %%
-styled(results["recurring_types"].drop(columns=["name_en"]))
+styled(results["recurring_types"][["code", "name_zh", "n_regions", "n_problems",
+                                   *[u for u in largest[:3] if u in results["recurring_types"]]]])
 
 # %%
 figs["03_recurring_matrix"]
 
 # %%
-results["recurring_themes"].head(8)
+themes = results.get("recurring_themes", pd.DataFrame(columns=["terms", "n_regions", "n_problems"]))
+themes[["terms", "n_regions", "n_problems", *[u for u in largest[:3] if u in themes]]].head(8)
 
 # %% [markdown]
 # ## 一地特有的问题 / Distinctive terms
-# Keyness of terms by region against the others (signed log-likelihood G²; place names left out).
+# Keyness of terms by unit against the others (signed log-likelihood G²; place names left out).
 
 # %%
 figs["08_distinctive_terms"]
 
 # %% [markdown]
-# ## 最相似的跨地区问题 / Most alike problems across regions
+# ## 最相似的跨地区问题 / Most alike problems across units
 
 # %%
 styled(results["similar_pairs"][["similarity", "region_a", "title_a", "region_b", "title_b"]].head(8))
@@ -79,7 +109,7 @@ styled(results["similar_pairs"][["similarity", "region_a", "title_a", "region_b"
 # Measures copied between problems (cosine of character n-grams, or containment of one in the other ≥ 0.8).
 
 # %%
-results["recycled_text"][["similarity", "scope", "measure_id_a", "measure_id_b", "text_a"]]
+results["recycled_text"][["similarity", "scope", "measure_id_a", "measure_id_b", "text_a"]].head(10)
 
 # %% [markdown]
 # ## 措施有多具体 / How concrete are the measures?
@@ -92,7 +122,7 @@ figs["06_concreteness"]
 
 # %%
 results["timeline"][["region", "inspection_start", "inspection_end", "feedback_date", "published_date",
-                      "inspection_days", "to_feedback_days", "to_publication_days"]]
+                      "inspection_days", "to_feedback_days", "to_publication_days"]].head(20)
 
 # %%
 figs["07_timeline"]
@@ -102,9 +132,9 @@ figs["07_timeline"]
 # The problems behind one cell of the heatmap: the largest one.
 
 # %%
-cell = results["type_counts"].sort_values("n", kind="stable").iloc[-1]
+cell = tc.sort_values("n", kind="stable").iloc[-1]
 print(cell.region, cell.name_zh, cell.n)
-styled(analysis.problems_behind(corpus.problems, corpus.reports, region=cell.region, code=cell.code)[
+styled(analysis.problems_behind(corpus.problems, corpus.reports, region=cell.region, code=cell.code, unit=unit)[
     ["problem_id", "title", "start", "end"]])
 
 # %% [markdown]
@@ -128,7 +158,8 @@ display(explorer)
 styled(evidence_table(explorer.problems, corpus.reports, study.codebook))
 
 # %%
-term = pd.Series([t for v in explorer.problems["matched_terms"] for t in split_terms(v)]).value_counts().index[0]
+terms = pd.Series([t for v in explorer.problems["matched_terms"] for t in split_terms(v)]).value_counts()
+term = terms.index[0] if len(terms) else cell.name_zh
 kwic_table(kwic(corpus, term, window=15, report_ids=explorer.problems["report_id"].unique()).head(10))
 
 # %% [markdown]

@@ -20,9 +20,10 @@
 # (CSV with BOM for Excel, and XLSX). File names are stable: `<number>_<chart>_<lang>.<format>`.
 #
 # `python -m compare build` (`make report`) already writes every figure in both languages and all three formats;
-# this notebook shows how to write them yourself, e.g. after changing a title, into its own export folder
-# (`folders.export`: `reports/export/` in a build, `data/processed/export/` when you run it by hand). `FORMATS` keeps it quick (PNG
-# only: about a second per figure, where SVG and PDF with the embedded Chinese font take another two).
+# this notebook shows how to write them yourself from the build's tables, e.g. after changing a title, into its
+# own export folder (`folders.export`: `OUT/reports/export/` in a build, `data/processed/export/` when you run
+# it by hand) — never over the build's own files. `FORMATS` keeps it quick (PNG only: about a second per
+# figure, where SVG and PDF with the embedded Chinese font take another two).
 
 # %%
 import matplotlib.pyplot as plt
@@ -35,10 +36,10 @@ study = default_study()
 
 LANG = "en"  # "zh" for Chinese labels
 FORMATS = ("png",)  # ("png", "svg", "pdf") for all three
+FIGURES = ["02_bars_type_by_region", "05_measure_types"]  # None: every figure of compare.study.FIGURES
 
-corpus = study.code(study.load(folders.raw))
-results = study.analyses(corpus)
-figs = study.figures(results, lang=LANG)
+corpus, results = study.open_build(folders)  # what the build wrote; computed only when there is no build
+figs = study.figures(results, lang=LANG, only=FIGURES)
 list(figs)
 
 # %%

@@ -418,3 +418,61 @@ def test_chi2_when_counts_are_large(cb):
     # residual 10 / sqrt(20 · (1 - 50/100) · (1 - 40/100)) = 10 / sqrt(6), whose square is χ²
     assert row.test == "chi2" and not row.small and row.statistic == pytest.approx(50 / 3)
     assert row.residual == pytest.approx(10 / math.sqrt(6))
+
+
+def test_compare_units_overall_chi2_by_hand(cb):
+    reports = pd.DataFrame({"report_id": ["a", "b"], "region": ["甲县", "乙县"]})
+    codes = ["elderly_care"] * 30 + ["party_building"] * 20 + ["elderly_care"] * 10 + ["party_building"] * 40
+    problems = pd.DataFrame({"report_id": ["a"] * 50 + ["b"] * 50, "problem_id": [f"p{i}" for i in range(100)],
+                             "primary_code": codes})
+    overall = A.compare_units(problems, reports, "甲县", codebook=cb).attrs["overall"]
+    # the types present make the table [[30, 20], [10, 40]]: χ² 50/3 with one degree of freedom, no small cell
+    assert overall["chi2"] == pytest.approx(50 / 3) and overall["dof"] == 1 and overall["small_cells"] == 0
+    assert overall["p"] == pytest.approx(math.erfc(math.sqrt(50 / 3 / 2)))  # the χ²(1) tail
+
+
+def test_compare_concreteness_against_the_rest_by_hand(corpus):
+    flags = A.concreteness(corpus["measures"], corpus["mentions"], corpus["problems"], corpus["reports"])
+    c = A.compare_concreteness(flags, "海珠区（广州市）").set_index("flag")
+    assert list(c.index) == list(A.CONCRETENESS_FLAGS)
+    row = c.loc["concrete"]
+    # 海珠区 3 of 4 concrete; the rest 惠东县 3 of 6 + 许昌市 3 of 5 = 6 of 11. Expected 4·9/15 = 2.4 < 5: Fisher.
+    # P(X = k) = C(9,k)·C(6,4-k)/1365 = 15, 180, 540, 504, 126; two-sided p = (15 + 180 + 504 + 126)/1365
+    assert (row.n_a, row.total_a, row.n_b, row.total_b) == (3, 4, 6, 11)
+    assert row.test == "fisher" and row.small and row.p == pytest.approx(825 / 1365)
+    assert row.statistic == pytest.approx(3 * 5 / (1 * 6))  # the odds ratio
+    assert row.residual == pytest.approx(0.6 / math.sqrt(2.4 * (11 / 15) * (6 / 15)))
+    assert row.share_a == pytest.approx(0.75) and row.share_b == pytest.approx(6 / 11)
+    assert (c.loc["vague_only", "n_a"], c.loc["vague_only", "n_b"]) == (1, 4)  # 1 of 4 against 3 + 1 of 11
+    two = A.compare_concreteness(flags, "海珠区（广州市）", "许昌市").set_index("flag")
+    assert (two.loc["concrete", "n_b"], two.loc["concrete", "total_b"]) == (3, 5)
+    with pytest.raises(ValueError, match="no units"):
+        A.compare_concreteness(flags, "海珠区")
+
+
+def test_keyness_of_a_target_against_a_reference_with_negative_terms():
+    from compare.similarity import keyness
+
+    reports = pd.DataFrame({"report_id": ["a", "b", "c"], "region": ["甲县", "乙区", "丙市"]})
+    problems = pd.DataFrame({"report_id": ["a", "b", "c"], "problem_id": ["a:P01", "b:P01", "c:P01"],
+                             "title": ["养老", "救助", "殡葬"], "text": ["养老 救助", "救助 殡葬", "殡葬 殡葬 殡葬"]})
+    tok = lambda s: s.replace("。", " ").split()  # noqa: E731
+    # 甲县 (养老 养老 救助) against 乙区 only (救助 救助 殡葬): 丙市 plays no part
+    k = keyness(problems, reports, min_count=1, top_n=5, tokenizer=tok, target="甲县", reference="乙区",
+                negative=True)
+    assert set(k.region) == {"甲县"} and set(k.direction) == {"positive", "negative"}
+    pos = k[k.direction == "positive"].set_index("term")
+    # 养老: a=2, b=0, c=1, d=3; expected 1, 1, 2, 2 → G² = 2(2ln2 + ln½ + 3ln1.5)
+    assert pos.loc["养老", "score"] == pytest.approx(2 * (2 * math.log(2) + math.log(0.5) + 3 * math.log(1.5)))
+    neg = k[k.direction == "negative"].set_index("term")
+    assert list(neg.index) == ["殡葬", "救助"] and (neg.n_reference == [1, 2]).all()
+    # 殡葬: 0 of 甲县's 3 tokens, 1 of 乙区's 3 — the table [[0, 1], [3, 2]] with expected ½, ½, 2.5, 2.5 (scipy's G²)
+    from scipy.stats import power_divergence
+
+    g = power_divergence([[0, 1], [3, 2]], lambda_="log-likelihood", axis=None,
+                         f_exp=[[0.5, 0.5], [2.5, 2.5]]).statistic
+    assert neg.loc["殡葬", "score"] == pytest.approx(-g)
+    rest = keyness(problems, reports, min_count=1, top_n=5, tokenizer=tok, target="甲县", negative=True)
+    assert rest.set_index("term").loc["殡葬", "n_reference"] == 5  # 乙区 1 + 丙市 4 (title 殡葬 and text 殡葬 ×3)
+    with pytest.raises(ValueError, match="no units"):
+        keyness(problems, reports, tokenizer=tok, target="丁县")

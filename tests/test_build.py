@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from compare import config
-from compare.build import build
+from compare.build import BuildError, build
 
 
 def test_build_writes_tables_and_summary(tmp_path):
@@ -35,5 +36,95 @@ def test_build_writes_tables_and_summary(tmp_path):
 def test_cli_build_help_lists_the_options():
     out = subprocess.run([sys.executable, "-m", "compare", "build", "--help"], capture_output=True, text=True,
                          check=True).stdout
-    for opt in ("--raw", "--out", "--jobs", "--engine", "--scheduler"):
+    for opt in ("--raw", "--out", "--jobs", "--engine", "--scheduler", "--by", "--weight"):
         assert opt in out
+
+
+@pytest.fixture(scope="module")
+def province_build(tmp_path_factory):
+    """The bundled reports built by province, the shares the mean of the reports' shares."""
+    out = tmp_path_factory.mktemp("province") / "out"
+    build(raw_dir=config.RAW_DIR, out_dir=out, jobs=1, figures=False, notebooks=False, quiet=True, progress=False,
+          by="province", weighting="mean")
+    return out
+
+
+def test_build_by_province_states_the_unit_and_the_weighting(province_build):
+    out = province_build
+    meta = json.loads((out / "tables" / "analyses.json").read_text(encoding="utf-8"))
+    assert (meta["unit"], meta["weighting"]) == ("province", "mean") and "type_counts" in meta["tables"]
+    summary = json.loads((out / "build_summary.json").read_text(encoding="utf-8"))
+    assert (summary["by"], summary["weighting"]) == ("province", "mean")
+    tc = pd.read_parquet(out / "tables" / "type_counts.parquet")
+    units = tc.drop_duplicates("region").set_index("region")
+    # 广东省 = 惠东县 (10 problems) + 海珠区 (26); 河南省 = 许昌市 (39)
+    assert units.n_region.to_dict() == {"广东省": 36, "河南省": 39}
+    assert units.n_reports.to_dict() == {"广东省": 2, "河南省": 1}
+    assert set(tc.weighting) == {"mean"}
+    # party_building: 惠东县 3 of 10, 海珠区 6 of 26 (the report-level table of the default build, below):
+    # the mean of the two shares (0.3 + 0.2308) / 2, where pooled would be 9 / 36
+    row = tc[(tc.region == "广东省") & (tc.code == "party_building")].iloc[0]
+    assert row.n == 9 and row.share_of_region == pytest.approx((3 / 10 + 6 / 26) / 2)
+    assert row.share_low == pytest.approx(0.1375, abs=1e-4)  # the Wilson interval is of the pooled 9 of 36
+
+
+def test_build_by_report_counts_behind_the_province():
+    from compare.study import default_study
+
+    study = default_study()
+    corpus = study.code(study.load(config.RAW_DIR))
+    tc = study.analyses(corpus, unit="report")["type_counts"]
+    pb = tc[tc.code == "party_building"].set_index("region")
+    assert pb.n.to_dict() == {"海珠区（广州市）": 6, "惠东县（惠州市）": 3, "许昌市": 8}
+    assert tc.attrs == {"unit": "report", "weighting": "pooled"}
+
+
+def test_build_refuses_an_unknown_unit(tmp_path):
+    with pytest.raises(BuildError, match="--by bureau: not a unit"):
+        build(raw_dir=config.RAW_DIR, out_dir=tmp_path, jobs=1, figures=False, notebooks=False, quiet=True,
+              progress=False, by="bureau")
+
+
+def test_cli_compare_prints_types_terms_and_measures(province_build, capsys):
+    from compare.cli import main
+
+    out = province_build
+    assert main(["compare", "海珠区", "许昌市", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("海珠区（广州市）  vs  许昌市  (unit: place; problems 26 vs 39, pooled)")
+    # 党的建设 6 of 26 against 8 of 39; expected 26·14/65 = 5.6 ≥ 5 everywhere: χ²
+    assert "6/26 23% [11%–42%]" in text and "8/39 21% [11%–36%]" in text
+    assert "terms positive (G²): " in text and "terms negative (G²): " in text
+    assert main(["compare", "许昌市", "--vs-rest", "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["b"] == ["海珠区（广州市）", "惠东县（惠州市）"]
+    row = next(r for r in doc["types"] if r["code"] == "party_building")
+    assert (row["n_a"], row["total_a"], row["n_b"], row["total_b"]) == (8, 39, 9, 36)
+    assert main(["compare", "许昌市", "--out", str(out)]) == 2  # neither B nor --vs-rest
+    assert main(["compare", "鼓楼区", "--vs-rest", "--out", str(out)]) == 2
+    assert "no unit '鼓楼区'" in capsys.readouterr().err
+
+
+def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
+    from compare.study import Folders, built_clusters, default_study, read_analyses
+
+    tables = read_analyses(province_build / "tables")
+    assert tables["type_counts"].attrs == {"unit": "province", "weighting": "mean"}
+    units = tables["type_counts"].drop_duplicates("region").set_index("region")
+    assert units.year.to_dict() == {"广东省": "2023–2024", "河南省": "2024"}  # a range beside a year: as text
+    assert pd.api.types.is_datetime64_any_dtype(tables["timeline"]["feedback_date"])
+    said = []
+    corpus, results = default_study().open_build(Folders(config.RAW_DIR, province_build, province_build / "x"),
+                                                  note=said.append)
+    assert said == [] and set(results) == set(tables) and len(corpus.problems) == 75
+    assert corpus.problems.primary_code.notna().all()  # the coded corpus, as Corpus.load reads it
+    clusters = built_clusters(results)  # notebook 02 shows the build's clusters where there are no hand labels
+    assert len(clusters.assignments) == 75 and set(clusters.k) == {"kmeans", "agglomerative"}
+    assert clusters.metrics_table().columns.tolist() == ["silhouette"] and len(clusters.terms("kmeans", 3))
+    figs = default_study().figures(results, "en", only=["05_measure_types"])
+    assert list(figs) == ["05_measure_types"]
+    missing = []
+    # where no build is, open_build computes instead and says so in one line
+    corpus, results = default_study().open_build(Folders(config.RAW_DIR, province_build / "none", province_build),
+                                                 note=missing.append, analyses=False)
+    assert results == {} and len(missing) == 1 and missing[0].startswith("No build in ")

@@ -12,7 +12,12 @@ import pytest
 from PIL import Image
 
 from compare import config
-from compare.build import READER_DIR, execute_notebooks
+from compare.build import READER_DIR, build, execute_notebooks
+
+try:
+    from tests.corpora import BUNDLED_NAMES, MORE_LABELS, NEW_LABELS, renamed_corpus
+except ImportError:
+    from corpora import BUNDLED_NAMES, MORE_LABELS, NEW_LABELS, renamed_corpus
 
 NOTEBOOKS = ["01_load_reports", "02_problem_types", "03_compare_regions", "04_export_figures"]
 #: Cells whose last expression is a compare figure, per notebook (read off the .py scripts).
@@ -56,3 +61,35 @@ def test_notebooks_execute_end_to_end(tmp_path):
         # the reader version, from the same run: the same charts, no code (tests/test_build_html.py for more)
         reader = (tmp_path / READER_DIR / f"{name}.html").read_text(encoding="utf-8")
         assert _PNG_RE.findall(reader) == pngs and 'class="jp-CodeMirrorEditor' not in reader, name
+
+
+_SKIP = {".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", ".venv"}
+
+
+def _checkout_files() -> dict[str, tuple[int, int]]:
+    """Every file of the checkout (caches of Python and the tools left out) → (size, mtime)."""
+    out = {}
+    for path in config.ROOT.rglob("*"):
+        rel = path.relative_to(config.ROOT)
+        if path.is_file() and not _SKIP & set(rel.parts):
+            st = path.stat()
+            out[rel.as_posix()] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def test_notebooks_describe_the_corpus_the_build_was_given(tmp_path):
+    raw, out = renamed_corpus(tmp_path / "raw", more=True), tmp_path / "out"  # two 鼓楼区, 博罗县 twice
+    before = _checkout_files()
+    build(raw_dir=raw, out_dir=out, jobs=2, figures=False, quiet=True, progress=False)
+    assert _checkout_files() == before  # nothing written into the checkout: not notebook 04 either
+    pages = {n: (out / "reports" / f"{n}.html").read_text(encoding="utf-8") for n in NOTEBOOKS}
+    for name, page in pages.items():
+        assert "Traceback" not in page and "No build in" not in page, name  # read what the build wrote
+        assert not [b for b in BUNDLED_NAMES if b in page], name
+        assert len(_PNG_RE.findall(page)) == FIGURE_CELLS[name], name
+    assert all(label in pages["03_compare_regions"] for label in NEW_LABELS + MORE_LABELS)
+    assert "4 units of comparison (place), shares weighted: pooled" in pages["03_compare_regions"]
+    assert "鼓楼区（南京市）" in pages["01_load_reports"]
+    # no hand labels for these problems: one line says what the evaluation needs
+    assert "No evaluation: problems.csv codes 0 of this corpus" in pages["02_problem_types"]
+    assert (out / "reports" / "export" / "figures" / "02_bars_type_by_region_en.png").is_file()

@@ -46,10 +46,12 @@ __all__ = [
     "UNIT_SUFFIXES",
     "VAGUE_TERMS",
     "WEIGHTINGS",
+    "compare_concreteness",
     "compare_units",
     "concreteness",
     "concreteness_by_region",
     "find_units",
+    "overall_test",
     "measure_type_counts",
     "problems_behind",
     "recurring_types",
@@ -618,33 +620,95 @@ def compare_units(
         under 5; None when the type or a side is empty), ``statistic`` (χ², or the odds ratio), ``p``,
         ``p_holm`` (Holm-adjusted over the codes tested), ``residual`` (adjusted standardized residual of a's
         cell: beyond ±1.96 the type is over- or under-represented in a) and ``small`` (an expected count
-        under 5). ``attrs`` holds ``a``, ``b`` and ``unit``.
+        under 5). ``attrs`` holds ``a``, ``b``, ``unit`` and ``overall`` (:func:`overall_test`: χ² of the whole
+        type × side table).
     """
     tc = type_counts(problems, reports, codes, codebook=codebook, unit=unit)
-    names_a = [a] if isinstance(a, str) else list(a)
-    present = list(pd.unique(tc["region"]))
-    unknown = [x for x in names_a if x not in present]
-    names_b = [r for r in present if r not in names_a] if b is None else ([b] if isinstance(b, str) else list(b))
-    unknown += [x for x in names_b if x not in present]
-    if unknown:
-        raise ValueError(f"no units {unknown} among {present[:10]}{' …' if len(present) > 10 else ''}")
-    if set(names_a) & set(names_b) or not names_b:
-        raise ValueError("a and b must be different, non-empty sets of units")
+    names_a, names_b = _sides(list(pd.unique(tc["region"])), a, b)
     ids = list(codebook.ids)
     (ca, ta), (cb_, tb) = _side(tc, names_a, ids), _side(tc, names_b, ids)
+    out = _compare_rows("code", ids, ca, ta, cb_, tb)
+    out = _add_names(out, "code", codebook)[COMPARE_COLUMNS]
+    out.attrs.update({"a": names_a, "b": names_b, "unit": unit, "overall": overall_test(ca, ta, cb_, tb)})
+    return out
+
+
+def _sides(present: Sequence[str], a, b) -> tuple[list[str], list[str]]:
+    """The units of both sides (``b`` None: every unit not in ``a``), checked against the units ``present``."""
+    names_a = [a] if isinstance(a, str) else list(a)
+    names_b = [r for r in present if r not in names_a] if b is None else ([b] if isinstance(b, str) else list(b))
+    unknown = [x for x in [*names_a, *names_b] if x not in present]
+    if unknown:
+        raise ValueError(f"no units {unknown} among {list(present)[:10]}{' …' if len(present) > 10 else ''}")
+    if set(names_a) & set(names_b) or not names_b:
+        raise ValueError("a and b must be different, non-empty sets of units")
+    return names_a, names_b
+
+
+def _compare_rows(key: str, keys: Sequence[str], ca: pd.Series, ta: int, cb_: pd.Series, tb: int) -> pd.DataFrame:
+    """One row per key: counts, totals, shares with Wilson intervals, the 2 × 2 test, Holm's p and the residual."""
     rows = []
-    for code in ids:
-        na, nb = int(ca[code]), int(cb_[code])
-        rows.append({"code": code, "n_a": na, "total_a": ta, "n_b": nb, "total_b": tb,
-                     **_two_by_two(na, ta, nb, tb)})
-    out = pd.DataFrame(rows)
+    for k in keys:
+        na, nb = int(ca[k]), int(cb_[k])
+        rows.append({key: k, "n_a": na, "total_a": ta, "n_b": nb, "total_b": tb, **_two_by_two(na, ta, nb, tb)})
+    out = pd.DataFrame(rows, columns=[key, "n_a", "total_a", "n_b", "total_b", "test", "statistic", "p",
+                                      "residual", "small"])
     out["share_a"], out["share_b"] = out["n_a"] / max(ta, 1), out["n_b"] / max(tb, 1)
     out["low_a"], out["high_a"] = wilson_interval(out["n_a"], out["total_a"])
     out["low_b"], out["high_b"] = wilson_interval(out["n_b"], out["total_b"])
     out["difference"] = out["share_a"] - out["share_b"]
     out["p_holm"] = _holm(out["p"].to_numpy(dtype=float))
-    out = _add_names(out, "code", codebook)[COMPARE_COLUMNS]
-    out.attrs.update({"a": names_a, "b": names_b, "unit": unit})
+    return out
+
+
+def overall_test(ca: pd.Series, ta: int, cb_: pd.Series, tb: int) -> dict:
+    """Pearson's χ² of the type × side table (types present on either side; uncoded problems as a type).
+
+    Returns ``{"chi2", "dof", "p", "small_cells"}`` — ``small_cells`` the share of cells whose expected count is
+    under 5 (beyond 0.2 the χ² approximation is poor: read the per-type exact tests instead); NaN with fewer
+    than two types.
+    """
+    from scipy.stats import chi2_contingency
+
+    table = np.array([list(ca) + [max(0, ta - ca.sum())], list(cb_) + [max(0, tb - cb_.sum())]], dtype=float)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return {"chi2": np.nan, "dof": 0, "p": np.nan, "small_cells": np.nan}
+    stat, p, dof, expected = chi2_contingency(table, correction=False)
+    return {"chi2": float(stat), "dof": int(dof), "p": float(p), "small_cells": float((expected < 5).mean())}
+
+
+CONCRETENESS_COMPARE_COLUMNS = ["flag", "n_a", "total_a", "share_a", "low_a", "high_a", "n_b", "total_b",
+                                "share_b", "low_b", "high_b", "difference", "test", "statistic", "p", "p_holm",
+                                "residual", "small"]
+
+
+def compare_concreteness(flags: pd.DataFrame, a: str | Sequence[str],
+                         b: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Compare how concrete the measures of units ``a`` are with those of ``b`` (or of all other units).
+
+    Parameters
+    ----------
+    flags : pandas.DataFrame
+        :func:`concreteness` output (``region`` the unit's label and the flags of every measure).
+    a, b :
+        As for :func:`compare_units`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per flag of :data:`CONCRETENESS_FLAGS`: the measures of each side carrying it (``n_a`` of
+        ``total_a`` …), pooled shares with 95 % Wilson intervals, ``difference``, the χ² or Fisher test of the
+        2 × 2 table, ``p_holm``, the adjusted standardized residual and ``small`` (as in :func:`compare_units`).
+    """
+    _require(flags, ["region", *CONCRETENESS_FLAGS], "concreteness")
+    names_a, names_b = _sides(list(pd.unique(flags["region"])), a, b)
+    side_a, side_b = flags[flags["region"].isin(names_a)], flags[flags["region"].isin(names_b)]
+    keys = list(CONCRETENESS_FLAGS)
+    ca = side_a[keys].astype(bool).sum().astype(int)
+    cb_ = side_b[keys].astype(bool).sum().astype(int)
+    out = _compare_rows("flag", keys, ca, len(side_a), cb_, len(side_b))[CONCRETENESS_COMPARE_COLUMNS]
+    out.attrs.update({"a": names_a, "b": names_b})
     return out
 
 

@@ -149,14 +149,31 @@ def _inputs_stamp(corpus, extra: dict) -> str:
                   *(f"{k}={v}" for k, v in sorted(extra.items())))
 
 
-def write_tables(corpus, analyses: dict, layout_tables: Path, layout_analysis: Path) -> int:
-    """The six corpus tables (Parquet + CSV) and the analysis tables (CSV + XLSX)."""
+def write_tables(corpus, analyses: dict, layout_tables: Path, layout_analysis: Path, unit: str = "place",
+                 weighting: str = "pooled") -> int:
+    """The six corpus tables (Parquet + CSV) and the analysis tables (CSV + XLSX for people, Parquet and
+    :data:`compare.study.ANALYSES_META` for the notebooks, which read them with :func:`compare.study.read_analyses`)."""
     from .export import save_corpus, save_table
+    from .study import ANALYSES_META
 
     n = len(save_corpus(corpus, layout_tables))
     for name, df in analyses.items():
         n += len(save_table(df, name, layout_analysis, formats=("csv", "xlsx")))
-    return n
+        n += len(save_table(_parquet_safe(df), name, layout_analysis, formats=("parquet",)))
+    meta = {"unit": unit, "weighting": weighting, "tables": list(analyses)}
+    atomic_write(layout_analysis / ANALYSES_META, json.dumps(meta, ensure_ascii=False, indent=2))
+    return n + 1
+
+
+def _parquet_safe(df):
+    """``df`` with every text column of mixed types (years ``2024`` beside ``2023–2024``) as text, for Parquet."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col] if v is not None and v == v}
+            if len(kinds) > 1:
+                out[col] = out[col].map(lambda v: v if v is None or v != v else str(v))
+    return out
 
 
 def draw_figures(analyses: dict, lang: str, figs_dir, codebooks: dict, cache=None) -> int:
@@ -343,6 +360,9 @@ def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 6
     env.update({k: str(Path(v).resolve()) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export))
                 if v is not None})
     env["COMPARE_PROGRESS"] = "0"  # an executed report is read, not watched: no progress bars in it
+    # the kernels import this very package (a relative PYTHONPATH would name another folder from theirs)
+    env["PYTHONPATH"] = os.pathsep.join([str(config.PACKAGE_DIR.parent),
+                                         *(str(Path(q).resolve()) for q in env.get("PYTHONPATH", "").split(os.pathsep) if q)])
     workers = max(1, min(resolve_jobs(jobs), len(books) or 1))
     if workers > 1:  # kernels side by side: one BLAS/OpenMP thread each, or their spinning threads fight for cores
         env.update({k: str(max(1, resolve_jobs(-1) // workers)) for k in _THREAD_VARS})
@@ -359,6 +379,15 @@ def _check_raw(raw: Path) -> None:
         raise BuildError(f"{raw}: the folder holds no report files")
 
 
+def _check_by(corpus, by: str, weighting: str) -> None:
+    from .analysis import UNITS, WEIGHTINGS
+
+    if by not in UNITS and by not in corpus.reports.columns:
+        raise BuildError(f"--by {by}: not a unit ({', '.join(UNITS)}) nor a column of the reports table")
+    if weighting not in WEIGHTINGS:
+        raise BuildError(f"--weight {weighting}: must be one of {', '.join(WEIGHTINGS)}")
+
+
 def _check_writable(layout: Layout) -> None:
     for folder in (layout.tables, layout.analysis, layout.figures, layout.reports):
         try:
@@ -371,7 +400,8 @@ def _check_writable(layout: Layout) -> None:
 
 def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "local", scheduler=None,
           figures: bool = True, notebooks: bool = True, quiet: bool = False, progress: bool | None = None,
-          codebook_path=None, measure_codebook_path=None, cache_dir=None, layout: Layout | None = None) -> dict:
+          codebook_path=None, measure_codebook_path=None, cache_dir=None, layout: Layout | None = None,
+          by: str | None = None, weighting: str = "pooled") -> dict:
     """Run the whole study on a folder of reports and write every output (see the module docstring).
 
     Parameters
@@ -390,6 +420,9 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
         Codebooks (default: the bundled ones).
     cache_dir : path, optional
         The cache folder (default ``config.CACHE_DIR``).
+    by, weighting : str
+        The unit of comparison (:func:`compare.analysis.units`; default ``place``) and a unit's shares:
+        ``pooled`` problems or the ``mean`` of its reports' shares (stated in the tables).
 
     Returns
     -------
@@ -401,9 +434,10 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     BuildError
         A missing ``raw_dir``, an output folder that cannot be written, a broken codebook.
     """
-    from .study import Study
+    from .study import DEFAULT_BY, Study
 
     t0 = time.perf_counter()
+    by = by or DEFAULT_BY
     raw = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
     layout = layout or (Layout.under(out_dir) if out_dir is not None else Layout.project())
     _check_raw(raw)
@@ -415,7 +449,8 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
         corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
     with stage("classify"):
         study.code(corpus, jobs=jobs, progress=progress)
-    state = _BuildState(layout, corpus, study, raw, stage)
+    _check_by(corpus, by, weighting)
+    state = _BuildState(layout, corpus, study, raw, stage, by, weighting)
     state.tables()
     if figures:
         state.figures(jobs)
@@ -427,11 +462,13 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
 class _BuildState:
     """One build's progress through the parts; each part is committed with the summary written after it."""
 
-    def __init__(self, layout: Layout, corpus, study, raw: Path, stage: _Stages):
+    def __init__(self, layout: Layout, corpus, study, raw: Path, stage: _Stages, by: str = "place",
+                 weighting: str = "pooled"):
         self.layout, self.corpus, self.study, self.raw, self.stage = layout, corpus, study, raw, stage
+        self.by, self.weighting = by, weighting
         self.previous = _read_summary(layout)
         self.staging = _Staging(layout)
-        base = _inputs_stamp(corpus, study.stamp_inputs())
+        base = _inputs_stamp(corpus, {**study.stamp_inputs(), "by": by, "weighting": weighting})
         self.stamps = {"tables": base, "figures": digest(base, "figures", *LANGS),
                        "reports": digest(base, "reports", *(p.read_bytes() for p in study.notebooks()))}
         self.outputs = {p: dict(self.previous.get("outputs", {}).get(p, {})) for p in PARTS}
@@ -454,7 +491,7 @@ class _BuildState:
     def _analyses(self) -> dict:
         if self.analyses is None:
             with self.stage("cluster+analysis"):
-                self.analyses = self.study.analyses(self.corpus)
+                self.analyses = self.study.analyses(self.corpus, unit=self.by, weighting=self.weighting)
         return self.analyses
 
     def tables(self) -> None:
@@ -462,7 +499,8 @@ class _BuildState:
             return
         analyses = self._analyses()
         with self.stage("tables"):
-            write_tables(self.corpus, analyses, self.staging.folder("tables", 0), self.staging.folder("tables", 1))
+            write_tables(self.corpus, analyses, self.staging.folder("tables", 0), self.staging.folder("tables", 1),
+                         self.by, self.weighting)
             self._commit("tables")
 
     def figures(self, jobs) -> None:
@@ -492,6 +530,7 @@ class _BuildState:
             "problems": len(c.problems), "measures": len(c.measures), "mentions": len(c.mentions),
             "errors": len(c.errors), "figures": self.n_figures, "seconds": self.stage.seconds,
             "skipped": self.stage.skipped, "total_seconds": total, "ok": ok, "raw": str(self.raw),
+            "by": self.by, "weighting": self.weighting,
             "stamps": dict(self.done), "outputs": self.outputs,
         }
 
@@ -508,6 +547,7 @@ def _print_summary(summary: dict, corpus) -> None:
     print(f"compare build: {summary['reports']} reports, {summary['problems']} problems, "
           f"{summary['measures']} measures, {summary['errors']} errors, {summary['figures']} figures "
           f"in {summary['total_seconds']} s", file=sys.stderr)
+    print(f"  compared by {summary['by']} (shares: {summary['weighting']})", file=sys.stderr)
     print("  seconds per stage: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()), file=sys.stderr)
     if summary["skipped"]:
         print(f"  up to date, not redone: {', '.join(summary['skipped'])}", file=sys.stderr)

@@ -134,8 +134,32 @@ def cmd_build(args) -> int:
 
     summary = build(raw_dir=args.raw, out_dir=args.out, jobs=args.jobs, engine=args.engine,
                     scheduler=args.scheduler, figures=not args.no_figures, notebooks=not args.no_notebooks,
-                    codebook_path=args.codebook, measure_codebook_path=args.measure_codebook)
+                    codebook_path=args.codebook, measure_codebook_path=args.measure_codebook, by=args.by,
+                    weighting=args.weight)
     return 0 if summary.get("ok", True) else 1
+
+
+def cmd_compare(args) -> int:
+    """Compare unit A with unit B, or with every other unit: types, terms, measures (a readable summary)."""
+    from .study import DEFAULT_BY, Folders, Study
+
+    if (args.b is None) != bool(args.vs_rest):
+        print("compare: give a second unit B, or --vs-rest to compare A with every other unit", file=sys.stderr)
+        return 2
+    study = Study.resolve()
+    folders = Folders.from_env()
+    folders = Folders(args.raw or folders.raw, args.out or folders.out, folders.export)
+    corpus, _ = study.open_build(folders, unit=args.by or DEFAULT_BY,
+                                 note=lambda line: print(f"compare: {line}", file=sys.stderr), analyses=False)
+    result = study.compare(corpus, args.a, args.b, unit=args.by or DEFAULT_BY, top_n=args.top)
+    if args.json:
+        doc = {k: getattr(result, k).to_dict("records") for k in ("types", "terms", "measures")}
+        print(json.dumps({"a": result.a, "b": result.b, "unit": result.unit, **doc,
+                          "overall": result.types.attrs.get("overall")}, ensure_ascii=False, indent=2,
+                         default=_json_default))
+    else:
+        print(result.summary(lang=args.lang, k=args.top))
+    return 0
 
 
 def cmd_classify(args) -> int:
@@ -365,6 +389,22 @@ def _add_label_commands(sub) -> None:
     cd.set_defaults(func=cmd_codebook_draft)
 
 
+def _compare_parser(sub) -> None:
+    cp = sub.add_parser("compare", help="compare two units (or one against the rest): types, terms, measures")
+    cp.add_argument("a", help="a unit: its label or the start of it (e.g. 海珠区 for 海珠区（广州市）)")
+    cp.add_argument("b", nargs="?", default=None, help="the unit to compare with")
+    cp.add_argument("--vs-rest", action="store_true", help="compare A with every other unit")
+    cp.add_argument("--by", default=None, metavar="UNIT", help="what a unit is (as build --by; default place)")
+    cp.add_argument("--out", type=Path, default=None,
+                    help="the build's output folder to read (default data/processed); without a build there, "
+                         "the reports of --raw are read and coded")
+    cp.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
+    cp.add_argument("--top", type=int, default=8, help="key terms shown in each direction")
+    cp.add_argument("--lang", choices=["zh", "en"], default="zh", help="names of the types")
+    cp.add_argument("--json", action="store_true", help="print the three tables as JSON")
+    cp.set_defaults(func=cmd_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m compare", description=__doc__)
     ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -385,9 +425,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--measure-codebook", type=Path, default=None, help="measure codebook YAML")
     b.add_argument("--engine", choices=["local", "dask"], default="local")
     b.add_argument("--scheduler", default=None, help="dask scheduler address, with --engine dask")
+    b.add_argument("--by", default=None, metavar="UNIT",
+                   help="unit of comparison: report, place (default), place_year, city, province, admin_level, "
+                        "agency, year or a column of the reports table")
+    b.add_argument("--weight", choices=["pooled", "mean"], default="pooled",
+                   help="a unit's shares: its problems pooled (default) or the mean of its reports' shares")
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
     b.set_defaults(func=cmd_build)
+    _compare_parser(sub)
     c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")
     c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
     c.add_argument("--json", action="store_true", help="print primary code, scores and evidence as JSON")

@@ -101,24 +101,35 @@ def _keyness_stat(a: np.ndarray, b: np.ndarray, measure: str) -> tuple[np.ndarra
 
 
 def _region_keyness(X, mask: np.ndarray, region, terms, keep: np.ndarray, measure: str,
-                    top_n: int | None) -> pd.DataFrame | None:
-    """The keyness table of one region (rows ``mask`` of the counts ``X``) against all others; None if empty."""
+                    top_n: int | None, ref: np.ndarray | None = None, negative: bool = False) -> pd.DataFrame | None:
+    """The keyness table of one region (rows ``mask`` of the counts ``X``) against the rows ``ref`` (default:
+    all others); None if empty. ``negative``: the ``top_n`` most negative terms as well, ``direction`` saying which."""
     a = np.asarray(X[mask].sum(axis=0)).ravel().astype(float)
-    b = np.asarray(X[~mask].sum(axis=0)).ravel().astype(float)
+    b = np.asarray(X[~mask if ref is None else ref].sum(axis=0)).ravel().astype(float)
     if a.sum() == 0 or b.sum() == 0:
         return None
     score, stat = _keyness_stat(a, b, measure)
     df = pd.DataFrame({"region": region, "term": terms, "n_target": a.astype(int), "n_reference": b.astype(int),
-                       "score": score, "p": _chi2.sf(stat, 1)})[keep]
+                       "score": score, "p": _chi2.sf(stat, 1)})[keep & (a + b > 0)]
     df = df.sort_values(["score", "term"], ascending=[False, True])
+    if negative:
+        low = df[df.score < 0].sort_values(["score", "term"]).head(top_n)
+        high = df[df.score > 0].head(top_n)
+        return pd.concat([high.assign(direction="positive"), low.assign(direction="negative")])
     if top_n is not None:
         df = df[df.score > 0].head(top_n)
     return df
 
 
+def _as_units(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
 def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", min_count: int = 3,
-            top_n: int | None = 15, drop_places: bool = True, *, tokenizer, unit: str = "report") -> pd.DataFrame:
-    """Terms distinctive of each unit's problems (title + measures) against all other units.
+            top_n: int | None = 15, drop_places: bool = True, *, tokenizer, unit: str = "report", target=None,
+            reference=None, negative: bool = False) -> pd.DataFrame:
+    """Terms distinctive of each unit's problems (title + measures) against all other units, or of ``target``
+    against a chosen ``reference``.
 
     Parameters
     ----------
@@ -136,25 +147,54 @@ def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", 
         ``str -> list of str`` (e.g. a :class:`compare.tokens.JiebaTokenizer`); required, nothing is loaded here.
     unit : str
         The unit of comparison (:func:`compare.analysis.units`); ``region`` holds its labels.
+    target, reference : str or list of str, optional
+        Only ``target`` (one unit, or several pooled) against ``reference`` (units; default: every other
+        unit). ``min_count`` then counts in the two sides only.
+    negative : bool
+        Keep the ``top_n`` most *negative* terms as well (rarer in the unit than in the reference), with a
+        ``direction`` column (``positive``/``negative``).
 
     Returns
     -------
     DataFrame
-        ``region, term, n_target, n_reference, score, p`` sorted by region then score (descending).
+        ``region, term, n_target, n_reference, score, p`` sorted by region then score (descending); with
+        ``target``, ``region`` is the target's label(s) joined by ``'+'``.
     """
     regions = _regions(problems, reports, unit)
     vec = CountVectorizer(tokenizer=tokenizer, lowercase=False, token_pattern=None)
     X = vec.fit_transform(_docs(problems))
     terms = vec.get_feature_names_out()
-    keep = np.asarray(X.sum(axis=0)).ravel() >= min_count
+    sides = _target_sides(regions, target, reference)
+    used = np.ones(len(regions), bool) if sides is None else sides[0] | sides[1]
+    keep = np.asarray(X[used].sum(axis=0)).ravel() >= min_count
     if drop_places:
         places = place_terms(reports)
         keep &= np.array([t not in places for t in terms])
-    rows = [_region_keyness(X, (regions == region).to_numpy(), region, terms, keep, measure, top_n)
-            for region in pd.unique(regions)]
+    if sides is not None:
+        rows = [_region_keyness(X, sides[0], "+".join(_as_units(target)), terms, keep, measure, top_n,
+                                ref=sides[1], negative=negative)]
+    else:
+        rows = [_region_keyness(X, (regions == region).to_numpy(), region, terms, keep, measure, top_n,
+                                negative=negative) for region in pd.unique(regions)]
     rows = [df for df in rows if df is not None]
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=KEYNESS_COLUMNS)
     return out.reset_index(drop=True)
+
+
+def _target_sides(regions: pd.Series, target, reference) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row masks of the target units and of the reference (default: every other unit); None without target."""
+    if target is None:
+        return None
+    present = set(regions)
+    wanted = _as_units(target) + ([] if reference is None else _as_units(reference))
+    unknown = [u for u in wanted if u not in present]
+    if unknown:
+        raise ValueError(f"no units {unknown} among {sorted(present)[:10]}")
+    a = regions.isin(_as_units(target)).to_numpy()
+    b = ~a if reference is None else regions.isin(_as_units(reference)).to_numpy()
+    if (a & b).any() or not b.any():
+        raise ValueError("target and reference must be different, non-empty sets of units")
+    return a, b
 
 
 def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20, n_components: int = 30,

@@ -59,6 +59,12 @@ SOURCE = {
 
 #: Environment variables through which the build tells the notebooks what to read and where to write.
 ENV_RAW, ENV_OUT, ENV_EXPORT = "COMPARE_RAW", "COMPARE_OUT", "COMPARE_EXPORT"
+#: The unit the build and the study compare by unless told otherwise (``build --by``; :func:`compare.analysis.units`).
+DEFAULT_BY = "place"
+#: What ``build --by`` offers besides a column of the reports (:data:`compare.analysis.UNITS`).
+BY_CHOICES = ("report", "place", "place_year", "city", "province", "admin_level", "agency", "year")
+#: Beside the analysis tables (``OUT/tables``): their names, the unit and the weighting they were made with.
+ANALYSES_META = "analyses.json"
 
 
 @dataclass
@@ -177,15 +183,220 @@ class Study:
             model_key=key, progress=progress, agency=_units(corpus.reports))
         return corpus
 
-    def analyses(self, corpus, clusters=None, seed: int = 0, unit: str = "report") -> dict[str, pd.DataFrame]:
-        """Every analysis table of the comparison (see :func:`run_analyses`), by ``unit``."""
+    def analyses(self, corpus, clusters=None, seed: int = 0, unit: str = DEFAULT_BY,
+                 weighting: str = "pooled") -> dict[str, pd.DataFrame]:
+        """Every analysis table of the comparison (see :func:`run_analyses`), by ``unit``.
+
+        Every table's ``attrs`` holds ``unit`` and ``weighting`` (pooled problems or the mean of the reports'
+        shares, :func:`compare.analysis.type_counts`).
+        """
         if not len(corpus.problems):
             return {}
-        return _run_analyses(corpus, self.codebook, self.measure_codebook, self.tokenizer, clusters=clusters,
-                             seed=seed, unit=unit)
+        out = _run_analyses(corpus, self.codebook, self.measure_codebook, self.tokenizer, clusters=clusters,
+                            seed=seed, unit=unit, weighting=weighting)
+        for df in out.values():
+            df.attrs.update(unit=unit, weighting=weighting)
+        return out
 
-    def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, object]:
-        return make_figures(results, lang, **self.codebooks())
+    def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh",
+                only: list[str] | None = None) -> dict[str, object]:
+        """The figures of :data:`FIGURES` drawn from ``results``; ``only`` draws just the named ones (and those
+        sharing their tables), which is quicker in a notebook that shows a few."""
+        if only is not None:
+            tables = {FIGURES[n][1] for n in only} | ({"recurring_types"} & set(results))
+            results = {k: v for k, v in results.items() if k in tables}
+        figs = make_figures(results, lang, **self.codebooks())
+        if only is not None:
+            import matplotlib.pyplot as plt
+
+            for name in [n for n in figs if n not in only]:
+                plt.close(figs.pop(name))
+        return figs
+
+    def open_build(self, folders: Folders, unit: str = DEFAULT_BY, note=print,
+                   analyses: bool = True) -> tuple[object, dict[str, pd.DataFrame]]:
+        """The coded corpus and the analysis tables the build wrote into ``folders.out``, read, not recomputed.
+
+        Without a build there (a notebook run by hand before ``python -m compare build``), they are computed
+        from ``folders.raw`` by ``unit`` (the analyses only with ``analyses``), and one line given to ``note``
+        (printed) says so.
+        """
+        from .corpus import Corpus
+
+        try:
+            corpus = Corpus.load(folders.out, cache=self.cache)
+            return corpus, read_analyses(Path(folders.out) / "tables") if analyses else {}
+        except FileNotFoundError as exc:
+            note(f"No build in {folders.out} ({exc}); computing from {folders.raw} instead "
+                 f"(python -m compare build writes it once).")
+        corpus = self.code(self.load(folders.raw))
+        return corpus, self.analyses(corpus, unit=unit) if analyses else {}
+
+    def compare(self, corpus, a, b=None, unit: str = DEFAULT_BY, top_n: int = 10) -> Comparison:
+        """Compare unit(s) ``a`` with ``b``, or with every other unit (``b=None``): types, terms and measures.
+
+        ``a`` and ``b`` are unit labels (:func:`compare.analysis.units`), or any text that names exactly one
+        unit: the start of its label (``海珠区`` for ``海珠区（广州市）``). See :class:`Comparison`.
+        """
+        from . import analysis, similarity
+
+        reports = corpus.reports[corpus.reports.is_report]
+        problems = corpus.problems[corpus.problems.report_id.isin(reports.report_id)]
+        measures = corpus.measures[corpus.measures.report_id.isin(reports.report_id)]
+        labels = list(pd.unique(analysis.units(reports, unit)["region"]))
+        a = [find_unit(labels, x) for x in ([a] if isinstance(a, str) else a)]
+        b = None if b is None else [find_unit(labels, x) for x in ([b] if isinstance(b, str) else b)]
+        types = analysis.compare_units(problems, reports, a, b, codebook=self.codebook, unit=unit)
+        terms = similarity.keyness(problems, reports, top_n=top_n, tokenizer=self.tokenizer, unit=unit, target=a,
+                                   reference=b, negative=True)
+        flags = analysis.concreteness(measures, corpus.mentions, problems, reports, unit=unit)
+        measures_cmp = analysis.compare_concreteness(flags, a, b)
+        return Comparison(types.attrs["a"], types.attrs["b"], unit, types, terms, measures_cmp)
+
+    def evaluation(self, corpus):
+        """The hand labels of this corpus's problems as :class:`compare.training.Training`, or the reason why not.
+
+        Returns ``(training, None)``, or ``(None, reason)`` — one line saying what the evaluation needs — when
+        fewer than two reports of the corpus have hand-coded problems in :attr:`labels_path`.
+        """
+        from .labels import read_labels
+        from .training import Training
+
+        labels = read_labels(self.labels_path, problems=False, codebook=self.codebook)
+        labels = labels[labels["primary_code"] != ""]
+        report_of = corpus.problems.set_index("problem_id")["report_id"]
+        mine = labels[labels["problem_id"].isin(report_of.index)].copy()
+        mine["report_id"] = mine["problem_id"].map(report_of)
+        if mine["report_id"].nunique() < 2:
+            return None, (f"No evaluation: {self.labels_path.name} codes {len(mine)} of this corpus's "
+                          f"{len(report_of)} problems; leaving one report out needs hand codes for the problems "
+                          "of at least two reports (python -m compare labels-export SHEET.xlsx, then labels-import).")
+        return Training(corpus, mine.reset_index(drop=True), self.codebook, self.tokenizer), None
+
+
+def built_clusters(results: dict[str, pd.DataFrame]):
+    """The build's problem clusters as a :class:`compare.cluster.ClusterResult` read from its tables
+    (``clusters``, ``cluster_terms``, ``cluster_scores``), for ``metrics_table``, ``terms`` and the assignments
+    (the LSA vectors are not kept); None when the build clustered nothing."""
+    from .cluster import ClusterResult
+
+    if "clusters" not in results:
+        return None
+    scores = results["cluster_scores"]
+    chosen = scores[scores["k_choice"] != "n_codes"].drop_duplicates("method")
+    k = {m: int(v) for m, v in zip(chosen["method"], chosen["k"], strict=True)}
+    return ClusterResult("problems", results["clusters"], pd.DataFrame(), k, scores, results["cluster_terms"],
+                         X=None, pipeline=None)
+
+
+def find_unit(labels: list[str], name: str) -> str:
+    """The unit label ``name`` stands for: itself, else the one label that starts with it (or holds it).
+
+    Raises ``ValueError`` naming the candidates when there are none or several.
+    """
+    if name in labels:
+        return name
+    for test in (str.startswith, str.__contains__):
+        found = [x for x in labels if test(x, name)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ValueError(f"{name!r} names several units: {', '.join(found[:10])}")
+    shown = ", ".join(labels[:10]) + (" …" if len(labels) > 10 else "")
+    raise ValueError(f"no unit {name!r} (units: {shown})")
+
+
+@dataclass
+class Comparison:
+    """Units ``a`` against ``b`` (:meth:`Study.compare`).
+
+    Attributes
+    ----------
+    a, b : list of str
+        The unit labels of the two sides (``b``: every other unit when none was given).
+    unit : str
+        What a unit is (:func:`compare.analysis.units`).
+    types : pandas.DataFrame
+        :func:`compare.analysis.compare_units`: shares with 95 % Wilson intervals, χ² or Fisher's exact test,
+        adjusted standardized residuals, small cells flagged; ``attrs["overall"]`` the χ² of the whole table.
+    terms : pandas.DataFrame
+        :func:`compare.similarity.keyness` of a against b: the most positive and most negative terms
+        (``direction``), place names of the corpus left out.
+    measures : pandas.DataFrame
+        :func:`compare.analysis.compare_concreteness`: the concreteness flags of the measures, a against b.
+    """
+
+    a: list
+    b: list
+    unit: str
+    types: pd.DataFrame
+    terms: pd.DataFrame
+    measures: pd.DataFrame
+
+    def summary(self, lang: str = "zh", k: int = 8) -> str:
+        """A readable summary: the sides, the overall test, the types and flags that differ, the key terms."""
+        rest = f"{len(self.b)} other units" if len(self.b) > 3 else " + ".join(self.b)
+        o = self.types.attrs.get("overall", {})
+        lines = [f"{' + '.join(self.a)}  vs  {rest}  (unit: {self.unit}; problems {self.types.total_a.iat[0]}"
+                 f" vs {self.types.total_b.iat[0]}, pooled)",
+                 f"types overall: chi2 = {o.get('chi2', float('nan')):.2f}, dof {o.get('dof', 0)}, "
+                 f"p = {o.get('p', float('nan')):.3g}, cells with expected < 5: {o.get('small_cells', 0):.0%}"]
+        from .analysis import CONCRETENESS_FLAGS
+
+        name = "name_zh" if lang == "zh" else "name_en"
+        head = f"{'a':>22}{'b':>22}{'test':>8}{'p':>8}{'resid':>7}"
+        lines.append(_pad("types (of problems)", 24) + head)
+        for r in self.types[(self.types.n_a + self.types.n_b) > 0].itertuples():
+            lines.append(_row(getattr(r, name), r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
+        lines.append(_pad("flags (of measures)", 24) + head)
+        for r in self.measures.itertuples():
+            flag = CONCRETENESS_FLAGS[r.flag][0 if lang == "zh" else 1]
+            lines.append(_row(flag, r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
+        for direction in ("positive", "negative"):
+            t = self.terms[self.terms["direction"] == direction].head(k) if "direction" in self.terms else self.terms
+            lines.append(f"terms {direction} (G²): " + ("、".join(f"{x.term} {x.score:+.1f}" for x in t.itertuples())
+                                                        or "-"))
+        return "\n".join(lines)
+
+
+def _share(n: int, total: int, low: float, high: float) -> str:
+    return f"{n}/{total} {n / total:.0%} [{low:.0%}–{high:.0%}]" if total else f"{n}/0"
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` cut or padded to ``width`` terminal columns (a CJK character takes two)."""
+    from .names import display_width
+
+    while display_width(text) > width:
+        text = text[:-1]
+    return text + " " * (width - display_width(text))
+
+
+def _row(label: str, r) -> str:
+    """One line of :meth:`Comparison.summary`: the label, both shares with their intervals, the test and p."""
+    return (_pad(f"  {label}", 24) + f"{_share(r.n_a, r.total_a, r.low_a, r.high_a):>22}"
+            f"{_share(r.n_b, r.total_b, r.low_b, r.high_b):>22}{r.test or '-':>8}{r.p:>8.3f}")
+
+
+def read_analyses(folder) -> dict[str, pd.DataFrame]:
+    """The analysis tables a build wrote into ``folder`` (``OUT/tables``: Parquet and :data:`ANALYSES_META`).
+
+    Every table's ``attrs`` holds the ``unit`` and ``weighting`` it was made with. Raises
+    ``FileNotFoundError`` naming the folder when the build wrote no such tables.
+    """
+    import json
+
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / ANALYSES_META).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{folder} holds no analysis tables ({ANALYSES_META} missing)") from None
+    out = {}
+    for name in meta["tables"]:
+        df = pd.read_parquet(folder / f"{name}.parquet")
+        df.attrs.update(unit=meta["unit"], weighting=meta["weighting"])
+        out[name] = df
+    return out
 
 
 def _units(reports: pd.DataFrame) -> dict:
@@ -199,7 +410,7 @@ def _units(reports: pd.DataFrame) -> dict:
 
 
 def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0,
-                  unit: str = "report") -> dict[str, pd.DataFrame]:
+                  unit: str = DEFAULT_BY, weighting: str = "pooled") -> dict[str, pd.DataFrame]:
     from . import analysis, similarity
     from .cluster import cluster_problems, embed_problems
 
@@ -209,8 +420,10 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
     mentions = corpus.mentions[corpus.mentions.report_id.isin(reports.report_id)]
     out: dict[str, pd.DataFrame] = {}
     by = {"unit": unit}
-    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary", codebook=codebook, **by)
-    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all", codebook=codebook, **by)
+    out["type_counts"] = analysis.type_counts(problems, reports, codes="primary", codebook=codebook,
+                                              weighting=weighting, **by)
+    out["type_counts_all"] = analysis.type_counts(problems, reports, codes="all", codebook=codebook,
+                                                  weighting=weighting, **by)
     out["recurring_types"] = analysis.recurring_types(problems, reports, codebook=codebook, **by)
     out["measure_type_counts"] = analysis.measure_type_counts(measures, problems, reports,
                                                               codebook=measure_codebook, **by)
@@ -223,6 +436,8 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
     out["recycled_text"] = similarity.recycled_text(measures, reports)
     if len(problems) >= 4:
         clusters = clusters or cluster_problems(problems, None, seed=seed, tokenizer=tok)
+        out["clusters"], out["cluster_terms"] = clusters.assignments, clusters.top_terms
+        out["cluster_scores"] = clusters.scores
         assign = clusters.assignments.set_index("id")["kmeans"].reindex(problems.problem_id)
         out["recurring_themes"] = similarity.recurring_themes(problems, reports, assign.to_numpy(),
                                                               clusters.terms("kmeans", 6).to_dict(), **by)
@@ -309,7 +524,13 @@ def code_corpus(corpus, model=None, jobs: int | None = 1, cache: bool = True, pr
     return study.code(corpus, jobs=jobs, progress=progress, model=model)
 
 
-def run_analyses(corpus, clusters=None, seed: int = 0, unit: str = "report") -> dict[str, pd.DataFrame]:
+def compare(corpus, a, b=None, unit: str = DEFAULT_BY, top_n: int = 10) -> Comparison:
+    """Units ``a`` against ``b``, or against every other unit (:meth:`Study.compare` on the default study)."""
+    return default_study().compare(corpus, a, b, unit=unit, top_n=top_n)
+
+
+def run_analyses(corpus, clusters=None, seed: int = 0, unit: str = DEFAULT_BY,
+                 weighting: str = "pooled") -> dict[str, pd.DataFrame]:
     """Every analysis table of the comparison (the corpus must be coded: :func:`code_corpus`).
 
     Parameters
@@ -321,6 +542,9 @@ def run_analyses(corpus, clusters=None, seed: int = 0, unit: str = "report") -> 
         For the 2-D map and the clustering.
     unit : str
         The unit of comparison (:func:`compare.analysis.units`: ``"report"``, ``"place_year"``, ``"place"``,
-        ``"city"``, ``"province"``, ``"admin_level"``, ``"agency"``, ``"year"`` or a column of the reports).
+        ``"city"``, ``"province"``, ``"admin_level"``, ``"agency"``, ``"year"`` or a column of the reports);
+        default :data:`DEFAULT_BY`, a place told apart by its admin code.
+    weighting : {"pooled", "mean"}
+        The shares of a unit of several reports: its problems pooled, or the mean of its reports' shares.
     """
-    return default_study().analyses(corpus, clusters=clusters, seed=seed, unit=unit)
+    return default_study().analyses(corpus, clusters=clusters, seed=seed, unit=unit, weighting=weighting)
