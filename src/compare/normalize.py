@@ -5,6 +5,7 @@ pages carry defects that make parsing brittle; this stage repairs them *without 
 character came from*:
 
 * Traditional characters → simplified (OpenCC ``t2s``, character by character so offsets stay 1:1);
+* inline pinyin that converter sites put after a character (``根據(jù)`` → ``根据``) dropped;
 * form feeds, vertical tabs and the other line separators → ``\\n``; other control characters dropped;
 * ``**bold**`` markers dropped;
 * full-width letters/digits → ASCII, ASCII punctuation in Chinese context → full-width (``，：；（）！？``),
@@ -193,6 +194,11 @@ _RE_LINE_SEP = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 #: the other control characters (C0 but tab/LF/CR, DEL, C1): nothing in a report means them
 _RE_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 _RE_BOLD = re.compile(r"\*\*")
+#: a pinyin reading in brackets right after a Chinese character, as mirror sites print them (``據(jù)``): at
+#: least one tone-marked vowel, so ``(a)`` or ``（ISO）`` stay
+_RE_PINYIN = re.compile(
+    rf"(?<=[{CJK}])[(（](?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜńňǹḿ]{{1,7}}[)）]"
+)
 _RE_TAB = re.compile(r"\t")
 _RE_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]")
 _RE_ASCII_PUNCT = re.compile(r"[,:;()!?]")
@@ -344,6 +350,7 @@ def normalize(raw: str) -> Normalized:
     ed.sub(_RE_CONTROL, lambda m: "", "control")
     ed.sub(_RE_TAB, lambda m: "\n", "tab")  # table cells (docx rows come joined by tabs) are lines of their own
     ed.sub(_RE_BOLD, lambda m: "", "bold_marker")
+    ed.sub(_RE_PINYIN, lambda m: "", "pinyin")
     ed.sub(_RE_FULLWIDTH_ALNUM, _fullwidth_alnum, "width")
     ed.sub(_RE_ASCII_PUNCT, _ascii_punct, "width")
     ed.sub(_RE_SPACE_CJK, lambda m: "", "space")

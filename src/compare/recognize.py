@@ -65,12 +65,29 @@ def _iso(m: re.Match) -> str | None:
     return iso_date(int(m["y"]), int(m["m"]), int(m["d"]))
 
 
+_TAG_RE = re.compile(r"^(?:[-•·*]\s*)?(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|(?:文件名称|标题|名称)[：:])\s*")
+_PROSE_START_RE = re.compile(r"^(?:根据|按照|依据|为|经|近日|日前|\d{4}年\d{1,2}月)")
+
+
+def _untagged(t: str) -> str:
+    """A line without a leading section tag (``【巡察整改】``) or a label (``文件名称：``)."""
+    return _TAG_RE.sub("", t)
+
+
 def _title_like(t: str) -> bool:
-    bare = _TRAILING_DATE_RE.sub("", t)
-    return "。" not in bare and 6 <= len(bare) <= 120 and bool(_TITLE_END_RE.search(bare)) and not CHROME_RE.match(bare)
+    bare = _TRAILING_DATE_RE.sub("", _untagged(t))
+    if "。" in bare or not 6 <= len(bare) <= 120 or CHROME_RE.match(bare):
+        return False
+    return bool(_TITLE_END_RE.search(bare) or (_KIND_RE.search(bare) and _RECTIFY_RE.search(bare[-8:])))
+
+
+def _title_rank(t: str) -> int:
+    """How surely a title-like line is the report's title: names 关于 and the inspection, names it, or neither."""
+    return 2 * bool("关于" in t and _KIND_RE.search(t)) + bool(_KIND_RE.search(t) and _RECTIFY_RE.search(t))
 
 
 def _clean_title(t: str) -> tuple[str, str | None]:
+    t = _untagged(t)
     m = _TRAILING_DATE_RE.search(t)
     date = _iso(m) if m else None
     t = _TRAILING_DATE_RE.sub("", t) if m else t
@@ -87,8 +104,20 @@ def _meta_dates(text: str, out: dict) -> None:
         out.setdefault(key, _iso(m))
 
 
+def _is_prose(t: str) -> bool:
+    """A line of running text: a sentence, or a long clause, or an opening formula (``根据…``)."""
+    sentence = (len(t) >= 15 and t[-1] in "。；：") or ("，" in t and ("。" in t or len(t) > 60))
+    chrome = bool(CHROME_RE.search(t)) and len(t) <= 160
+    return (sentence or bool(_PROSE_START_RE.match(t) and len(t) > 30)) and not chrome and not _title_like(t)
+
+
 def front(text: str) -> Front:
     """The chrome, title, page dates and opening of a canonical text.
+
+    Every line before the first line of running text (or the first section heading) is the page's front:
+    the best title-like line there is the title (one naming 关于 and the inspection before one naming only
+    the inspection, before any other; the first of equals), a copy of it is a title line too, and the rest
+    is chrome (breadcrumbs, site banners, toolbars, metadata lines and tables), whose dates are the page's.
 
     Parameters
     ----------
@@ -101,24 +130,16 @@ def front(text: str) -> Front:
     """
     fr = Front()
     nonblank = [ln for ln in lines(text) if not ln.blank][:40]
-    body: list = []
-    for ln in nonblank:
-        if SECTION_RE.match(ln.text) and body:
-            break
-        if not body and (CHROME_RE.search(ln.text) and len(ln.text) <= 160):
-            fr.chrome_lines.add(ln.i)
-            _meta_dates(ln.text, fr.meta_dates)
-            continue
-        if not body and fr.title is None and _title_like(ln.text):
-            fr.title, fr.title_date = _clean_title(ln.text)
-            fr.title_lines.add(ln.i)
-            continue
-        if not body and fr.title is not None and _clean_title(ln.text)[0] == fr.title:
-            fr.title_lines.add(ln.i)  # the title printed twice
-            continue
-        body.append(ln)
-        if len(body) >= 4:
-            break
+    k = next((j for j, ln in enumerate(nonblank) if _is_prose(ln.text) or
+              (SECTION_RE.match(ln.text) and not _title_like(ln.text))), len(nonblank))
+    pre, body = nonblank[:k], nonblank[k:k + 4]
+    titles = [ln for ln in pre if _title_like(ln.text) and not (CHROME_RE.search(ln.text) and not _TAG_RE.match(ln.text))]
+    if titles:
+        best = max(titles, key=lambda ln: (_title_rank(ln.text), -ln.i))
+        fr.title, fr.title_date = _clean_title(best.text)
+        fr.title_lines = {ln.i for ln in titles if _clean_title(ln.text)[0] == fr.title}
+    fr.chrome_lines = {ln.i for ln in pre if ln.i not in fr.title_lines}
+    _meta_dates("\n".join(ln.text for ln in pre if ln.i in fr.chrome_lines), fr.meta_dates)
     fr.opening = "\n".join(ln.text for ln in body)
     return fr
 
