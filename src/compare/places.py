@@ -22,7 +22,7 @@ import io
 import re
 from functools import lru_cache
 
-__all__ = ["PLACE_KEYS", "resolve_place", "ambiguous_names"]
+__all__ = ["PLACE_KEYS", "resolve_place", "ambiguous_names", "place_in_text"]
 
 #: the keys :func:`resolve_place` returns
 PLACE_KEYS = ("region", "city", "province", "adcode", "region_label", "admin_level", "agency")
@@ -65,6 +65,35 @@ def ambiguous_names() -> dict[str, list[str]]:
         if code[4:6] != "00" and code[6:] == "000000":
             by_name.setdefault(name, []).append(code)
     return {n: [_parent_city(c) or "" for c in codes] for n, codes in by_name.items() if len(codes) > 1}
+
+
+@lru_cache(maxsize=1)
+def _names_by_prefix() -> dict[str, tuple[str, ...]]:
+    """The place names a partial issuer's prefix may stand for: 省 → provinces, 市 → cities (prefecture- and
+    county-level), 县/旗/区 → county-level names of that ending held by one place only (cpca's table)."""
+    table, ambiguous = _table(), ambiguous_names()
+    out: dict[str, set[str]] = {"省": set(), "市": set(), "州": set(), "县": set(), "旗": set(), "区": set()}
+    for code, name in table.items():
+        if name in _PLACEHOLDERS or len(name) < 3:
+            continue
+        if code[2:] == "0000000000":
+            out["省"].add(name)
+        elif code[4:] == "00000000" or (code[6:] == "000000" and name.endswith("市")):
+            out["州" if name.endswith("州") else "市"].add(name)
+        elif code[6:] == "000000" and name[-1] in "县旗区" and name not in ambiguous:
+            out[name[-1]].add(name)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def place_in_text(prefix: str, text: str) -> str | None:
+    """The one place of the level ``prefix`` names (``市`` of ``市民政局``) written in ``text``, else None.
+
+    A province also counts in its short form (湖北省 as 湖北); other places only by their full name. Two or
+    more different places of that level written: None (no guess).
+    """
+    names = _names_by_prefix().get(prefix, ())
+    hits = {n for n in names if n in text or (prefix == "省" and _short(n) in text)}
+    return next(iter(hits)) if len(hits) == 1 else None
 
 
 def _ok(v) -> bool:

@@ -29,7 +29,11 @@ _TITLE_END_RE = re.compile(r"(?:通报|报告|情况|公告|公示|说明)$")
 _TRAILING_DATE_RE = re.compile(r"\s*(?P<y>\d{4})\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})日?$")
 _KIND_RE = re.compile(r"巡察|巡视")
 _RECTIFY_RE = re.compile(r"整改")
-_OPENING_SAYS_RE = re.compile(r"(?:现将|特将|予以|如下|公布|公开|通报)")
+#: an opening that publishes its own rectification: ``现将整改进展情况予以公布``, ``整改情况报告如下``
+_OPENING_SAYS_RE = re.compile(r"(?:现将|特将|现就)[^。]{0,30}(?:整改|情况)|整改[^。]{0,12}(?:通报|报告|公布)如下")
+#: a title that names a rectification report (``…整改进展情况的通报``, ``…通报巡视整改进展``), not news of
+#: a meeting or a check about rectification (``开展巡察整改专项督查``)
+_TITLE_SAYS_RE = re.compile(r"整改[^，。]{0,12}(?:情况|进展|报告|通报)|通报[^，。]{0,8}整改")
 _TERMINAL = "。！？”）》!?)"
 
 
@@ -173,7 +177,7 @@ def _non_report_reason(title: str, opening: str) -> str | None:
 def _says_report(title: str, opening: str) -> bool:
     """The title, or the opening without a title, names the rectification of a 巡察 or 巡视."""
     if title:
-        return bool(_KIND_RE.search(title) and _RECTIFY_RE.search(title))
+        return bool(_KIND_RE.search(title) and _TITLE_SAYS_RE.search(title))
     return bool(_KIND_RE.search(opening) and _RECTIFY_RE.search(opening) and _OPENING_SAYS_RE.search(opening))
 
 
