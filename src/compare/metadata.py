@@ -205,7 +205,9 @@ def _inspection_period(sent: str, year: int | None, out: dict, warnings: list[st
         s_iso, year = parse_loose_date(m["a"], year)
         e_iso, year = parse_loose_date(m["b"], year)
         e_iso, year = _next_year(e_iso, year, s_iso, m["b"])
-        if s_iso is None or e_iso is None:
+        if (s_iso is None or e_iso is None) and year is None and "年" not in m.group(0):
+            warnings.append(f"inspection period without a year: {m.group(0)!r}")
+        elif s_iso is None or e_iso is None:
             warnings.append(f"garbled inspection period {m.group(0)!r}")
         out["inspection_start"], out["inspection_end"] = s_iso, e_iso
         sent = sent[m.end():]
