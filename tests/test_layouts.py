@@ -195,3 +195,64 @@ def test_a_prose_report_is_a_report_with_zero_problems_and_a_warning():
 def test_a_page_cut_in_the_opening_is_a_truncated_report():
     row = meta_of("中共安吉县统计局党组关于县委第一巡察组反馈意见整改情况的通报\n根据县委统一部署，县委第一巡察组对县统计局党组进行了")
     assert row["is_report"] and row["truncated"]
+
+
+# --- phenomena of real pages read during development (issue 10, generalisation) ---------------------------
+def test_site_banners_before_the_title_are_chrome_and_a_section_tag_is_dropped():
+    page = ("扫码关注\n“清风某县”\n字体大小：大 中 小\n【巡察整改】中共宁乡市民政局党组关于巡察整改情况的通报\n"
+            "发布时间：2025-03-02\n" + BODY)
+    row = meta_of(page)
+    assert row["title"] == "中共宁乡市民政局党组关于巡察整改情况的通报"
+    assert row["published_date"] == "2025-03-02" and row["is_report"] is True
+
+
+def test_joint_issuers_printed_without_a_space():
+    row = meta_of("中共兴文县民政局党组中共兴文县殡仪馆支部委员会关于县委巡察整改情况的通报\n" + BODY)
+    assert row["issuer"] == "中共兴文县民政局党组 中共兴文县殡仪馆支部委员会"
+    assert (row["party_org_type"], row["agency"], row["region"]) == ("党组", "民政局", "兴文县")
+
+
+@pytest.mark.parametrize(("body_says", "org"), [("某市卫生健康委员会党组", "党组"), ("委机关", "党委")])
+def test_an_agency_named_weiyuanhui_keeps_it_and_takes_the_type_the_body_gives(body_says, org):
+    body = BODY.replace("县民政局党组", "怀化市卫生健康委员会党组" if org == "党组" else body_says)
+    row = meta_of("中共怀化市卫生健康委员会关于巡察整改情况的通报\n" + body)
+    assert (row["agency"], row["party_org_type"], row["city"]) == ("卫生健康委员会", org, "怀化市")
+
+
+def test_an_issuer_naming_no_place_takes_the_one_place_of_its_level_in_the_text():
+    body = BODY.replace("县委", "市委").replace("县民政局", "市民政局")
+    row = meta_of("市民政局党组关于巡察整改情况的通报\n" + body + "推动出台《丽江市养老服务条例》。\n")
+    assert (row["province"], row["city"], row["adcode"]) == ("云南省", "丽江市", "530700")
+    assert any("丽江市 read from the text" in w for w in row["warnings"])
+    assert "province=place context" in row["meta_sources"]
+    two = meta_of("市民政局党组关于巡察整改情况的通报\n" + body + "学习丽江市、大理市的经验。\n")
+    assert two["city"] is None and two["admin_level"] == "city"  # two cities written: no guess
+
+
+@pytest.mark.parametrize("page", [
+    "据新华社消息，中央第四轮巡视对20个中央单位党组织开展了常规巡视，已完成反馈。\n被巡视单位党组织将在反馈后2个月内报送整改落实情况，并适时向社会公开整改进展。\n",
+    "县委常委会赴城关镇督导巡察反馈问题整改情况\n9月10日，县纪委书记一行赴城关镇督导巡察反馈问题整改落实情况。\n督导组要求逐项对账销号。\n",
+])
+def test_articles_about_rectification_are_no_reports(page):
+    row = meta_of(page)
+    assert row["is_report"] is False and any(w.startswith("not a rectification report") for w in row["warnings"])
+
+
+def test_a_period_whose_year_and_month_were_lost_is_null_with_a_warning():
+    row = meta_of(BODY.replace("2024年3月4日至4月30日", "2024304日至430日"))
+    assert row["inspection_start"] is None and row["inspection_end"] is None
+    assert any("garbled inspection period" in w for w in row["warnings"])
+
+
+def test_meta_sources_say_where_each_field_came_from():
+    page = "中共某县民政局党组关于县委巡察整改情况的通报\n发布日期：2024-09-01\n" + BODY
+    src = dict(p.split("=") for p in meta_of(page)["meta_sources"].split("；"))
+    assert src["title"] == src["issuer"] == src["agency"] == "title"
+    assert (src["inspection_body"], src["feedback_date"], src["published_date"]) == ("body", "body", "metadata line")
+    signed = dict(p.split("=") for p in meta_of(BODY + "中共某县民政局党组\n2024年9月3日\n")["meta_sources"].split("；"))
+    assert signed["issuer"] == signed["published_date"] == "signature"
+
+
+def test_dates_out_of_order_warn():
+    row = meta_of("中共某县民政局党组关于县委巡察整改情况的通报\n发布日期：2024-05-01\n" + BODY)
+    assert any("published_date 2024-05-01 is before feedback_date 2024-05-28" in w for w in row["warnings"])

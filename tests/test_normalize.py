@@ -118,3 +118,13 @@ def test_other_control_characters_are_dropped_and_recorded(ch):
     assert not CONTROL_RE.search(n.text)
     assert (raw.index(ch), raw.index(ch) + 1, "control") in n.deleted
     assert accounted(n)
+
+
+def test_inline_pinyin_of_converter_sites_is_dropped_with_offsets_kept():
+    from compare.normalize import normalize
+
+    raw = "根據(jù)縣委統(tǒng)一部署，反饋(kuì)了意見；（ISO）和(a)不動。"
+    n = normalize(raw)
+    assert n.text == "根据县委统一部署，反馈了意见；（ISO）和（a）不动。"
+    assert raw[n.offsets[n.text.index("统")]] == "統"
+    assert sum(e - s for s, e, why in n.deleted if why == "pinyin") == len("(jù)(tǒng)(kuì)")

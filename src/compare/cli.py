@@ -95,9 +95,11 @@ def outline(path: str, doc: dict) -> list[str]:
            f"  is_report={r['is_report']}  truncated={r['truncated']}  "
            f"{r['n_problems']} problems, {r['n_measures']} measures", "metadata:"]
     width = max(map(len, _OUTLINE_FIELDS))
+    sources = dict(p.split("=", 1) for p in (r.get("meta_sources") or "").split("；") if "=" in p)
     for k in _OUTLINE_FIELDS:
         if r.get(k) is not None:
-            out.append(f"  {k:<{width}}  {r[k]}")
+            src = f"   ← {sources[k]}" if k in sources else ""
+            out.append(f"  {k:<{width}}  {r[k]}{src}")
     empty = [k for k in _OUTLINE_FIELDS if r.get(k) is None]
     if empty:
         out.append(f"  (not found: {', '.join(empty)})")
