@@ -136,7 +136,8 @@ def cmd_build(args) -> int:
 
     summary = build(raw_dir=args.raw, out_dir=args.out, jobs=args.jobs, engine=args.engine,
                     scheduler=args.scheduler, figures=not args.no_figures, notebooks=not args.no_notebooks,
-                    codebook_path=args.codebook, measure_codebook_path=args.measure_codebook)
+                    codebook_path=args.codebook, measure_codebook_path=args.measure_codebook,
+                    max_chars=int(args.max_mb * 1_000_000) if getattr(args, "max_mb", None) else None)
     return 0 if summary.get("ok", True) else 1
 
 
@@ -281,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", default=None, help="dask scheduler address, with --engine dask")
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
+    b.add_argument("--max-mb", type=float, default=None,
+                   help="refuse a file whose text exceeds this many million characters (default 20): an errors row")
     b.set_defaults(func=cmd_build)
     c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")
     c.add_argument("text", nargs="*", help="texts to code (default: stdin); a literal \\n separates the title")
