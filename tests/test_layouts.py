@@ -256,3 +256,17 @@ def test_meta_sources_say_where_each_field_came_from():
 def test_dates_out_of_order_warn():
     row = meta_of("中共某县民政局党组关于县委巡察整改情况的通报\n发布日期：2024-05-01\n" + BODY)
     assert any("published_date 2024-05-01 is before feedback_date 2024-05-28" in w for w in row["warnings"])
+
+
+@pytest.mark.parametrize(("core", "place"), [
+    ("宁乡市民政局", ("宁乡市", "长沙市", "430182", "county")),        # 宁乡县 became a city (2017)
+    ("杭州市临安区民政局", ("临安区", "杭州市", "330112", "district")),  # 临安市 became a district
+    ("宜宾市叙州区财政局", ("叙州区", "宜宾市", "511504", "district")),  # a new name (宜宾县)
+    ("宁乡县民政局", ("宁乡县", "长沙市", "430124", "county")),          # the old name, as an old report writes it
+    ("衡阳市宁乡市民政局", ("衡阳市", "衡阳市", "430400", "city")),     # another city in front: the rename is not taken
+])
+def test_places_renamed_after_cpcas_table(core, place):
+    from compare.places import resolve_place
+
+    got, _ = resolve_place(core)
+    assert (got["region"], got["city"], got["adcode"], got["admin_level"]) == place

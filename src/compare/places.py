@@ -10,7 +10,10 @@ district). cpca does the matching; this module checks what cpca says against wha
   otherwise the place is left empty and a warning names the candidates;
 * placeholders of the code table (``市辖区``, ``县``, ``省直辖县级行政区划``) never reach the result: a
   municipality's city is the municipality, a county-level city under a province is its own city;
-* development zones and new areas (``…高新区``, ``…经济开发区``) are districts of their city, without a code.
+* development zones and new areas (``…高新区``, ``…经济开发区``) are districts of their city, without a code;
+* places created or renamed after cpca's table (宁乡县 → 宁乡市, 临安市 → 临安区, new districts such as 叙州区)
+  come from ``resources/admin_updates.csv``, derived from newer administrative-division data (its header says
+  from where).
 
 Without any place written, the level still follows from the prefix (``县林业局`` → county, ``市民政局`` → city).
 """
@@ -45,6 +48,32 @@ def _table() -> dict[str, str]:
 
     raw = files("cpca.resources").joinpath("adcodes.csv").read_text(encoding="utf-8")
     return {row["adcode"]: row["name"] for row in csv.DictReader(io.StringIO(raw))}
+
+
+@lru_cache(maxsize=1)
+def _updates() -> dict[str, dict]:
+    """County-level places created or renamed after cpca's table (``resources/admin_updates.csv``, whose header
+    says where it comes from): new name → its code, the old name and code, city and province."""
+    from importlib.resources import files
+
+    raw = files("compare").joinpath("resources/admin_updates.csv").read_text(encoding="utf-8")
+    return {r["new_name"]: r for r in csv.DictReader(ln for ln in raw.splitlines() if not ln.startswith("#"))}
+
+
+def _from_update(core: str) -> dict | None:
+    """The place of an issuer written with a name newer than cpca's table (宁乡市, 临安区, 叙州区), or None.
+
+    Only when no other city is written in front of it (``长沙市宁乡市…`` agrees, ``某市宁乡市…`` does not)."""
+    names = [n for n in _updates() if n in core]
+    if not names:
+        return None
+    name = max(names, key=len)
+    row = _updates()[name]
+    before = core[: core.index(name)]
+    if before and not (_written(row["city"], before) or _written(row["province"], before)):
+        return None
+    return {"province": row["province"], "city": row["city"], "region": name, "adcode": row["new_adcode"],
+            "rest": core[core.index(name) + len(name):], "ambiguous": None}
 
 
 def _parent_city(code: str) -> str | None:
@@ -204,7 +233,7 @@ def resolve_place(core: str, context: str = "", territorial: bool = False, centr
     out = dict.fromkeys(PLACE_KEYS)
     if not core:
         return out, warnings
-    got = _from_cpca(core, context, warnings)
+    got = _from_update(core) or _from_cpca(core, context, warnings)
     out.update({k: got[k] for k in ("province", "city", "region", "adcode")})
     zone = _ZONE_RE.search(core)
     if zone and not out["region"] and out["city"]:
