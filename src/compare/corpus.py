@@ -138,7 +138,7 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenize
         stage = "parse"
         parsed = parse(norm.text)
         stage = "metadata"
-        meta, meta_warnings = read_metadata(norm.text, parsed)
+        meta, meta_warnings = read_metadata(norm.text, parsed, doc.page_meta)
         warnings = [*doc.warnings, *meta_warnings, *parsed.warnings]
         if norm.traditional:
             warnings.append("traditional characters converted to simplified")

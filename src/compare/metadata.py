@@ -33,7 +33,7 @@ from .dates import LOOSE_DATE_TEXT, LOOSE_RANGE_RE, parse_date, parse_loose_date
 from .grammar import CHROME_RE, CONTACT_RE, DATE_LINE_RE, Line, cn_number, lines
 from .parse import ParsedReport
 from .places import place_in_text, resolve_place
-from .recognize import Front, front
+from .recognize import Front, add_page_dates, front
 
 __all__ = ["META_KEYS", "MAX_DECLARED_COUNT", "read_metadata", "declared_counts", "count_phrases"]
 
@@ -345,7 +345,7 @@ def _sources(meta: dict, issuer_from: str | None, place_from_text: bool, publish
     return {k: v for k, v in src.items() if v and meta.get(k) not in (None, [], "")}
 
 
-def read_metadata(text: str, parsed: ParsedReport) -> tuple[dict, list[str]]:
+def read_metadata(text: str, parsed: ParsedReport, page_meta: str = "") -> tuple[dict, list[str]]:
     """The metadata of one report.
 
     Parameters
@@ -354,6 +354,9 @@ def read_metadata(text: str, parsed: ParsedReport) -> tuple[dict, list[str]]:
         The canonical text (``Normalized.text``) that ``parsed`` was parsed from.
     parsed : ParsedReport
         :func:`compare.parse.parse` of ``text``.
+    page_meta : str
+        The page's metadata line kept apart from the text (``Document.page_meta`` of an HTML page): its
+        发布时间 is the publication date when the text shows none.
 
     Returns
     -------
@@ -366,6 +369,7 @@ def read_metadata(text: str, parsed: ParsedReport) -> tuple[dict, list[str]]:
     """
     warnings: list[str] = []
     fr = front(text)
+    add_page_dates(fr, page_meta)
     head, end = _head_and_footer(text, parsed, fr)
     pre = "\n".join(ln.text for ln in head)
     title = fr.title

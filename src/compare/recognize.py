@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .grammar import CHROME_RE, CONTACT_RE, DATE_LINE_RE, META_DATE_RE, SECTION_RE, SIGNATURE_RE, lines
 
-__all__ = ["Front", "front", "verdict", "NOT_REPORT"]
+__all__ = ["Front", "front", "verdict", "NOT_REPORT", "add_page_dates"]
 
 #: the prefix of the warning a non-report carries; the reason follows it
 NOT_REPORT = "not a rectification report: "
@@ -105,9 +105,16 @@ def _clean_title(t: str) -> tuple[str, str | None]:
 
 
 def _meta_dates(text: str, out: dict) -> None:
+    """Add the dates of metadata labels in ``text`` to ``out`` (``published``, ``written``), first ones kept."""
     for m in META_DATE_RE.finditer(text):
         key = "written" if m["label"] == "成文日期" else "published"
         out.setdefault(key, _iso(m))
+
+
+def add_page_dates(fr: Front, page_meta: str) -> None:
+    """Add the dates of a page's metadata line kept apart from the text (an HTML page's info bar) to ``fr``;
+    dates the text itself shows come first."""
+    _meta_dates(page_meta, fr.meta_dates)
 
 
 def _is_prose(t: str) -> bool:
