@@ -270,3 +270,20 @@ def test_places_renamed_after_cpcas_table(core, place):
 
     got, _ = resolve_place(core)
     assert (got["region"], got["city"], got["adcode"], got["admin_level"]) == place
+
+
+def test_counts_stated_in_the_organisation_part_and_distributives_are_no_counts():
+    said = BODY.replace("县民政局党组成立", "").replace("一、整改落实情况\n", "一、整改落实情况\n巡察组反馈意见提出了7项问题，局党组严肃对待每一个问题。\n")
+    assert meta_of(said)["declared_problem_count"] == 7
+    each = BODY.replace("5月28日反馈了巡察意见。", "5月28日反馈了巡察意见。局党组认真对待每一个问题。")
+    assert meta_of(each)["declared_problem_count"] is None
+
+
+def test_special_team_names_with_quotes_and_the_faxiao_shijian_label():
+    page = ("【巡察整改】中共某县商务局党组关于专项巡察整改进展情况\n编辑：某某 发表时间：2022-09-14 15:08\n"
+            + BODY.replace("县委第二巡察组", "县委“放管服”改革、优化营商环境专项巡察组"))
+    row = meta_of(page)
+    assert row["inspection_body"] == "县委“放管服”改革、优化营商环境专项巡察组"
+    assert row["published_date"] == "2022-09-14"
+    row = meta_of(BODY.replace("县委第二巡察组", "县委巡察办、县委第二巡察组"))
+    assert row["inspection_body"] == "县委第二巡察组"  # a 巡察办 before the team is not part of its name

@@ -55,10 +55,10 @@ _INSPECTED_RE = re.compile(r"对((?:中共)?[^，。；、\s“”]{2,30}?(?:党
 _NUM = "[一二三四五六七八九十\\d]+"
 _BODY_RE = re.compile(
     r"((?:中央|自治区党委|省委|市委|州委|盟委|县委|区委|旗委)"
-    rf"(?:第{_NUM}轮)?(?:第{_NUM})?(?:[^，。；、\s“”对向]{{2,12}}?专项|机动)?(?:巡察|巡视)(?:{_NUM})?组)"
+    rf"(?:第{_NUM}轮)?(?:第{_NUM})?(?:(?:(?!巡察|巡视)[^，。；\s对向]){{2,30}}?专项|机动)?(?:巡察|巡视)(?:{_NUM})?组)"
 )
 _NUMBER = r"(\d+|[零〇一二两三四五六七八九十百千]+)"
-_NOT_TOTAL_BEFORE = re.compile(r"(?:领办|已完成|完成|销号|剩余|其中|已|涉及)\S{0,2}$")
+_NOT_TOTAL_BEFORE = re.compile(r"(?:领办|已完成|完成|销号|剩余|其中|已|涉及|每|逐)\S{0,2}$")
 def _count_matches(text: str) -> tuple[list[re.Match], list[re.Match]]:
     """The problem-count and measure-count phrases of ``text`` that state totals."""
     problems = [m for m in re.finditer(rf"{_NUMBER}[个项条](具体)?(?:反馈)?问题", text)
@@ -282,6 +282,17 @@ def _checked_count(n: int | None, what: str, warnings: list[str]) -> int | None:
     return n
 
 
+#: how far a report without problems is read for its declared counts (characters)
+_COUNT_WINDOW = 3000
+
+
+def _before_problems(text: str, parsed: ParsedReport, pre: str) -> str:
+    """Where a report states its counts: the opening and the organisation part up to the first problem
+    (``市委巡察组反馈意见提出了11项问题`` often stands in section 一), else the first pages."""
+    end = parsed.problems[0].start if parsed.problems else min(len(text), _COUNT_WINDOW)
+    return text[:end] if len(text[:end]) >= len(pre) else pre
+
+
 def _declared(pre: str, parsed: ParsedReport, warnings: list[str]) -> dict:
     """The declared counts (absurd ones nulled), all count phrases, and warnings: competing problem counts,
     counts that differ from the parsed ones."""
@@ -381,7 +392,7 @@ def read_metadata(text: str, parsed: ParsedReport, page_meta: str = "") -> tuple
     meta = {"title": title, "issuer": issuer, "party_org_type": party_org_type, **place, **insp}
     meta.update(_dates(pre, warnings))
     meta["published_date"], published_from = _published(fr, end, warnings)
-    meta.update(_declared(pre, parsed, warnings))
+    meta.update(_declared(_before_problems(text, parsed, pre), parsed, warnings))
     warnings += date_order_warnings(meta)
     sources = _sources(meta, issuer_from, place_from_text, published_from, title, pre)
     meta["meta_sources"] = "；".join(f"{k}={v}" for k, v in sources.items())
