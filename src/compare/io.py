@@ -294,9 +294,7 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike,
         source_format=fmt,
         encoding=encoding,
         sha256=hashlib.sha256(data).hexdigest(),
-        n_bytes=len(data),
-        warnings=tuple(warnings),
-        page_meta=page_meta,
+        n_bytes=len(data), warnings=tuple(warnings), page_meta=page_meta,
     )
 
 
