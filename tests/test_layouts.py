@@ -232,6 +232,8 @@ def test_an_issuer_naming_no_place_takes_the_one_place_of_its_level_in_the_text(
 @pytest.mark.parametrize("page", [
     "据新华社消息，中央第四轮巡视对20个中央单位党组织开展了常规巡视，已完成反馈。\n被巡视单位党组织将在反馈后2个月内报送整改落实情况，并适时向社会公开整改进展。\n",
     "县委常委会赴城关镇督导巡察反馈问题整改情况\n9月10日，县纪委书记一行赴城关镇督导巡察反馈问题整改落实情况。\n督导组要求逐项对账销号。\n",
+    "省委第二轮巡视整改情况集中公布\n记者从省纪委获悉，12家单位的巡视整改进展情况今日在省纪委网站公布。\n",
+    "关于做好巡察整改情况公开工作的意见\n为规范巡察整改公开，现就做好巡察整改情况公开工作提出如下意见。\n一、公开的内容\n",
 ])
 def test_articles_about_rectification_are_no_reports(page):
     row = meta_of(page)

@@ -30,11 +30,13 @@ _TRAILING_DATE_RE = re.compile(r"\s*(?P<y>\d{4})\s*[-./年]\s*(?P<m>\d{1,2})\s*[
 _KIND_RE = re.compile(r"巡察|巡视")
 _RECTIFY_RE = re.compile(r"整改")
 #: an opening that publishes its own rectification: ``现将整改进展情况予以公布``, ``整改情况报告如下``
-_OPENING_SAYS_RE = re.compile(r"(?:现将|特将|现就)[^。]{0,30}(?:整改|情况)|整改[^。]{0,12}(?:通报|报告|公布)如下")
+_OPENING_SAYS_RE = re.compile(r"(?:现将|特将)[^。]{0,30}(?:整改|情况)|整改[^。]{0,12}(?:通报|报告|公布)如下")
 #: a title that names a rectification report (``…整改进展情况的通报``, ``…通报巡视整改进展``), not news of
 #: a meeting or a check about rectification (``开展巡察整改专项督查``)
-#: a news title about rectification (a visit, a check, a meeting), unless it ends as a report does
-_NEWS_TITLE_RE = re.compile(r"督导|督查|督办|调研|检查|推进会|部署会|座谈|约谈|召开|听取|[赴到]\S{1,8}(?:督|调|检)")
+#: a news title about rectification (a visit, a check, a meeting, reports being published) or a policy paper
+#: on it (…意见, …办法), unless it ends as a report does
+_NEWS_TITLE_RE = re.compile(r"督导|督查|督办|调研|检查|推进会|部署会|座谈|约谈|召开|听取|[赴到]\S{1,8}(?:督|调|检)|公[布开]$|"
+                            r"(?:意见|办法|方案|规定|细则|通知)$")
 _TITLE_SAYS_RE = re.compile(r"整改[^，。]{0,12}(?:情况|进展|报告|通报)|通报[^，。]{0,8}整改")
 _TERMINAL = "。！？”）》!?)"
 
