@@ -289,3 +289,12 @@ def test_special_team_names_with_quotes_and_the_faxiao_shijian_label():
     assert row["published_date"] == "2022-09-14"
     row = meta_of(BODY.replace("县委第二巡察组", "县委巡察办、县委第二巡察组"))
     assert row["inspection_body"] == "县委第二巡察组"  # a 巡察办 before the team is not part of its name
+
+
+@pytest.mark.parametrize(("chrome", "date"), [
+    ("  • 来源: 中共某县民政局党组\n  • 2021-12-14 11:00\n  • 【字号:大\n", "2021-12-14"),  # a bullet with only a date
+    ("时间: 2020-10-24 01:49 来源: 某某日报 访问量:\n", "2020-10-24"),
+])
+def test_an_unlabelled_or_plainly_labelled_page_date_is_the_publication_date(chrome, date):
+    row = meta_of("所在位置：首页 > 巡视巡察\n中共某县民政局党组关于县委巡察整改情况的通报\n" + chrome + BODY)
+    assert row["published_date"] == date and "published_date=metadata line" in row["meta_sources"]

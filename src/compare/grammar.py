@@ -129,7 +129,7 @@ CHROME_RE = re.compile(
 )
 #: a metadata label and the date after it: 发布时间：2024-05-17 09:30, 发布日期:2023年06月02日, 成文日期：…
 META_DATE_RE = re.compile(
-    r"(?P<label>发布时间|发布日期|发表时间|信息时间|成文日期|日期)[：:]?\s*"
+    r"(?P<label>发布时间|发布日期|发表时间|信息时间|成文日期|日期|时间)[：:]?\s*"
     r"(?P<y>\d{4})\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})"
 )
 

@@ -106,11 +106,19 @@ def _clean_title(t: str) -> tuple[str, str | None]:
     return t, date
 
 
+#: a chrome line holding only a date and maybe a time (``• 2021-12-14 11:00``): the page's date, unlabelled
+_BARE_DATE_RE = re.compile(r"^(?:[-•·*]\s*)?(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$", re.M)
+
+
 def _meta_dates(text: str, out: dict) -> None:
-    """Add the dates of metadata labels in ``text`` to ``out`` (``published``, ``written``), first ones kept."""
+    """Add the dates of metadata labels in ``text`` to ``out`` (``published``, ``written``), first ones kept;
+    without a labelled publication date, a line holding only a date is the page's date."""
     for m in META_DATE_RE.finditer(text):
         key = "written" if m["label"] == "成文日期" else "published"
         out.setdefault(key, _iso(m))
+    bare = _BARE_DATE_RE.search(text)
+    if bare and "published" not in out:
+        out["published"] = _iso(bare)
 
 
 def add_page_dates(fr: Front, page_meta: str) -> None:
