@@ -292,9 +292,18 @@ def _ends_inside_brackets(line: str) -> bool:
 _TITLE_DONE = re.compile(r"(?:通报|报告)(?:\s*\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?)?$")
 
 
+#: a whole title on one line: names the inspection and its rectification and ends as a title does
+_WHOLE_TITLE = re.compile(r"^[^。]*(?:巡察|巡视)[^。]*整改[^。]*(?:通报|报告|情况|进展)$")
+#: the end of a line that a title's second half continues: an issuer (``…局党组`` / ``关于…``) or 关于
+_TITLE_HEAD_END = re.compile(r"(?:党组|党委|党工委|党总支|委员会|[省市县区州旗]委|人民政府|关于)$")
+
+
 def _stands_alone(prev: str, nxt: str) -> bool:
-    """Web chrome (breadcrumbs, metadata lines) and a finished title are lines of their own."""
+    """Web chrome (breadcrumbs, metadata lines) and a finished title are lines of their own; so is a short
+    label (a site's column name, 行业新闻) before a whole title."""
     if (len(prev) <= 100 and CHROME_RE.search(prev)) or (len(nxt) <= 100 and CHROME_RE.search(nxt)):
+        return True
+    if len(prev) <= 12 and "关于" not in prev and not _TITLE_HEAD_END.search(prev) and _WHOLE_TITLE.match(nxt):
         return True
     return "。" not in prev and len(prev) >= 8 and bool(_TITLE_DONE.search(prev))
 
