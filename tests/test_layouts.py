@@ -298,3 +298,15 @@ def test_special_team_names_with_quotes_and_the_faxiao_shijian_label():
 def test_an_unlabelled_or_plainly_labelled_page_date_is_the_publication_date(chrome, date):
     row = meta_of("所在位置：首页 > 巡视巡察\n中共某县民政局党组关于县委巡察整改情况的通报\n" + chrome + BODY)
     assert row["published_date"] == date and "published_date=metadata line" in row["meta_sources"]
+
+
+def test_an_issuer_named_only_in_a_plan_cited_in_the_organisation_part():
+    row = meta_of((LAYOUTS / "61_court_cited_plan_in_section.txt").read_text(encoding="utf-8"))
+    assert (row["issuer"], row["city"]) == ("中共三明市中级人民法院党组", "三明市")
+    assert "issuer=cited plan title" in row["meta_sources"]
+    assert row["is_report"] is True  # 现根据有关规定将…予以公布 publishes the rectification
+
+
+def test_a_date_glued_to_a_source_label_is_the_page_date():
+    row = meta_of("2021-02-23 12:42:06来源:某市住房和城乡建设局\n" + BODY.replace("现将", ""))
+    assert row["published_date"] == "2021-02-23"

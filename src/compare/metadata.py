@@ -140,9 +140,10 @@ def _joint(lead: str) -> str | None:
     return None
 
 
-def _issuer(title: str | None, pre: str, end: list[Line]) -> tuple[str | None, str | None]:
-    """The title's issuer (``中共…党组关于…``), else the signature, a cited plan title, or the inspected unit;
-    and where it was found (``title``, ``signature``, ``cited plan title``, ``body``)."""
+def _issuer(title: str | None, pre: str, end: list[Line], wider: str = "") -> tuple[str | None, str | None]:
+    """The title's issuer (``中共…党组关于…``), else the signature, a cited plan title (in the opening, else in
+    ``wider``: the organisation part before the first problem), or the inspected unit; and where it was found
+    (``title``, ``signature``, ``cited plan title``, ``body``)."""
     if title and "关于" in title:
         lead = title.split("关于")[0]
         joint = _joint(lead)
@@ -153,8 +154,9 @@ def _issuer(title: str | None, pre: str, end: list[Line]) -> tuple[str | None, s
     sig = _signature(end)
     if sig:
         return sig, "signature"
-    for rx, where in ((_CITED_RE, "cited plan title"), (_INSPECTED_RE, "body")):
-        m = rx.search(pre)
+    for rx, where, text in ((_CITED_RE, "cited plan title", pre), (_INSPECTED_RE, "body", pre),
+                            (_CITED_RE, "cited plan title", wider)):
+        m = rx.search(text)
         if m and not m.group(1).startswith(("我", "本")):
             return m.group(1), where
     return None, None
@@ -384,7 +386,8 @@ def read_metadata(text: str, parsed: ParsedReport, page_meta: str = "") -> tuple
     head, end = _head_and_footer(text, parsed, fr)
     pre = "\n".join(ln.text for ln in head)
     title = fr.title
-    issuer, issuer_from = _issuer(title, pre, end)
+    before = _before_problems(text, parsed, pre)
+    issuer, issuer_from = _issuer(title, pre, end, before)
     party_org_type, core, territorial = _party_org(issuer, pre)
     insp = _inspection(title, pre)
     central = bool(insp["inspection_body"] and insp["inspection_body"].startswith("中央")) or core.endswith("部")
@@ -392,7 +395,7 @@ def read_metadata(text: str, parsed: ParsedReport, page_meta: str = "") -> tuple
     meta = {"title": title, "issuer": issuer, "party_org_type": party_org_type, **place, **insp}
     meta.update(_dates(pre, warnings))
     meta["published_date"], published_from = _published(fr, end, warnings)
-    meta.update(_declared(_before_problems(text, parsed, pre), parsed, warnings))
+    meta.update(_declared(before, parsed, warnings))
     warnings += date_order_warnings(meta)
     sources = _sources(meta, issuer_from, place_from_text, published_from, title, pre)
     meta["meta_sources"] = "；".join(f"{k}={v}" for k, v in sources.items())

@@ -30,7 +30,7 @@ _TRAILING_DATE_RE = re.compile(r"\s*(?P<y>\d{4})\s*[-./年]\s*(?P<m>\d{1,2})\s*[
 _KIND_RE = re.compile(r"巡察|巡视")
 _RECTIFY_RE = re.compile(r"整改")
 #: an opening that publishes its own rectification: ``现将整改进展情况予以公布``, ``整改情况报告如下``
-_OPENING_SAYS_RE = re.compile(r"(?:现将|特将)[^。]{0,30}(?:整改|情况)|整改[^。]{0,12}(?:通报|报告|公布)如下")
+_OPENING_SAYS_RE = re.compile(r"(?:现|特)[^。，；]{0,8}将[^。]{0,30}(?:整改|情况)|整改[^。]{0,12}(?:通报|报告|公布)如下")
 #: a title that names a rectification report (``…整改进展情况的通报``, ``…通报巡视整改进展``), not news of
 #: a meeting or a check about rectification (``开展巡察整改专项督查``)
 #: a news title about rectification (a visit, a check, a meeting, reports being published) or a policy paper
@@ -106,8 +106,10 @@ def _clean_title(t: str) -> tuple[str, str | None]:
     return t, date
 
 
-#: a chrome line holding only a date and maybe a time (``• 2021-12-14 11:00``): the page's date, unlabelled
-_BARE_DATE_RE = re.compile(r"^(?:[-•·*]\s*)?(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$", re.M)
+#: a chrome line holding only a date and maybe a time (``• 2021-12-14 11:00``, ``2021-02-23 12:42来源：…``): the
+#: page's date, unlabelled
+_BARE_DATE_RE = re.compile(r"^(?:[-•·*]\s*)?(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+                           r"\s*(?:$|来源|作者|编辑|浏览|阅读|点击)", re.M)
 
 
 def _meta_dates(text: str, out: dict) -> None:
