@@ -33,10 +33,10 @@ _RECTIFY_RE = re.compile(r"整改")
 _OPENING_SAYS_RE = re.compile(r"(?:现|特)[^。，；]{0,8}将[^。]{0,30}(?:整改|情况)|整改[^。]{0,12}(?:通报|报告|公布)如下")
 #: a title that names a rectification report (``…整改进展情况的通报``, ``…通报巡视整改进展``), not news of
 #: a meeting or a check about rectification (``开展巡察整改专项督查``)
-#: a news title about rectification (a visit, a check, a meeting, reports being published) or a policy paper
-#: on it (…意见, …办法), unless it ends as a report does
-_NEWS_TITLE_RE = re.compile(r"督导|督查|督办|调研|检查|推进会|部署会|座谈|约谈|召开|听取|[赴到]\S{1,8}(?:督|调|检)|公[布开]$|"
-                            r"(?:意见|办法|方案|规定|细则|通知)$")
+#: a news title about rectification (a visit, a check, a meeting, reports being published), unless it says
+#: 关于 or ends as a report does; and a policy paper on it (…意见, …办法)
+_NEWS_TITLE_RE = re.compile(r"督导|督查|督办|调研|检查|推进会|部署会|座谈|约谈|召开|听取|[赴到]\S{1,8}(?:督|调|检)|公[布开]$")
+_POLICY_TITLE_RE = re.compile(r"(?:意见|办法|方案|规定|细则|通知)$")
 _TITLE_SAYS_RE = re.compile(r"整改[^，。]{0,12}(?:情况|进展|报告|通报)|通报[^，。]{0,8}整改")
 _TERMINAL = "。！？”）》!?)"
 
@@ -198,7 +198,8 @@ def _non_report_reason(title: str, opening: str) -> str | None:
 def _says_report(title: str, opening: str) -> bool:
     """The title, or the opening without a title, names the rectification of a 巡察 or 巡视."""
     if title:
-        news = _NEWS_TITLE_RE.search(title) and not re.search(r"(?:通报|报告)$", title)
+        news = (_NEWS_TITLE_RE.search(title) and "关于" not in title and not re.search(r"(?:通报|报告)$", title)) \
+            or _POLICY_TITLE_RE.search(title)
         return bool(_KIND_RE.search(title) and _TITLE_SAYS_RE.search(title)) and not news
     return bool(_KIND_RE.search(opening) and _RECTIFY_RE.search(opening) and _OPENING_SAYS_RE.search(opening))
 
