@@ -310,3 +310,9 @@ def test_an_issuer_named_only_in_a_plan_cited_in_the_organisation_part():
 def test_a_date_glued_to_a_source_label_is_the_page_date():
     row = meta_of("2021-02-23 12:42:06来源:某市住房和城乡建设局\n" + BODY.replace("现将", ""))
     assert row["published_date"] == "2021-02-23"
+
+
+@pytest.mark.parametrize(("issuer", "region"), [("中共武汉经开区党工委", "武汉经开区"), ("中共宜昌高新区党工委", "宜昌高新区")])
+def test_zone_committees_are_districts_of_their_city_without_a_code(issuer, region):
+    row = meta_of(f"{issuer}关于省委巡视整改进展情况的通报\n" + BODY.replace("县委第二巡察组", "省委第六巡视组"))
+    assert (row["region"], row["admin_level"], row["adcode"], row["party_org_type"]) == (region, "district", None, "党工委")

@@ -32,6 +32,7 @@ FIXTURES = Path(__file__).parent / "data" / "analysis"
         ("宜昌高新区（宜昌市）", "Yichang High-tech Zone (Yichang)"),
         ("上海市青浦区", "Qingpu District (Shanghai)"),
         ("中央", "Central"),
+        ("武汉经开区（武汉市）", "Wuhan Economic Development Zone (Wuhan)"),
         ("huidong_2024-08-20", "huidong_2024-08-20"),
     ],
 )

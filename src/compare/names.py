@@ -181,6 +181,7 @@ _ADMIN_SUFFIXES = (
     ("经济技术开发区", "Economic and Technological Development Zone"),
     ("高新技术产业开发区", "High-tech Zone"),
     ("经济开发区", "Economic Development Zone"),
+    ("经开区", "Economic Development Zone"),
     ("高新区", "High-tech Zone"),
     ("开发区", "Development Zone"),
     ("新区", "New Area"),

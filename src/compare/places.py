@@ -30,7 +30,7 @@ __all__ = ["PLACE_KEYS", "resolve_place", "ambiguous_names", "place_in_text"]
 #: the keys :func:`resolve_place` returns
 PLACE_KEYS = ("region", "city", "province", "adcode", "region_label", "admin_level", "agency")
 _PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
-_ZONE_RE = re.compile(r"(?:经济技术开发区|经济开发区|高新技术产业开发区|高新区|开发区|新区|园区|试验区|合作区)$")
+_ZONE_RE = re.compile(r"(?:经济技术开发区|经济开发区|高新技术产业开发区|高新区|经开区|开发区|新区|园区|试验区|合作区|保税区)$")
 _LEVEL_BY_PREFIX = {"县": "county", "旗": "county", "区": "district", "市": "city", "州": "city", "盟": "city",
                     "省": "province"}
 
