@@ -316,3 +316,9 @@ def test_a_date_glued_to_a_source_label_is_the_page_date():
 def test_zone_committees_are_districts_of_their_city_without_a_code(issuer, region):
     row = meta_of(f"{issuer}关于省委巡视整改进展情况的通报\n" + BODY.replace("县委第二巡察组", "省委第六巡视组"))
     assert (row["region"], row["admin_level"], row["adcode"], row["party_org_type"]) == (region, "district", None, "党工委")
+
+
+def test_a_feedback_before_the_inspection_ended_warns():
+    row = meta_of(BODY.replace("5月28日反馈了巡察意见", "4月8日反馈了巡察意见"))
+    assert row["feedback_date"] == "2024-04-08"
+    assert any("feedback_date 2024-04-08 is before inspection_end 2024-04-30" in w for w in row["warnings"])
