@@ -502,3 +502,18 @@ def test_damaged_files_give_a_document_or_read_error(suffix, smallest, tmp_path)
             read_bytes(bytes(data), f"damaged{suffix}")
         except ReadError as err:
             assert err.reason in REASONS
+
+
+def test_html_metadata_line_between_title_and_article_is_kept_apart(tmp_path):
+    page = """<html><head><meta charset="utf-8"><title>t</title></head><body>
+<div class="menu">首页 | 巡视巡察</div>
+<h1>中共某县民政局党组关于巡察整改情况的通报</h1>
+<div class="info">来源：某县民政局 发布时间：2024-08-09 16:20 浏览次数：</div>
+<div class="TRS_Editor"><p>根据县委统一部署，县委第一巡察组对县民政局党组进行了巡察。</p><p>一、整改情况</p></div>
+</body></html>"""
+    path = tmp_path / "page.html"
+    path.write_text(page, encoding="utf-8")
+    doc = read_document(path)
+    assert doc.page_meta == "来源：某县民政局 发布时间：2024-08-09 16:20 浏览次数："
+    assert "发布时间" not in doc.text and doc.text.startswith("中共某县民政局党组关于巡察整改情况的通报\n")
+    assert read_document(formats.write_html("根据县委统一部署。\n", tmp_path / "x.html", heading=False)).page_meta == ""

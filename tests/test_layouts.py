@@ -195,3 +195,130 @@ def test_a_prose_report_is_a_report_with_zero_problems_and_a_warning():
 def test_a_page_cut_in_the_opening_is_a_truncated_report():
     row = meta_of("中共安吉县统计局党组关于县委第一巡察组反馈意见整改情况的通报\n根据县委统一部署，县委第一巡察组对县统计局党组进行了")
     assert row["is_report"] and row["truncated"]
+
+
+# --- phenomena of real pages read during development (issue 10, generalisation) ---------------------------
+def test_site_banners_before_the_title_are_chrome_and_a_section_tag_is_dropped():
+    page = ("扫码关注\n“清风某县”\n字体大小：大 中 小\n【巡察整改】中共宁乡市民政局党组关于巡察整改情况的通报\n"
+            "发布时间：2025-03-02\n" + BODY)
+    row = meta_of(page)
+    assert row["title"] == "中共宁乡市民政局党组关于巡察整改情况的通报"
+    assert row["published_date"] == "2025-03-02" and row["is_report"] is True
+
+
+def test_joint_issuers_printed_without_a_space():
+    row = meta_of("中共兴文县民政局党组中共兴文县殡仪馆支部委员会关于县委巡察整改情况的通报\n" + BODY)
+    assert row["issuer"] == "中共兴文县民政局党组 中共兴文县殡仪馆支部委员会"
+    assert (row["party_org_type"], row["agency"], row["region"]) == ("党组", "民政局", "兴文县")
+
+
+@pytest.mark.parametrize(("body_says", "org"), [("某市卫生健康委员会党组", "党组"), ("委机关", "党委")])
+def test_an_agency_named_weiyuanhui_keeps_it_and_takes_the_type_the_body_gives(body_says, org):
+    body = BODY.replace("县民政局党组", "怀化市卫生健康委员会党组" if org == "党组" else body_says)
+    row = meta_of("中共怀化市卫生健康委员会关于巡察整改情况的通报\n" + body)
+    assert (row["agency"], row["party_org_type"], row["city"]) == ("卫生健康委员会", org, "怀化市")
+
+
+def test_an_issuer_naming_no_place_takes_the_one_place_of_its_level_in_the_text():
+    body = BODY.replace("县委", "市委").replace("县民政局", "市民政局")
+    row = meta_of("市民政局党组关于巡察整改情况的通报\n" + body + "推动出台《丽江市养老服务条例》。\n")
+    assert (row["province"], row["city"], row["adcode"]) == ("云南省", "丽江市", "530700")
+    assert any("丽江市 read from the text" in w for w in row["warnings"])
+    assert "province=place context" in row["meta_sources"]
+    two = meta_of("市民政局党组关于巡察整改情况的通报\n" + body + "学习丽江市、大理市的经验。\n")
+    assert two["city"] is None and two["admin_level"] == "city"  # two cities written: no guess
+
+
+@pytest.mark.parametrize("page", [
+    "据新华社消息，中央第四轮巡视对20个中央单位党组织开展了常规巡视，已完成反馈。\n被巡视单位党组织将在反馈后2个月内报送整改落实情况，并适时向社会公开整改进展。\n",
+    "县委常委会赴城关镇督导巡察反馈问题整改情况\n9月10日，县纪委书记一行赴城关镇督导巡察反馈问题整改落实情况。\n督导组要求逐项对账销号。\n",
+    "省委第二轮巡视整改情况集中公布\n记者从省纪委获悉，12家单位的巡视整改进展情况今日在省纪委网站公布。\n",
+    "关于做好巡察整改情况公开工作的意见\n为规范巡察整改公开，现就做好巡察整改情况公开工作提出如下意见。\n一、公开的内容\n",
+])
+def test_articles_about_rectification_are_no_reports(page):
+    row = meta_of(page)
+    assert row["is_report"] is False and any(w.startswith("not a rectification report") for w in row["warnings"])
+
+
+def test_a_period_whose_year_and_month_were_lost_is_null_with_a_warning():
+    row = meta_of(BODY.replace("2024年3月4日至4月30日", "2024304日至430日"))
+    assert row["inspection_start"] is None and row["inspection_end"] is None
+    assert any("garbled inspection period" in w for w in row["warnings"])
+
+
+def test_meta_sources_say_where_each_field_came_from():
+    page = "中共某县民政局党组关于县委巡察整改情况的通报\n发布日期：2024-09-01\n" + BODY
+    src = dict(p.split("=") for p in meta_of(page)["meta_sources"].split("；"))
+    assert src["title"] == src["issuer"] == src["agency"] == "title"
+    assert (src["inspection_body"], src["feedback_date"], src["published_date"]) == ("body", "body", "metadata line")
+    signed = dict(p.split("=") for p in meta_of(BODY + "中共某县民政局党组\n2024年9月3日\n")["meta_sources"].split("；"))
+    assert signed["issuer"] == signed["published_date"] == "signature"
+
+
+def test_dates_out_of_order_warn():
+    row = meta_of("中共某县民政局党组关于县委巡察整改情况的通报\n发布日期：2024-05-01\n" + BODY)
+    assert any("published_date 2024-05-01 is before feedback_date 2024-05-28" in w for w in row["warnings"])
+
+
+@pytest.mark.parametrize(("core", "place"), [
+    ("宁乡市民政局", ("宁乡市", "长沙市", "430182", "county")),        # 宁乡县 became a city (2017)
+    ("杭州市临安区民政局", ("临安区", "杭州市", "330112", "district")),  # 临安市 became a district
+    ("宜宾市叙州区财政局", ("叙州区", "宜宾市", "511504", "district")),  # a new name (宜宾县)
+    ("宁乡县民政局", ("宁乡县", "长沙市", "430124", "county")),          # the old name, as an old report writes it
+    ("衡阳市宁乡市民政局", ("衡阳市", "衡阳市", "430400", "city")),     # another city in front: the rename is not taken
+])
+def test_places_renamed_after_cpcas_table(core, place):
+    from compare.places import resolve_place
+
+    got, _ = resolve_place(core)
+    assert (got["region"], got["city"], got["adcode"], got["admin_level"]) == place
+
+
+def test_counts_stated_in_the_organisation_part_and_distributives_are_no_counts():
+    said = BODY.replace("县民政局党组成立", "").replace("一、整改落实情况\n", "一、整改落实情况\n巡察组反馈意见提出了7项问题，局党组严肃对待每一个问题。\n")
+    assert meta_of(said)["declared_problem_count"] == 7
+    each = BODY.replace("5月28日反馈了巡察意见。", "5月28日反馈了巡察意见。局党组认真对待每一个问题。")
+    assert meta_of(each)["declared_problem_count"] is None
+
+
+def test_special_team_names_with_quotes_and_the_faxiao_shijian_label():
+    page = ("【巡察整改】中共某县商务局党组关于专项巡察整改进展情况\n编辑：某某 发表时间：2022-09-14 15:08\n"
+            + BODY.replace("县委第二巡察组", "县委“放管服”改革、优化营商环境专项巡察组"))
+    row = meta_of(page)
+    assert row["inspection_body"] == "县委“放管服”改革、优化营商环境专项巡察组"
+    assert row["published_date"] == "2022-09-14"
+    row = meta_of(BODY.replace("县委第二巡察组", "县委巡察办、县委第二巡察组"))
+    assert row["inspection_body"] == "县委第二巡察组"  # a 巡察办 before the team is not part of its name
+
+
+@pytest.mark.parametrize(("chrome", "date"), [
+    ("  • 来源: 中共某县民政局党组\n  • 2021-12-14 11:00\n  • 【字号:大\n", "2021-12-14"),  # a bullet with only a date
+    ("时间: 2020-10-24 01:49 来源: 某某日报 访问量:\n", "2020-10-24"),
+])
+def test_an_unlabelled_or_plainly_labelled_page_date_is_the_publication_date(chrome, date):
+    row = meta_of("所在位置：首页 > 巡视巡察\n中共某县民政局党组关于县委巡察整改情况的通报\n" + chrome + BODY)
+    assert row["published_date"] == date and "published_date=metadata line" in row["meta_sources"]
+
+
+def test_an_issuer_named_only_in_a_plan_cited_in_the_organisation_part():
+    row = meta_of((LAYOUTS / "61_court_cited_plan_in_section.txt").read_text(encoding="utf-8"))
+    assert (row["issuer"], row["city"]) == ("中共三明市中级人民法院党组", "三明市")
+    assert "issuer=cited plan title" in row["meta_sources"]
+    assert row["is_report"] is True  # 现根据有关规定将…予以公布 publishes the rectification
+
+
+def test_a_date_glued_to_a_source_label_is_the_page_date():
+    row = meta_of("2021-02-23 12:42:06来源:某市住房和城乡建设局\n" + BODY.replace("现将", ""))
+    assert row["published_date"] == "2021-02-23"
+
+
+@pytest.mark.parametrize(("issuer", "region"), [("中共武汉经开区党工委", "武汉经开区"), ("中共宜昌高新区党工委", "宜昌高新区")])
+def test_zone_committees_are_districts_of_their_city_without_a_code(issuer, region):
+    row = meta_of(f"{issuer}关于省委巡视整改进展情况的通报\n" + BODY.replace("县委第二巡察组", "省委第六巡视组"))
+    assert (row["region"], row["admin_level"], row["adcode"], row["party_org_type"]) == (region, "district", None, "党工委")
+
+
+def test_a_feedback_before_the_inspection_ended_warns():
+    row = meta_of(BODY.replace("5月28日反馈了巡察意见", "4月8日反馈了巡察意见"))
+    assert row["feedback_date"] == "2024-04-08"
+    assert any("feedback_date 2024-04-08 is before inspection_end 2024-04-30" in w for w in row["warnings"])

@@ -118,3 +118,24 @@ def test_other_control_characters_are_dropped_and_recorded(ch):
     assert not CONTROL_RE.search(n.text)
     assert (raw.index(ch), raw.index(ch) + 1, "control") in n.deleted
     assert accounted(n)
+
+
+def test_inline_pinyin_of_converter_sites_is_dropped_with_offsets_kept():
+    from compare.normalize import normalize
+
+    raw = "根據(jù)縣委統(tǒng)一部署，反饋(kuì)了意見；（ISO）和(a)不動。"
+    n = normalize(raw)
+    assert n.text == "根据县委统一部署，反馈了意见；（ISO）和（a）不动。"
+    assert raw[n.offsets[n.text.index("统")]] == "統"
+    assert sum(e - s for s, e, why in n.deleted if why == "pinyin") == len("(jù)(tǒng)(kuì)")
+
+
+@pytest.mark.parametrize(("raw", "lines"), [
+    ("行业新闻\n\n处罚百人！某省卫健委通报巡视整改进展\n\n根据省委统一部署。", 3),   # a column label stays apart
+    ("中共某县民政局党组\n关于县委巡察整改情况的通报\n根据县委统一部署。", 2),           # the issuer half is joined
+    ("某县民政局党组关于第十四届\n县委机动巡察整改进展情况的通报\n根据县委统一部署。", 2),  # so is 关于… half
+])
+def test_a_short_label_before_a_whole_title_is_not_joined_onto_it(raw, lines):
+    from compare.normalize import normalize
+
+    assert len([ln for ln in normalize(raw).text.split("\n") if ln.strip()]) == lines

@@ -109,3 +109,33 @@ def test_links_loops_and_folders_named_like_files_get_error_rows(tmp_path):
     assert "loop" in errors["loop_a.txt"][1]
     assert errors["folder.txt"][0] == "unreadable" and "folder" in errors["folder.txt"][1]
     assert set(c.errors.stage) == {"read"}
+
+
+# --- the size limit reaches Study, read_corpus and build ----------------------------------------------------
+def test_read_corpus_and_study_pass_the_size_limit_down(tmp_path):
+    from compare.cache import Cache
+    from compare.corpus import read_corpus
+    from compare.study import Study
+
+    small, big = tmp_path / "small.txt", tmp_path / "big.txt"
+    small.write_text("根据县委统一部署。\n", encoding="utf-8")
+    big.write_text("整改" * 600, encoding="utf-8")
+    corpus = read_corpus([str(small), str(big)], cache=Cache(None), max_chars=1000)
+    assert list(corpus.reports["report_id"]) == ["small"]
+    assert list(corpus.errors["error"]) == ["too_large"] and "big.txt" in corpus.errors["message"].iloc[0]
+    study = Study.resolve(cache=False, max_chars=1000)
+    assert study.max_chars == 1000
+    assert list(study.load([str(small), str(big)], tokens=False).errors["error"]) == ["too_large"]
+
+
+def test_build_cli_passes_max_mb_down(monkeypatch):
+    import compare.build
+    from compare.cli import build_parser
+
+    seen = {}
+    monkeypatch.setattr(compare.build, "build", lambda **kw: seen.update(kw) or {"ok": True})
+    args = build_parser().parse_args(["build", "--max-mb", "0.5", "--no-figures", "--no-notebooks"])
+    assert args.func(args) == 0 and seen["max_chars"] == 500_000
+    args = build_parser().parse_args(["build"])
+    seen.clear()
+    assert args.func(args) == 0 and seen["max_chars"] is None

@@ -142,7 +142,7 @@ def test_numbering_restarting_under_each_aspect():
 
 def test_problems_at_the_second_level():
     r = parsed(SECOND)
-    assert titles(r) == ["政治站位不够高的问题", "项目资金监管不严的问题", "基层党组织建设薄弱的问题"]
+    assert titles(r) == ["政治站位不够高", "项目资金监管不严", "基层党组织建设薄弱"]  # 的问题 dropped as in 关于…的问题
     assert [len(p.measures) for p in r.problems] == [2, 2, 2]
     assert measures(r)[2] == ["调整支部设置；", "补选支部委员。"]  # 已完成。 is the status, not a measure
 
@@ -163,7 +163,7 @@ def test_problems_at_the_first_level_with_numbered_measures():
 
 def test_three_levels_sub_problems_or_measures():
     r = parsed(THREE)
-    assert titles(r) == ["党组研究整改不及时", "制度执行不严格", "资金管理不规范的问题", "作风建设不扎实的问题"]
+    assert titles(r) == ["党组研究整改不及时", "制度执行不严格", "资金管理不规范", "作风建设不扎实"]
     assert [p.theme for p in r.problems] == ["落实主体责任不到位的问题"] * 2 + [None, None]
     # (1) with 整改情况 under 1. are sub-problems; (1) and 1) without are measures
     assert measures(r)[2] == ["开展财务专项检查，整改问题五个。", "完善财务审批流程。"]
@@ -202,10 +202,11 @@ def test_parse_cli_prints_a_readable_outline(tmp_path, capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out.splitlines()
     assert "metadata:" in out and "structure:" in out and out[-1] == "warnings: 0"
-    assert any(ln.split() == ["inspection_body", "县委第二巡察组"] for ln in out)
+    assert any(ln.split() == ["inspection_body", "县委第二巡察组", "←", "body"] for ln in out)
+    assert any(ln.split() == ["issuer", "中共某某县农业农村局党组", "←", "title"] for ln in out)
     theme = out.index("    [theme] 落实主体责任不到位的问题")
     assert out[theme + 1].lstrip().startswith("（1） 党组研究整改不及时") and out[theme + 1].endswith("2 measures")
-    assert any(ln.startswith("  2. 资金管理不规范的问题") for ln in out)
+    assert any(ln.startswith("  2. 资金管理不规范 ") for ln in out)
 
 
 def test_parse_cli_size_limit(tmp_path, capsys):

@@ -401,7 +401,7 @@ def _check_writable(layout: Layout) -> None:
 def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "local", scheduler=None,
           figures: bool = True, notebooks: bool = True, quiet: bool = False, progress: bool | None = None,
           codebook_path=None, measure_codebook_path=None, cache_dir=None, layout: Layout | None = None,
-          by: str | None = None, weighting: str = "pooled") -> dict:
+          by: str | None = None, weighting: str = "pooled", max_chars: int | None = None) -> dict:
     """Run the whole study on a folder of reports and write every output (see the module docstring).
 
     Parameters
@@ -423,6 +423,9 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     by, weighting : str
         The unit of comparison (:func:`compare.analysis.units`; default ``place``) and a unit's shares:
         ``pooled`` problems or the ``mean`` of its reports' shares (stated in the tables).
+    max_chars : int, optional
+        The reader's size limit per file (default :data:`compare.io.DEFAULT_MAX_CHARS`): a bigger file is an
+        ``errors`` row ``too_large`` and the build goes on.
 
     Returns
     -------
@@ -443,7 +446,7 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     _check_raw(raw)
     _check_writable(layout)
     study = Study.resolve(codebook_path=codebook_path, measure_codebook_path=measure_codebook_path,
-                          cache_dir=cache_dir)
+                          cache_dir=cache_dir, max_chars=max_chars)
     stage = _Stages(quiet)
     with stage("load"):
         corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)

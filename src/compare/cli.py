@@ -95,9 +95,11 @@ def outline(path: str, doc: dict) -> list[str]:
            f"  is_report={r['is_report']}  truncated={r['truncated']}  "
            f"{r['n_problems']} problems, {r['n_measures']} measures", "metadata:"]
     width = max(map(len, _OUTLINE_FIELDS))
+    sources = dict(p.split("=", 1) for p in (r.get("meta_sources") or "").split("；") if "=" in p)
     for k in _OUTLINE_FIELDS:
         if r.get(k) is not None:
-            out.append(f"  {k:<{width}}  {r[k]}")
+            src = f"   ← {sources[k]}" if k in sources else ""
+            out.append(f"  {k:<{width}}  {r[k]}{src}")
     empty = [k for k in _OUTLINE_FIELDS if r.get(k) is None]
     if empty:
         out.append(f"  (not found: {', '.join(empty)})")
@@ -135,7 +137,8 @@ def cmd_build(args) -> int:
     summary = build(raw_dir=args.raw, out_dir=args.out, jobs=args.jobs, engine=args.engine,
                     scheduler=args.scheduler, figures=not args.no_figures, notebooks=not args.no_notebooks,
                     codebook_path=args.codebook, measure_codebook_path=args.measure_codebook, by=args.by,
-                    weighting=args.weight)
+                    weighting=args.weight,
+                    max_chars=int(args.max_mb * 1_000_000) if getattr(args, "max_mb", None) else None)
     return 0 if summary.get("ok", True) else 1
 
 
@@ -432,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a unit's shares: its problems pooled (default) or the mean of its reports' shares")
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
+    b.add_argument("--max-mb", type=float, default=None,
+                   help="refuse a file whose text exceeds this many million characters (default 20): an errors row")
     b.set_defaults(func=cmd_build)
     _compare_parser(sub)
     c = sub.add_parser("classify", help="code free texts (first line = title) with the shipped problem model")

@@ -138,7 +138,7 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenize
         stage = "parse"
         parsed = parse(norm.text)
         stage = "metadata"
-        meta, meta_warnings = read_metadata(norm.text, parsed)
+        meta, meta_warnings = read_metadata(norm.text, parsed, doc.page_meta)
         warnings = [*doc.warnings, *meta_warnings, *parsed.warnings]
         if norm.traditional:
             warnings.append("traditional characters converted to simplified")
@@ -312,9 +312,10 @@ class LazyDocument:
     report_id: str
     cache: Cache | None
     sha256: str
+    max_chars: int | None = None
 
     def load(self) -> Normalized:
-        res = process_file(self.path, self.report_id, self.cache, None, want_tokens=False)
+        res = process_file(self.path, self.report_id, self.cache, None, want_tokens=False, max_chars=self.max_chars)
         if res.report is None or res.report["sha256"] != self.sha256:
             raise ValueError(f"{self.path} changed (or vanished) since the corpus was loaded; load it again")
         return res.document
@@ -489,22 +490,23 @@ def gather(results: Iterable[FileResult]) -> Corpus:
     return Corpus(**frames, documents=docs)
 
 
-def _work(item: tuple[str, str], cache: Cache | None, tokenizer, lazy: bool = True) -> FileResult:
+def _work(item: tuple[str, str], cache: Cache | None, tokenizer, lazy: bool = True,
+          max_chars: int | None = None) -> FileResult:
     """The per-file work in a worker: the document travels back as a handle, not as text and offset map.
 
     ``lazy=False`` (a Dask cluster, whose workers' files and caches this machine may not see) sends the
     document back whole.
     """
     path, rid = item
-    res = process_file(path, rid, cache, tokenizer, want_tokens=False)
+    res = process_file(path, rid, cache, tokenizer, want_tokens=False, max_chars=max_chars)
     if lazy and res.document is not None and cache is not None and cache.enabled:
-        res.document = LazyDocument(path, rid, cache, res.report["sha256"])
+        res.document = LazyDocument(path, rid, cache, res.report["sha256"], max_chars)
     return res
 
 
 def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache | None = None, tokenizer=None,
                 jobs: int | None = 1, engine: str = "local", scheduler=None,
-                progress: bool | None = None) -> Corpus:
+                progress: bool | None = None, max_chars: int | None = None) -> Corpus:
     """Run the per-file work over ``paths`` (with :mod:`compare.runner`) and gather the tables.
 
     Parameters
@@ -518,9 +520,12 @@ def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache 
         Tokenise in the per-file stage (the tokens go to the caches, not to the tables).
     jobs, engine, scheduler, progress
         See :func:`compare.runner.imap`.
+    max_chars : int, optional
+        The reader's size limit per file (default :data:`compare.io.DEFAULT_MAX_CHARS`): a bigger file is an
+        ``errors`` row ``too_large``.
     """
     ids = ids if ids is not None else report_ids(paths)
     items = list(zip(map(str, paths), ids, strict=True))
-    work = partial(_work, cache=cache, tokenizer=tokenizer, lazy=engine == "local")
+    work = partial(_work, cache=cache, tokenizer=tokenizer, lazy=engine == "local", max_chars=max_chars)
     return gather(runner.imap(work, items, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress,
                               desc="reports", unit="file"))

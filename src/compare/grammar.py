@@ -87,6 +87,7 @@ TITLE_WRAPPERS = (
     re.compile(r"^关于[“\"](?P<t>.+)[”\"](?:的)?问题(?:的整改(?:情况)?)?$"),
     re.compile(r"^针对(?P<t>.+?)(?:的)?问题$"),
     re.compile(r"^关于(?P<t>.+?)(?:的)?问题(?:的整改(?:情况)?)?$"),
+    re.compile(r"^(?P<t>.{4,}?)的问题$"),  # （一）政治站位不高的问题: the statement, as with 关于…的问题
 )
 #: a statement worded as a problem: 针对…问题 / 关于…问题
 PROBLEM_TEMPLATE_RE = re.compile(r"^(?:针对|关于).{2,}问题")
@@ -120,15 +121,15 @@ CONTACT_RE = re.compile(r"(?:联系方式|联系电话|电子邮箱|邮政编码
 #: a line of web chrome: breadcrumbs, toolbars, the page's metadata line or table, a document number, a URL,
 #: site footers (matched at the start of a line, or as a metadata label anywhere in a short line)
 CHROME_RE = re.compile(
-    r"^(?:[-•·*]\s*)?(?:当前位置|您当前的位置|您的位置|所在位置|首页\s*[>＞|｜/]|返回上一级|返回首页|字号|【|\[|"
+    r"^(?:[-•·*]\s*)?(?:当前位置|您当前的位置|您的位置|所在位置|首页\s*[>＞|｜/]|返回上一级|返回首页|字号|字体|【|\[|"
     r"Loading|无障碍|长者模式|关怀版|打印|关闭|分享到|扫一扫|收藏|https?://|www\.|主办单位|承办单位|版权所有|"
     r"网站标识码|上一篇|下一篇|相关链接|责任编辑|编辑[：:]|作者[：:]|来源[：:]|信息来源|发布(?:时间|日期|机构)|"
     r"信息时间|成文日期|索引号|主题分类|文号[：:]|点击|阅读次数|浏览次数|[^，。\s]{1,12}〔\d{4}〕\d+号$)"
-    r"|(?:发布时间|发布日期|信息时间|成文日期|点击数|阅读次数|浏览次数|字号)[：:]?"
+    r"|(?:发布时间|发布日期|发表时间|信息时间|成文日期|点击数|阅读次数|浏览次数|浏览量|访问量|字号|字体大小)[：:]?"
 )
 #: a metadata label and the date after it: 发布时间：2024-05-17 09:30, 发布日期:2023年06月02日, 成文日期：…
 META_DATE_RE = re.compile(
-    r"(?P<label>发布时间|发布日期|信息时间|成文日期|日期)[：:]?\s*"
+    r"(?P<label>发布时间|发布日期|发表时间|信息时间|成文日期|日期|时间)[：:]?\s*"
     r"(?P<y>\d{4})\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})"
 )
 

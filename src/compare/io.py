@@ -160,6 +160,9 @@ class Document:
     warnings : tuple of str
         Recoverable oddities met while reading (a few undecodable bytes replaced by U+FFFD, PDF pages
         without text, …); empty for a clean file.
+    page_meta : str
+        .html: the page's metadata line between the title and the article (``来源：… 发布时间：2024-08-09``),
+        which is not part of ``text``; ``""`` when there is none and for the other formats.
     """
 
     path: str
@@ -169,6 +172,7 @@ class Document:
     sha256: str
     n_bytes: int
     warnings: tuple[str, ...] = ()
+    page_meta: str = ""
 
 
 # --------------------------------------------------------------------------------------------- entry points
@@ -281,7 +285,7 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike,
     fmt = _format_for(shown)
     if not data:
         raise ReadError(shown, "empty", "0 bytes")
-    text, encoding, warnings = _read_limited(fmt, data, shown, max_chars)
+    text, encoding, warnings, page_meta = _read_limited(fmt, data, shown, max_chars)
     if not text.strip():
         raise ReadError(shown, "empty", "no text")
     return Document(
@@ -290,8 +294,7 @@ def read_bytes(data: bytes | bytearray | memoryview, name: str | os.PathLike,
         source_format=fmt,
         encoding=encoding,
         sha256=hashlib.sha256(data).hexdigest(),
-        n_bytes=len(data),
-        warnings=tuple(warnings),
+        n_bytes=len(data), warnings=tuple(warnings), page_meta=page_meta,
     )
 
 
@@ -300,18 +303,19 @@ def _shown(path: str | os.PathLike) -> str:
     return os.fspath(path) if isinstance(path, os.PathLike) else str(path)
 
 
-def _read_limited(fmt: str, data: bytes, shown: str, max_chars: int) -> tuple[str, str | None, list[str]]:
-    """:func:`_read_format` within the size limit: the bytes, a .docx's inflated size, then the text."""
+def _read_limited(fmt: str, data: bytes, shown: str, max_chars: int) -> tuple[str, str | None, list[str], str]:
+    """:func:`_read_format` within the size limit: the bytes, a .docx's inflated size, then the text; with the
+    page's metadata line (.html only)."""
     check_size(shown, len(data), max_chars)
     if fmt == "docx":
         _check_docx_expansion(data, shown, max_chars)
-    text, encoding, warnings = _read_format(fmt, data, shown)
+    text, encoding, warnings, *meta = _read_format(fmt, data, shown)
     if len(text) > max_chars:
         raise ReadError(shown, "too_large", f"{len(text)} characters; limit {max_chars}")
-    return text, encoding, warnings
+    return text, encoding, warnings, (meta[0] if meta else "")
 
 
-def _read_format(fmt: str, data: bytes, shown: str) -> tuple[str, str | None, list[str]]:
+def _read_format(fmt: str, data: bytes, shown: str) -> tuple:
     """Run the reader of ``fmt``; a reader library failing in an unforeseen way still gives a ReadError."""
     reader = {"txt": _read_txt, "docx": _read_docx, "pdf": _read_pdf, "html": _read_html}[fmt]
     try:
@@ -841,16 +845,18 @@ def _html_charset(data: bytes) -> str | None:
     return enc
 
 
-def _read_html(data: bytes, name: str) -> tuple[str, str, list[str]]:
+def _read_html(data: bytes, name: str) -> tuple[str, str, list[str], str]:
     raw, encoding, warnings = _decode(data, name, declared=_html_charset(data))
     raw = _newlines(raw)
     if not _TAG_RE.search(raw):
-        return raw, encoding, warnings + ["no HTML tags; read as plain text"]
-    return _html_main_text(raw), encoding, warnings
+        return raw, encoding, warnings + ["no HTML tags; read as plain text"], ""
+    text, meta = _html_main_text(raw)
+    return text, encoding, warnings, meta
 
 
-def _html_main_text(markup: str) -> str:
-    """Main text of a web page: chrome removed, the article body chosen, blocks as lines."""
+def _html_main_text(markup: str) -> tuple[str, str]:
+    """Main text of a web page (chrome removed, the article body chosen, blocks as lines) and the page's
+    metadata line between its title and the body (``""`` when none)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup, "lxml")
@@ -873,7 +879,7 @@ def _html_main_text(markup: str) -> str:
     heading = _heading_before(soup, main)
     if heading and not text.startswith(heading):
         text = heading + "\n" + text if text else heading
-    return text
+    return text, _meta_line_after(soup, main)
 
 
 def _is_chrome(el) -> bool:
@@ -961,6 +967,25 @@ def _heading_before(soup, main) -> str:
         if _precedes(el, main):
             heading = _render(el).replace("\n", " ").strip()
     return heading
+
+
+_PAGE_META_RE = re.compile(r"(?:发布时间|发布日期|信息时间|成文日期)\s*[：:]\s*\d{4}")
+
+
+def _meta_line_after(soup, main) -> str:
+    """The page's metadata line (``来源：… 发布时间：2024-08-09``): the text of the first block before ``main``
+    and after the last <h1> before it that names a date label, or ``""``."""
+    h1s = [el for el in soup.find_all("h1") if _precedes(el, main) and main not in el.parents]
+    if not h1s:
+        return ""
+    parts: list[str] = []
+    for el in h1s[-1].next_elements:
+        if el is main or len(parts) > 40:
+            break
+        if isinstance(el, str) and el.strip() and el.parent is not h1s[-1]:
+            parts.append(el.strip())
+    line = " ".join(parts)
+    return line if _PAGE_META_RE.search(line) and len(line) <= 300 else ""
 
 
 def _precedes(a, b) -> bool:

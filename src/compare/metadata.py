@@ -32,8 +32,8 @@ import re
 from .dates import LOOSE_DATE_TEXT, LOOSE_RANGE_RE, parse_date, parse_loose_date
 from .grammar import CHROME_RE, CONTACT_RE, DATE_LINE_RE, Line, cn_number, lines
 from .parse import ParsedReport
-from .places import resolve_place
-from .recognize import Front, front
+from .places import place_in_text, resolve_place
+from .recognize import Front, add_page_dates, front
 
 __all__ = ["META_KEYS", "MAX_DECLARED_COUNT", "read_metadata", "declared_counts", "count_phrases"]
 
@@ -41,7 +41,7 @@ __all__ = ["META_KEYS", "MAX_DECLARED_COUNT", "read_metadata", "declared_counts"
 META_KEYS = (
     "title", "issuer", "party_org_type", "region", "city", "province", "adcode", "region_label", "admin_level",
     "agency", "inspection_kind", "inspection_body", "inspection_start", "inspection_end", "feedback_date",
-    "published_date", "declared_problem_count", "declared_measure_count", "declared_counts",
+    "published_date", "declared_problem_count", "declared_measure_count", "declared_counts", "meta_sources",
 )
 #: a declared count above this is a misreading (no report lists that many problems or measures): null + warning
 MAX_DECLARED_COUNT = 100_000
@@ -55,10 +55,10 @@ _INSPECTED_RE = re.compile(r"对((?:中共)?[^，。；、\s“”]{2,30}?(?:党
 _NUM = "[一二三四五六七八九十\\d]+"
 _BODY_RE = re.compile(
     r"((?:中央|自治区党委|省委|市委|州委|盟委|县委|区委|旗委)"
-    rf"(?:第{_NUM}轮)?(?:第{_NUM})?(?:[^，。；、\s“”对向]{{2,12}}?专项|机动)?(?:巡察|巡视)(?:{_NUM})?组)"
+    rf"(?:第{_NUM}轮)?(?:第{_NUM})?(?:(?:(?!巡察|巡视)[^，。；\s对向]){{2,30}}?专项|机动)?(?:巡察|巡视)(?:{_NUM})?组)"
 )
 _NUMBER = r"(\d+|[零〇一二两三四五六七八九十百千]+)"
-_NOT_TOTAL_BEFORE = re.compile(r"(?:领办|已完成|完成|销号|剩余|其中|已|涉及)\S{0,2}$")
+_NOT_TOTAL_BEFORE = re.compile(r"(?:领办|已完成|完成|销号|剩余|其中|已|涉及|每|逐)\S{0,2}$")
 def _count_matches(text: str) -> tuple[list[re.Match], list[re.Match]]:
     """The problem-count and measure-count phrases of ``text`` that state totals."""
     problems = [m for m in re.finditer(rf"{_NUMBER}[个项条](具体)?(?:反馈)?问题", text)
@@ -128,27 +128,50 @@ def _signature(end: list[Line]) -> str | None:
     return " ".join(orgs[-2:]) if len(orgs) >= 2 and orgs[-2].startswith("中共") else (orgs[-1] if orgs else None)
 
 
-def _issuer(title: str | None, pre: str, end: list[Line]) -> str | None:
-    """The title's issuer (``中共…党组关于…``), else the signature, a cited plan title, or the inspected unit."""
-    if title and "关于" in title:
-        lead = title.split("关于")[0]
-        joint = _JOINT_RE.match(lead)
-        if joint:
-            return f"{joint.group(1)} {joint.group(2)}"
-        if re.search(rf"{_ORG_END}$", lead) and len(lead) >= 4:
-            return lead
-    sig = _signature(end)
-    if sig:
-        return sig
-    for rx in (_CITED_RE, _INSPECTED_RE):
-        m = rx.search(pre)
-        if m and not m.group(1).startswith(("我", "本")):
-            return m.group(1)
+def _joint(lead: str) -> str | None:
+    """Joint issuers at the head of a title, space or none between them: ``中共某市委 某市人民政府``,
+    ``中共某区卫生健康局党组中共某区红十字会党组``."""
+    joint = _JOINT_RE.match(lead)
+    if joint:
+        return f"{joint.group(1)} {joint.group(2)}"
+    parts = re.findall(r"中共.+?(?=中共|$)", lead)
+    if len(parts) >= 2 and all(re.search(rf"{_ORG_END}$", p) for p in parts):
+        return " ".join(parts)
     return None
 
 
-def _party_org(issuer: str | None) -> tuple[str | None, str, bool]:
-    """The party organisation type, the issuer without 中共 and that type, and whether it is territorial."""
+def _issuer(title: str | None, pre: str, end: list[Line], wider: str = "") -> tuple[str | None, str | None]:
+    """The title's issuer (``中共…党组关于…``), else the signature, a cited plan title (in the opening, else in
+    ``wider``: the organisation part before the first problem), or the inspected unit; and where it was found
+    (``title``, ``signature``, ``cited plan title``, ``body``)."""
+    if title and "关于" in title:
+        lead = title.split("关于")[0]
+        joint = _joint(lead)
+        if joint:
+            return joint, "title"
+        if re.search(rf"{_ORG_END}$", lead) and len(lead) >= 4:
+            return lead, "title"
+    sig = _signature(end)
+    if sig:
+        return sig, "signature"
+    for rx, where, text in ((_CITED_RE, "cited plan title", pre), (_INSPECTED_RE, "body", pre),
+                            (_CITED_RE, "cited plan title", wider)):
+        m = rx.search(text)
+        if m and not m.group(1).startswith(("我", "本")):
+            return m.group(1), where
+    return None, None
+
+
+#: the end of an agency's own name: before a trailing 委员会 it makes that 委员会 the party committee
+#: (``…交通运输局委员会`` = its 党委); otherwise the 委员会 is part of the name (``…卫生健康委员会``)
+_AGENCY_END_RE = re.compile(r"(?:局|厅|部|办|委|院|会|社|中心|集团|公司|学校|大学|馆|站|所|队)$")
+
+
+def _party_org(issuer: str | None, pre: str = "") -> tuple[str | None, str, bool]:
+    """The party organisation type, the issuer without 中共 and that type, and whether it is territorial.
+
+    An issuer named by its agency only (``中共某市卫生健康委员会``) takes the type the body gives that agency
+    (``…委员会党组``), else 党委."""
     if not issuer:
         return None, "", False
     first = issuer.split(" ")[0]
@@ -160,7 +183,11 @@ def _party_org(issuer: str | None) -> tuple[str | None, str, bool]:
     if m:
         return f"{m.group(1)}委", core[: m.start() + 1], True
     if core.endswith("委员会"):
-        return "党委", core[: -len("委员会")], False
+        base = core[: -len("委员会")]
+        if _AGENCY_END_RE.search(base):
+            return "党委", base, False
+        said = re.search(rf"{re.escape(core)}(党组|党委)", pre)
+        return (said.group(1) if said else "党委"), core, False
     return None, core, False
 
 
@@ -180,11 +207,19 @@ def _inspection_period(sent: str, year: int | None, out: dict, warnings: list[st
         s_iso, year = parse_loose_date(m["a"], year)
         e_iso, year = parse_loose_date(m["b"], year)
         e_iso, year = _next_year(e_iso, year, s_iso, m["b"])
-        if s_iso is None or e_iso is None:
+        if (s_iso is None or e_iso is None) and year is None and "年" not in m.group(0):
+            warnings.append(f"inspection period without a year: {m.group(0)!r}")
+        elif s_iso is None or e_iso is None:
             warnings.append(f"garbled inspection period {m.group(0)!r}")
         out["inspection_start"], out["inspection_end"] = s_iso, e_iso
         sent = sent[m.end():]
+    elif _GLUED_RANGE_RE.search(sent):
+        warnings.append(f"garbled inspection period {_GLUED_RANGE_RE.search(sent).group(0)!r}")
     return sent, year
+
+
+#: a period whose 年/月 were lost in extraction: ``2024717日至830日``
+_GLUED_RANGE_RE = re.compile(r"\d{5,8}日?[至到—－-]+\d{2,4}日?")
 
 
 _FEEDBACK_DATE_RE = re.compile(rf"({LOOSE_DATE_TEXT}|(?<![\d月])\d{{1,4}}日)")
@@ -222,17 +257,23 @@ def _dates(pre: str, warnings: list[str]) -> dict:
     return out
 
 
-def _published(fr: Front, end: list[Line], warnings: list[str]) -> str | None:
-    """The page's publication date, else the title line's date, the signature's date, the page's 成文日期."""
-    if fr.meta_dates.get("published") or fr.title_date:
-        return fr.meta_dates.get("published") or fr.title_date
+def _published(fr: Front, end: list[Line], warnings: list[str]) -> tuple[str | None, str | None]:
+    """The page's publication date, else the title line's date, the signature's date, the page's 成文日期;
+    and where it was found (``metadata line``, ``title``, ``signature``)."""
+    if fr.meta_dates.get("published"):
+        return fr.meta_dates["published"], "metadata line"
+    if fr.title_date:
+        return fr.title_date, "title"
     signed = None
     for ln in end:
         if DATE_LINE_RE.match(ln.text):
             signed, _ = parse_date(ln.text)
             if signed is None:
                 warnings.append(f"garbled publication date {ln.text!r}")
-    return signed or fr.meta_dates.get("written")
+    if signed:
+        return signed, "signature"
+    written = fr.meta_dates.get("written")
+    return written, "metadata line" if written else None
 
 
 # --- declared counts ------------------------------------------------------------------------------------
@@ -241,6 +282,17 @@ def _checked_count(n: int | None, what: str, warnings: list[str]) -> int | None:
         warnings.append(f"implausible declared count of {what}: {n}; set to null")
         return None
     return n
+
+
+#: how far a report without problems is read for its declared counts (characters)
+_COUNT_WINDOW = 3000
+
+
+def _before_problems(text: str, parsed: ParsedReport, pre: str) -> str:
+    """Where a report states its counts: the opening and the organisation part up to the first problem
+    (``市委巡察组反馈意见提出了11项问题`` often stands in section 一), else the first pages."""
+    end = parsed.problems[0].start if parsed.problems else min(len(text), _COUNT_WINDOW)
+    return text[:end] if len(text[:end]) >= len(pre) else pre
 
 
 def _declared(pre: str, parsed: ParsedReport, warnings: list[str]) -> dict:
@@ -269,7 +321,44 @@ def _inspection(title: str | None, pre: str) -> dict:
             "inspection_body": body.group(1) if body else None}
 
 
-def read_metadata(text: str, parsed: ParsedReport) -> tuple[dict, list[str]]:
+def _place(core: str, title: str | None, pre: str, text: str, territorial: bool, central: bool,
+           warnings: list[str]) -> tuple[dict, bool]:
+    """The place of the issuer; an issuer that names none (``市卫健委党委``) takes the one place of its level
+    written in the title, else the opening, else the first pages (with a warning). Returns the place and whether the text gave it."""
+    context = (title or "") + "\n" + pre
+    place, place_warnings = resolve_place(core, context, territorial, central)
+    m = re.match(r"[省市县区州旗]", core)
+    if m and not any(place[k] for k in ("province", "city", "region")) and not place_warnings:
+        named = next(filter(None, (place_in_text(m.group(0), t) for t in (title or "", pre, text[:_PLACE_WINDOW]))), None)
+        if named:
+            place, place_warnings = resolve_place(named + core[1:], context, territorial, central)
+            warnings.append(f"the issuer names no place; {named} read from the text")
+            return place, True
+    warnings += place_warnings
+    return place, bool(place_warnings) and place["region"] is not None
+
+
+#: how far into the text a place for an issuer that names none is looked for (characters)
+_PLACE_WINDOW = 4000
+_PLACE_FIELDS = ("province", "city", "region", "adcode", "region_label", "admin_level")
+
+
+def _sources(meta: dict, issuer_from: str | None, place_from_text: bool, published_from: str | None,
+             title: str | None, pre: str) -> dict:
+    """Where each field that has a value came from: title, body, signature, metadata line, cited plan title or
+    place context."""
+    src: dict[str, str | None] = {"title": "title", "issuer": issuer_from, "party_org_type": issuer_from,
+                                  "agency": issuer_from, "published_date": published_from}
+    src.update({k: "place context" if place_from_text else issuer_from for k in _PLACE_FIELDS})
+    for k in ("inspection_kind", "inspection_body"):
+        src[k] = "body" if meta[k] and meta[k] in pre else "title"
+    for k in ("inspection_start", "inspection_end", "feedback_date", "declared_problem_count",
+              "declared_measure_count", "declared_counts"):
+        src[k] = "body"
+    return {k: v for k, v in src.items() if v and meta.get(k) not in (None, [], "")}
+
+
+def read_metadata(text: str, parsed: ParsedReport, page_meta: str = "") -> tuple[dict, list[str]]:
     """The metadata of one report.
 
     Parameters
@@ -278,27 +367,51 @@ def read_metadata(text: str, parsed: ParsedReport) -> tuple[dict, list[str]]:
         The canonical text (``Normalized.text``) that ``parsed`` was parsed from.
     parsed : ParsedReport
         :func:`compare.parse.parse` of ``text``.
+    page_meta : str
+        The page's metadata line kept apart from the text (``Document.page_meta`` of an HTML page): its
+        发布时间 is the publication date when the text shows none.
 
     Returns
     -------
     (meta, warnings)
-        ``meta`` has the keys of :data:`META_KEYS` in that order (``None`` where unknown); ``warnings`` lists
-        garbled dates, ambiguous places left empty, competing and absurd declared counts (above
-        :data:`MAX_DECLARED_COUNT`, set to ``None``) and declared counts that differ from the parsed ones.
+        ``meta`` has the keys of :data:`META_KEYS` in that order (``None`` where unknown; ``meta_sources``
+        says where each field found came from, as ``field=source`` pairs joined by ``；``); ``warnings``
+        lists garbled dates, ambiguous places left empty, a place read from the text, competing and absurd
+        declared counts (above :data:`MAX_DECLARED_COUNT`, set to ``None``), declared counts that differ
+        from the parsed ones and dates out of order.
     """
     warnings: list[str] = []
     fr = front(text)
+    add_page_dates(fr, page_meta)
     head, end = _head_and_footer(text, parsed, fr)
     pre = "\n".join(ln.text for ln in head)
     title = fr.title
-    issuer = _issuer(title, pre, end)
-    party_org_type, core, territorial = _party_org(issuer)
+    before = _before_problems(text, parsed, pre)
+    issuer, issuer_from = _issuer(title, pre, end, before)
+    party_org_type, core, territorial = _party_org(issuer, pre)
     insp = _inspection(title, pre)
     central = bool(insp["inspection_body"] and insp["inspection_body"].startswith("中央")) or core.endswith("部")
-    place, place_warnings = resolve_place(core, (title or "") + "\n" + pre, territorial, central)
-    warnings += place_warnings
+    place, place_from_text = _place(core, title, pre, text, territorial, central, warnings)
     meta = {"title": title, "issuer": issuer, "party_org_type": party_org_type, **place, **insp}
     meta.update(_dates(pre, warnings))
-    meta["published_date"] = _published(fr, end, warnings)
-    meta.update(_declared(pre, parsed, warnings))
+    meta["published_date"], published_from = _published(fr, end, warnings)
+    meta.update(_declared(before, parsed, warnings))
+    warnings += date_order_warnings(meta)
+    sources = _sources(meta, issuer_from, place_from_text, published_from, title, pre)
+    meta["meta_sources"] = "；".join(f"{k}={v}" for k, v in sources.items())
     return {k: meta.get(k) for k in META_KEYS}, warnings
+
+
+def date_order_warnings(meta: dict) -> list[str]:
+    """Warnings for dates out of their natural order: the inspection ends before it starts or after the
+    feedback, the report is published before the feedback (dates of month precision compared as months)."""
+    order = (("inspection_start", "inspection_end"), ("inspection_end", "feedback_date"),
+             ("inspection_start", "feedback_date"), ("feedback_date", "published_date"))
+    out = []
+    for a, b in order:
+        x, y = meta.get(a), meta.get(b)
+        if x and y:
+            n = min(len(x), len(y))
+            if y[:n] < x[:n]:
+                out.append(f"dates out of order: {b} {y} is before {a} {x}")
+    return out

@@ -170,6 +170,7 @@ REGION_NAMES_EN: dict[str, str] = {
     "呼和浩特市": "Hohhot City",
     "乌鲁木齐市": "Urumqi City",
     "拉萨市": "Lhasa City",
+    "中央": "Central",
 }
 _ADMIN_SUFFIXES = (
     ("特别行政区", "Special Administrative Region"),
@@ -177,6 +178,12 @@ _ADMIN_SUFFIXES = (
     ("自治州", "Autonomous Prefecture"),
     ("自治县", "Autonomous County"),
     ("自治旗", "Autonomous Banner"),
+    ("经济技术开发区", "Economic and Technological Development Zone"),
+    ("高新技术产业开发区", "High-tech Zone"),
+    ("经济开发区", "Economic Development Zone"),
+    ("经开区", "Economic Development Zone"),
+    ("高新区", "High-tech Zone"),
+    ("开发区", "Development Zone"),
     ("新区", "New Area"),
     ("林区", "Forestry District"),
     ("地区", "Prefecture"),
@@ -260,9 +267,10 @@ def region_label(name: str, lang: str = "zh") -> str:
     -------
     str
         ``"惠东县"`` in Chinese; ``"Huidong County"``, ``"Haizhu District"``, ``"Xuchang City"``,
-        ``"Haizhu District, Guangzhou"`` in English (also for the unit labels ``"海珠区（广州市）"`` and
-        ``"鼓楼区（南京市） · 2023"`` → ``"Gulou District, Nanjing · 2023"``). Names without Chinese characters are returned
-        unchanged; exceptions to plain pinyin are in :data:`REGION_NAMES_EN`.
+        ``"Haizhu District (Guangzhou)"``, ``"Chaoyang District (Beijing)"`` in English (also for the unit
+        labels ``"海珠区（广州市）"`` and ``"鼓楼区（南京市） · 2023"`` → ``"Gulou District (Nanjing) · 2023"``): pinyin
+        (pypinyin) with the English level, the parent without its level. Names without Chinese characters are
+        returned unchanged; exceptions to plain pinyin are in :data:`REGION_NAMES_EN`.
     """
     check_lang(lang)
     name = str(name).strip()
@@ -272,17 +280,20 @@ def region_label(name: str, lang: str = "zh") -> str:
         return " · ".join(region_label(part, lang) for part in name.split(" · "))
     m = _WITH_PARENT.match(name)
     if m:  # a place label: 鼓楼区（南京市）
-        return f"{region_label(m.group(1), lang)}, {_without_level(_single_region_en(m.group(2)))}"
+        return f"{region_label(m.group(1), lang)} ({_without_level(_single_region_en(m.group(2)))})"
     if name in REGION_NAMES_EN:
         return REGION_NAMES_EN[name]
     m = _COMPOSITE.match(name)
-    if m and m.group(1) not in REGION_NAMES_EN and not name.endswith(("自治区", "自治州", "特别行政区")):
-        return f"{_single_region_en(m.group(2))}, {_without_level(_single_region_en(m.group(1)))}"
+    if m and not name.endswith(("自治区", "自治州", "特别行政区")):  # 北京市朝阳区: the parent written in front
+        return f"{_single_region_en(m.group(2))} ({_without_level(_single_region_en(m.group(1)))})"
     return _single_region_en(name)
 
 
 def _without_level(english: str) -> str:
-    """``"Nanjing City"`` → ``"Nanjing"``: a parent named without its level."""
+    """``"Nanjing City"`` → ``"Nanjing"``, ``"Beijing Municipality"`` → ``"Beijing"``: a parent without its level."""
+    for level in ("Municipality", "SAR"):
+        if english.endswith(" " + level):
+            return english[: -len(level) - 1]
     for _suffix, level in _ADMIN_SUFFIXES:
         if english.endswith(" " + level):
             return english[: -len(level) - 1]

@@ -5,6 +5,7 @@ pages carry defects that make parsing brittle; this stage repairs them *without 
 character came from*:
 
 * Traditional characters → simplified (OpenCC ``t2s``, character by character so offsets stay 1:1);
+* inline pinyin that converter sites put after a character (``根據(jù)`` → ``根据``) dropped;
 * form feeds, vertical tabs and the other line separators → ``\\n``; other control characters dropped;
 * ``**bold**`` markers dropped;
 * full-width letters/digits → ASCII, ASCII punctuation in Chinese context → full-width (``，：；（）！？``),
@@ -193,6 +194,11 @@ _RE_LINE_SEP = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 #: the other control characters (C0 but tab/LF/CR, DEL, C1): nothing in a report means them
 _RE_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 _RE_BOLD = re.compile(r"\*\*")
+#: a pinyin reading in brackets right after a Chinese character, as mirror sites print them (``據(jù)``): at
+#: least one tone-marked vowel, so ``(a)`` or ``（ISO）`` stay
+_RE_PINYIN = re.compile(
+    rf"(?<=[{CJK}])[(（](?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜńňǹḿ]{{1,7}}[)）]"
+)
 _RE_TAB = re.compile(r"\t")
 _RE_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]")
 _RE_ASCII_PUNCT = re.compile(r"[,:;()!?]")
@@ -286,9 +292,18 @@ def _ends_inside_brackets(line: str) -> bool:
 _TITLE_DONE = re.compile(r"(?:通报|报告)(?:\s*\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?)?$")
 
 
+#: a whole title on one line: names the inspection and its rectification and ends as a title does
+_WHOLE_TITLE = re.compile(r"^[^。]*(?:巡察|巡视)[^。]*整改[^。]*(?:通报|报告|情况|进展)$")
+#: the end of a line that a title's second half continues: an issuer (``…局党组`` / ``关于…``) or 关于
+_TITLE_HEAD_END = re.compile(r"(?:党组|党委|党工委|党总支|委员会|[省市县区州旗]委|人民政府|关于)$")
+
+
 def _stands_alone(prev: str, nxt: str) -> bool:
-    """Web chrome (breadcrumbs, metadata lines) and a finished title are lines of their own."""
+    """Web chrome (breadcrumbs, metadata lines) and a finished title are lines of their own; so is a short
+    label (a site's column name, 行业新闻) before a whole title."""
     if (len(prev) <= 100 and CHROME_RE.search(prev)) or (len(nxt) <= 100 and CHROME_RE.search(nxt)):
+        return True
+    if len(prev) <= 12 and "关于" not in prev and not _TITLE_HEAD_END.search(prev) and _WHOLE_TITLE.match(nxt):
         return True
     return "。" not in prev and len(prev) >= 8 and bool(_TITLE_DONE.search(prev))
 
@@ -344,6 +359,7 @@ def normalize(raw: str) -> Normalized:
     ed.sub(_RE_CONTROL, lambda m: "", "control")
     ed.sub(_RE_TAB, lambda m: "\n", "tab")  # table cells (docx rows come joined by tabs) are lines of their own
     ed.sub(_RE_BOLD, lambda m: "", "bold_marker")
+    ed.sub(_RE_PINYIN, lambda m: "", "pinyin")
     ed.sub(_RE_FULLWIDTH_ALNUM, _fullwidth_alnum, "width")
     ed.sub(_RE_ASCII_PUNCT, _ascii_punct, "width")
     ed.sub(_RE_SPACE_CJK, lambda m: "", "space")

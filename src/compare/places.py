@@ -10,7 +10,10 @@ district). cpca does the matching; this module checks what cpca says against wha
   otherwise the place is left empty and a warning names the candidates;
 * placeholders of the code table (``市辖区``, ``县``, ``省直辖县级行政区划``) never reach the result: a
   municipality's city is the municipality, a county-level city under a province is its own city;
-* development zones and new areas (``…高新区``, ``…经济开发区``) are districts of their city, without a code.
+* development zones and new areas (``…高新区``, ``…经济开发区``) are districts of their city, without a code;
+* places created or renamed after cpca's table (宁乡县 → 宁乡市, 临安市 → 临安区, new districts such as 叙州区)
+  come from ``resources/admin_updates.csv``, derived from newer administrative-division data (its header says
+  from where).
 
 Without any place written, the level still follows from the prefix (``县林业局`` → county, ``市民政局`` → city).
 """
@@ -22,12 +25,12 @@ import io
 import re
 from functools import lru_cache
 
-__all__ = ["PLACE_KEYS", "resolve_place", "ambiguous_names"]
+__all__ = ["PLACE_KEYS", "resolve_place", "ambiguous_names", "place_in_text"]
 
 #: the keys :func:`resolve_place` returns
 PLACE_KEYS = ("region", "city", "province", "adcode", "region_label", "admin_level", "agency")
 _PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
-_ZONE_RE = re.compile(r"(?:经济技术开发区|经济开发区|高新技术产业开发区|高新区|开发区|新区|园区|试验区|合作区)$")
+_ZONE_RE = re.compile(r"(?:经济技术开发区|经济开发区|高新技术产业开发区|高新区|经开区|开发区|新区|园区|试验区|合作区|保税区)$")
 _LEVEL_BY_PREFIX = {"县": "county", "旗": "county", "区": "district", "市": "city", "州": "city", "盟": "city",
                     "省": "province"}
 
@@ -45,6 +48,32 @@ def _table() -> dict[str, str]:
 
     raw = files("cpca.resources").joinpath("adcodes.csv").read_text(encoding="utf-8")
     return {row["adcode"]: row["name"] for row in csv.DictReader(io.StringIO(raw))}
+
+
+@lru_cache(maxsize=1)
+def _updates() -> dict[str, dict]:
+    """County-level places created or renamed after cpca's table (``resources/admin_updates.csv``, whose header
+    says where it comes from): new name → its code, the old name and code, city and province."""
+    from importlib.resources import files
+
+    raw = files("compare").joinpath("resources/admin_updates.csv").read_text(encoding="utf-8")
+    return {r["new_name"]: r for r in csv.DictReader(ln for ln in raw.splitlines() if not ln.startswith("#"))}
+
+
+def _from_update(core: str) -> dict | None:
+    """The place of an issuer written with a name newer than cpca's table (宁乡市, 临安区, 叙州区), or None.
+
+    Only when no other city is written in front of it (``长沙市宁乡市…`` agrees, ``某市宁乡市…`` does not)."""
+    names = [n for n in _updates() if n in core]
+    if not names:
+        return None
+    name = max(names, key=len)
+    row = _updates()[name]
+    before = core[: core.index(name)]
+    if before and not (_written(row["city"], before) or _written(row["province"], before)):
+        return None
+    return {"province": row["province"], "city": row["city"], "region": name, "adcode": row["new_adcode"],
+            "rest": core[core.index(name) + len(name):], "ambiguous": None}
 
 
 def _parent_city(code: str) -> str | None:
@@ -65,6 +94,35 @@ def ambiguous_names() -> dict[str, list[str]]:
         if code[4:6] != "00" and code[6:] == "000000":
             by_name.setdefault(name, []).append(code)
     return {n: [_parent_city(c) or "" for c in codes] for n, codes in by_name.items() if len(codes) > 1}
+
+
+@lru_cache(maxsize=1)
+def _names_by_prefix() -> dict[str, tuple[str, ...]]:
+    """The place names a partial issuer's prefix may stand for: 省 → provinces, 市 → cities (prefecture- and
+    county-level), 县/旗/区 → county-level names of that ending held by one place only (cpca's table)."""
+    table, ambiguous = _table(), ambiguous_names()
+    out: dict[str, set[str]] = {"省": set(), "市": set(), "州": set(), "县": set(), "旗": set(), "区": set()}
+    for code, name in table.items():
+        if name in _PLACEHOLDERS or len(name) < 3:
+            continue
+        if code[2:] == "0000000000":
+            out["省"].add(name)
+        elif code[4:] == "00000000" or (code[6:] == "000000" and name.endswith("市")):
+            out["州" if name.endswith("州") else "市"].add(name)
+        elif code[6:] == "000000" and name[-1] in "县旗区" and name not in ambiguous:
+            out[name[-1]].add(name)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def place_in_text(prefix: str, text: str) -> str | None:
+    """The one place of the level ``prefix`` names (``市`` of ``市民政局``) written in ``text``, else None.
+
+    A province also counts in its short form (湖北省 as 湖北); other places only by their full name. Two or
+    more different places of that level written: None (no guess).
+    """
+    names = _names_by_prefix().get(prefix, ())
+    hits = {n for n in names if n in text or (prefix == "省" and _short(n) in text)}
+    return next(iter(hits)) if len(hits) == 1 else None
 
 
 def _ok(v) -> bool:
@@ -175,7 +233,7 @@ def resolve_place(core: str, context: str = "", territorial: bool = False, centr
     out = dict.fromkeys(PLACE_KEYS)
     if not core:
         return out, warnings
-    got = _from_cpca(core, context, warnings)
+    got = _from_update(core) or _from_cpca(core, context, warnings)
     out.update({k: got[k] for k in ("province", "city", "region", "adcode")})
     zone = _ZONE_RE.search(core)
     if zone and not out["region"] and out["city"]:

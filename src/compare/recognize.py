@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .grammar import CHROME_RE, CONTACT_RE, DATE_LINE_RE, META_DATE_RE, SECTION_RE, SIGNATURE_RE, lines
 
-__all__ = ["Front", "front", "verdict", "NOT_REPORT"]
+__all__ = ["Front", "front", "verdict", "NOT_REPORT", "add_page_dates"]
 
 #: the prefix of the warning a non-report carries; the reason follows it
 NOT_REPORT = "not a rectification report: "
@@ -29,7 +29,15 @@ _TITLE_END_RE = re.compile(r"(?:通报|报告|情况|公告|公示|说明)$")
 _TRAILING_DATE_RE = re.compile(r"\s*(?P<y>\d{4})\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})日?$")
 _KIND_RE = re.compile(r"巡察|巡视")
 _RECTIFY_RE = re.compile(r"整改")
-_OPENING_SAYS_RE = re.compile(r"(?:现将|特将|予以|如下|公布|公开|通报)")
+#: an opening that publishes its own rectification: ``现将整改进展情况予以公布``, ``整改情况报告如下``
+_OPENING_SAYS_RE = re.compile(r"(?:现|特)[^。，；]{0,8}将[^。]{0,30}(?:整改|情况)|整改[^。]{0,12}(?:通报|报告|公布)如下")
+#: a title that names a rectification report (``…整改进展情况的通报``, ``…通报巡视整改进展``), not news of
+#: a meeting or a check about rectification (``开展巡察整改专项督查``)
+#: a news title about rectification (a visit, a check, a meeting, reports being published), unless it says
+#: 关于 or ends as a report does; and a policy paper on it (…意见, …办法)
+_NEWS_TITLE_RE = re.compile(r"督导|督查|督办|调研|检查|推进会|部署会|座谈|约谈|召开|听取|[赴到]\S{1,8}(?:督|调|检)|公[布开]$")
+_POLICY_TITLE_RE = re.compile(r"(?:意见|办法|方案|规定|细则|通知)$")
+_TITLE_SAYS_RE = re.compile(r"整改[^，。]{0,12}(?:情况|进展|报告|通报)|通报[^，。]{0,8}整改")
 _TERMINAL = "。！？”）》!?)"
 
 
@@ -65,12 +73,29 @@ def _iso(m: re.Match) -> str | None:
     return iso_date(int(m["y"]), int(m["m"]), int(m["d"]))
 
 
+_TAG_RE = re.compile(r"^(?:[-•·*]\s*)?(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|(?:文件名称|标题|名称)[：:])\s*")
+_PROSE_START_RE = re.compile(r"^(?:根据|按照|依据|为|经|近日|日前|\d{4}年\d{1,2}月)")
+
+
+def _untagged(t: str) -> str:
+    """A line without a leading section tag (``【巡察整改】``) or a label (``文件名称：``)."""
+    return _TAG_RE.sub("", t)
+
+
 def _title_like(t: str) -> bool:
-    bare = _TRAILING_DATE_RE.sub("", t)
-    return "。" not in bare and 6 <= len(bare) <= 120 and bool(_TITLE_END_RE.search(bare)) and not CHROME_RE.match(bare)
+    bare = _TRAILING_DATE_RE.sub("", _untagged(t))
+    if "。" in bare or not 6 <= len(bare) <= 120 or CHROME_RE.match(bare):
+        return False
+    return bool(_TITLE_END_RE.search(bare) or (_KIND_RE.search(bare) and _RECTIFY_RE.search(bare[-8:])))
+
+
+def _title_rank(t: str) -> int:
+    """How surely a title-like line is the report's title: names 关于 and the inspection, names it, or neither."""
+    return 2 * bool("关于" in t and _KIND_RE.search(t)) + bool(_KIND_RE.search(t) and _RECTIFY_RE.search(t))
 
 
 def _clean_title(t: str) -> tuple[str, str | None]:
+    t = _untagged(t)
     m = _TRAILING_DATE_RE.search(t)
     date = _iso(m) if m else None
     t = _TRAILING_DATE_RE.sub("", t) if m else t
@@ -81,14 +106,43 @@ def _clean_title(t: str) -> tuple[str, str | None]:
     return t, date
 
 
+#: a chrome line holding only a date and maybe a time (``• 2021-12-14 11:00``, ``2021-02-23 12:42来源：…``): the
+#: page's date, unlabelled
+_BARE_DATE_RE = re.compile(r"^(?:[-•·*]\s*)?(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+                           r"\s*(?:$|来源|作者|编辑|浏览|阅读|点击)", re.M)
+
+
 def _meta_dates(text: str, out: dict) -> None:
+    """Add the dates of metadata labels in ``text`` to ``out`` (``published``, ``written``), first ones kept;
+    without a labelled publication date, a line holding only a date is the page's date."""
     for m in META_DATE_RE.finditer(text):
         key = "written" if m["label"] == "成文日期" else "published"
         out.setdefault(key, _iso(m))
+    bare = _BARE_DATE_RE.search(text)
+    if bare and "published" not in out:
+        out["published"] = _iso(bare)
+
+
+def add_page_dates(fr: Front, page_meta: str) -> None:
+    """Add the dates of a page's metadata line kept apart from the text (an HTML page's info bar) to ``fr``;
+    dates the text itself shows come first."""
+    _meta_dates(page_meta, fr.meta_dates)
+
+
+def _is_prose(t: str) -> bool:
+    """A line of running text: a sentence, or a long clause, or an opening formula (``根据…``)."""
+    sentence = (len(t) >= 15 and t[-1] in "。；：") or ("，" in t and ("。" in t or len(t) > 60))
+    chrome = bool(CHROME_RE.search(t)) and len(t) <= 160
+    return (sentence or bool(_PROSE_START_RE.match(t) and len(t) > 30)) and not chrome and not _title_like(t)
 
 
 def front(text: str) -> Front:
     """The chrome, title, page dates and opening of a canonical text.
+
+    Every line before the first line of running text (or the first section heading) is the page's front:
+    the best title-like line there is the title (one naming 关于 and the inspection before one naming only
+    the inspection, before any other; the first of equals), a copy of it is a title line too, and the rest
+    is chrome (breadcrumbs, site banners, toolbars, metadata lines and tables), whose dates are the page's.
 
     Parameters
     ----------
@@ -101,24 +155,16 @@ def front(text: str) -> Front:
     """
     fr = Front()
     nonblank = [ln for ln in lines(text) if not ln.blank][:40]
-    body: list = []
-    for ln in nonblank:
-        if SECTION_RE.match(ln.text) and body:
-            break
-        if not body and (CHROME_RE.search(ln.text) and len(ln.text) <= 160):
-            fr.chrome_lines.add(ln.i)
-            _meta_dates(ln.text, fr.meta_dates)
-            continue
-        if not body and fr.title is None and _title_like(ln.text):
-            fr.title, fr.title_date = _clean_title(ln.text)
-            fr.title_lines.add(ln.i)
-            continue
-        if not body and fr.title is not None and _clean_title(ln.text)[0] == fr.title:
-            fr.title_lines.add(ln.i)  # the title printed twice
-            continue
-        body.append(ln)
-        if len(body) >= 4:
-            break
+    k = next((j for j, ln in enumerate(nonblank) if _is_prose(ln.text) or
+              (SECTION_RE.match(ln.text) and not _title_like(ln.text))), len(nonblank))
+    pre, body = nonblank[:k], nonblank[k:k + 4]
+    titles = [ln for ln in pre if _title_like(ln.text) and not (CHROME_RE.search(ln.text) and not _TAG_RE.match(ln.text))]
+    if titles:
+        best = max(titles, key=lambda ln: (_title_rank(ln.text), -ln.i))
+        fr.title, fr.title_date = _clean_title(best.text)
+        fr.title_lines = {ln.i for ln in titles if _clean_title(ln.text)[0] == fr.title}
+    fr.chrome_lines = {ln.i for ln in pre if ln.i not in fr.title_lines}
+    _meta_dates("\n".join(ln.text for ln in pre if ln.i in fr.chrome_lines), fr.meta_dates)
     fr.opening = "\n".join(ln.text for ln in body)
     return fr
 
@@ -152,7 +198,9 @@ def _non_report_reason(title: str, opening: str) -> str | None:
 def _says_report(title: str, opening: str) -> bool:
     """The title, or the opening without a title, names the rectification of a 巡察 or 巡视."""
     if title:
-        return bool(_KIND_RE.search(title) and _RECTIFY_RE.search(title))
+        news = (_NEWS_TITLE_RE.search(title) and "关于" not in title and not re.search(r"(?:通报|报告)$", title)) \
+            or _POLICY_TITLE_RE.search(title)
+        return bool(_KIND_RE.search(title) and _TITLE_SAYS_RE.search(title)) and not news
     return bool(_KIND_RE.search(opening) and _RECTIFY_RE.search(opening) and _OPENING_SAYS_RE.search(opening))
 
 

@@ -16,7 +16,7 @@ REPORT_COLUMNS = [
     "report_id", "source_path", "source_format", "encoding", "sha256", "title", "issuer", "agency",
     "party_org_type", "region", "city", "province", "adcode", "region_label", "admin_level", "inspection_kind",
     "inspection_body", "inspection_start", "inspection_end", "feedback_date", "published_date",
-    "declared_problem_count", "declared_measure_count", "declared_counts", "n_problems", "n_measures", "is_report", "truncated", "n_warnings",
+    "declared_problem_count", "declared_measure_count", "declared_counts", "meta_sources", "n_problems", "n_measures", "is_report", "truncated", "n_warnings",
     "n_chars", "n_chars_raw", "warnings",
 ]
 PROBLEM_COLUMNS = [

@@ -96,11 +96,14 @@ class Study:
     measure_codebook_path: Path
     labels_path: Path = config.PROBLEM_LABELS_PATH
     model_path: Path = config.PROBLEM_MODEL_PATH
+    max_chars: int | None = None  # the reader's size limit per file (None: compare.io.DEFAULT_MAX_CHARS)
     _model: object = field(default=None, repr=False)
 
     @classmethod
-    def resolve(cls, codebook_path=None, measure_codebook_path=None, cache_dir=None, cache: bool = True) -> Study:
-        """Read the codebooks and make the tokenizer and cache (defaults from :mod:`compare.config`).
+    def resolve(cls, codebook_path=None, measure_codebook_path=None, cache_dir=None, cache: bool = True,
+                max_chars: int | None = None) -> Study:
+        """Read the codebooks and make the tokenizer and cache (defaults from :mod:`compare.config`);
+        ``max_chars`` is the reader's size limit per file (a bigger one is an ``errors`` row ``too_large``).
 
         Raises ``ValueError``/``FileNotFoundError`` naming the codebook file when it cannot be read.
         """
@@ -112,7 +115,8 @@ class Study:
         mcb_path = Path(measure_codebook_path or config.MEASURE_CODEBOOK_PATH)
         store = Cache(Path(cache_dir or config.CACHE_DIR) if cache else None).check()
         tokenizer = JiebaTokenizer(config.USERDICT_PATH, config.STOPWORDS_PATH, cache=store)
-        return cls(load_codebook(cb_path), load_codebook(mcb_path), store, tokenizer, cb_path, mcb_path)
+        return cls(load_codebook(cb_path), load_codebook(mcb_path), store, tokenizer, cb_path, mcb_path,
+                   max_chars=max_chars)
 
     # ----------------------------------------------------------------------------------------- inputs
     def stamp_inputs(self) -> dict:
@@ -164,7 +168,7 @@ class Study:
 
         paths = expand_paths(path_or_glob if path_or_glob is not None else config.RAW_DIR)
         return read_corpus(paths, cache=self.cache, tokenizer=self.tokenizer if tokens else None, jobs=jobs,
-                           engine=engine, scheduler=scheduler, progress=progress)
+                           engine=engine, scheduler=scheduler, progress=progress, max_chars=self.max_chars)
 
     def code(self, corpus, jobs: int | None = 1, progress: bool | None = None, model=None):
         """Add problem codes and measure types to the corpus tables (cached per report); returns the corpus.
