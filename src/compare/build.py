@@ -416,10 +416,8 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
         ``"dask"`` with a scheduler address runs the per-file stage on a Dask cluster.
     figures, notebooks : bool
         Draw the figures; execute the notebooks into HTML.
-    codebook_path, measure_codebook_path : path, optional
-        Codebooks (default: the bundled ones).
-    cache_dir : path, optional
-        The cache folder (default ``config.CACHE_DIR``).
+    codebook_path, measure_codebook_path, cache_dir : path, optional
+        Codebooks (default: the bundled ones); the cache folder (default ``config.CACHE_DIR``).
     by, weighting : str
         The unit of comparison (:func:`compare.analysis.units`; default ``place``) and a unit's shares:
         ``pooled`` problems or the ``mean`` of its reports' shares (stated in the tables).
