@@ -299,3 +299,24 @@ def test_kwic_table_aligns_the_contexts_on_the_marked_match(small):
     page = explore.kwic_table(explore.kwic(small, "养老服务", window=5)).to_html()
     assert "<mark>养老服务</mark>" in page and "讨。↵2." in page
     assert "text-align: right" in page  # the left context ends at the match
+
+
+def test_explorer_follows_the_unit_the_analyses_were_made_by(small, codebook):
+    # 甲市 reports a second time (a year later): by place, its cell holds the problems of both reports, and the
+    # problems behind the cell are the same three, not one report's
+    C = "jia_2025-05-01"
+    reports = pd.concat([small.reports, small.reports.iloc[[0]].assign(report_id=C, published_date="2025-05-01")])
+    problems = pd.concat([small.problems, small.problems.iloc[[2]].assign(
+        report_id=C, problem_id=f"{C}:P01", primary_code="party_building")])
+    measures = pd.concat([small.measures, small.measures.iloc[[3]].assign(
+        report_id=C, problem_id=f"{C}:P01", measure_id=f"{C}:P01:M01")])
+    empty = pd.DataFrame()
+    corpus = Corpus(reports.reset_index(drop=True), problems.reset_index(drop=True),
+                    measures.reset_index(drop=True), empty, empty, empty,
+                    documents={**small.documents, C: _Doc(TEXT_B)})
+    counts = analysis.type_counts(corpus.problems, corpus.reports, codebook=codebook, unit="place")
+    ex = explore.Explorer(corpus, {"type_counts": counts}, codebook)
+    assert ex.units == ["甲市", "乙县（丁市）"]
+    assert ex.cells[("甲市", "party_building")].description == "2"
+    ex.select(unit="甲市", code="party_building")
+    assert ex.problems["problem_id"].tolist() == [f"{A}:P01", f"{C}:P01"]

@@ -250,11 +250,12 @@ class Explorer:
 
     def _set_by(self, by: str) -> None:
         unit_reports(self.corpus.reports, by)  # checks that the unit exists
-        # the analyses' own units: "region" is the study's default unit (a report's place, told apart by its code)
-        self._unit = "report" if by == "region" else by
+        # "region" is the unit the analyses were made by (their tables say which; by default a report's place,
+        # told apart by its admin code), so the cells and the problems behind them name the same units
+        given = self.results.get("type_counts")
+        self._unit = (given.attrs.get("unit", "place") if given is not None else "place") if by == "region" else by
         self._reports = self.corpus.reports
         self.by = by
-        given = self.results.get("type_counts")
         if by == "region" and given is not None:
             self.counts = given
         else:
