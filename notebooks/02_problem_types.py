@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -58,6 +60,32 @@ else:
     display(loro.scores.pivot(index="region", columns="method", values="accuracy").round(3))
     display(loro.summary("blend")[["n", "accuracy", "macro_f1", "secondary_f1"]].round(3))
     display(loro.confusion)
+
+# %% [markdown]
+# ## 第二编码员 / A second coder
+# Agreement of the hand labels with an independent coder's, made blind from the codebook alone
+# (`labels-export --blind`, `labels-import --coder second`): Cohen's κ overall and per code, Krippendorff's α,
+# the confusion table (rows: first coder) and the problems to adjudicate. This is apart from the figures above:
+# leave-one-report-out measures the classifier, this measures how reproducible the codes themselves are.
+
+# %%
+second, why_not = study.agreement(corpus)  # the second coder's labels of these problems, or what is missing
+if second is None:
+    print(why_not)
+else:
+    display(second.summary.round(3), second.per_code.round(3), second.confusion)
+    display(second.disagreements[[c for c in second.disagreements.columns
+                                  if c.startswith(("problem_id", "title", "primary_code"))]])
+
+# %% [markdown]
+# ## 待复核 / Needs review
+# Problems the coder could not code with confidence (below the threshold, or no rule of any code fired and the
+# model is unsure) are `needs_review`: counted in their unit's problems, never forced into a type.
+
+# %%
+flagged = corpus.problems[corpus.problems["needs_review"].fillna(False).astype(bool)]
+print(f"{len(flagged)} of {len(corpus.problems)} problems need review")
+flagged[["problem_id", "title", "primary_code", "confidence", "review_reason"]].head(20)
 
 # %% [markdown]
 # ## 聚类 / Clustering

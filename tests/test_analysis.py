@@ -65,7 +65,7 @@ def cell(df, region, code, col, code_col="code"):
 def test_type_counts_primary(corpus, cb):
     tc = A.type_counts(corpus["problems"], corpus["reports"], codebook=cb)
     assert list(tc.columns) == ["region", "province", "city", "admin_level", "year", "n_reports", "code", "name_zh",
-                                "name_en", "n", "n_region", "share_of_region", "share_low", "share_high", "n_type",
+                                "name_en", "n", "n_region", "n_needs_review", "share_of_region", "share_low", "share_high", "n_type",
                                 "share_of_type", "weighting"]
     # complete grid, regions in report order, codes in codebook order
     assert len(tc) == 3 * 9
@@ -121,6 +121,22 @@ def test_type_counts_uncoded_and_missing_region(corpus, cb):
     assert cell(tc, "惠东县（惠州市）", "elderly_care", "n_region") == 4  # uncoded problems stay in the denominator
     assert tc[tc["region"] == "惠东县（惠州市）"]["n"].sum() == 3
     assert XC in set(tc["region"])  # a report without region is listed under its id
+
+
+def test_type_counts_keep_problems_that_need_review_apart(corpus, cb):
+    # the coder flagged 惠东县 P04 (funeral_services) needs_review: it stays one of the region's 4 problems,
+    # counted in n_needs_review and under no type, with and without secondary codes
+    problems = corpus["problems"].assign(needs_review=lambda d: d["problem_id"] == f"{HD}:P04")
+    for codes in ("primary", "all"):
+        tc = A.type_counts(problems, corpus["reports"], codes=codes, codebook=cb)
+        assert cell(tc, "惠东县（惠州市）", "funeral_services", "n") == 0
+        assert cell(tc, "惠东县（惠州市）", "funeral_services", "n_region") == 4
+        assert set(tc.loc[tc["region"] == "惠东县（惠州市）", "n_needs_review"]) == {1}
+        assert set(tc.loc[tc["region"] == "许昌市", "n_needs_review"]) == {0}
+    primary = A.type_counts(problems, corpus["reports"], codebook=cb)
+    assert primary[primary["region"] == "惠东县（惠州市）"]["n"].sum() == 3
+    # without the column (an uncoded or older table) nothing is flagged
+    assert A.type_counts(corpus["problems"], corpus["reports"], codebook=cb)["n_needs_review"].eq(0).all()
 
 
 def test_type_counts_errors(corpus, cb):

@@ -45,7 +45,11 @@ def test_notebooks_execute_end_to_end(tmp_path):
     html = (tmp_path / "03_compare_regions.html").read_text(encoding="utf-8")
     assert "Traceback" not in html and "许昌市" in html
     # notebook 02 shows the leave-one-region-out table and 01 the errors of the demo batch
-    assert "macro_f1" in (tmp_path / "02_problem_types.html").read_text(encoding="utf-8")
+    page02 = (tmp_path / "02_problem_types.html").read_text(encoding="utf-8")
+    assert "macro_f1" in page02
+    # the blind second coder: κ 0.953 over the 75 problems, three to adjudicate (labels/problems_second.csv)
+    assert "0.953" in page02 and "cohen_kappa" in page02 and "xuchang_2024-12-31:P27" in page02
+    assert "0 of 75 problems need review" in page02
     assert "empty" in (tmp_path / "01_load_reports.html").read_text(encoding="utf-8")
     for name, n_figures in FIGURE_CELLS.items():
         page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
@@ -92,4 +96,5 @@ def test_notebooks_describe_the_corpus_the_build_was_given(tmp_path):
     assert "鼓楼区（南京市）" in pages["01_load_reports"]
     # no hand labels for these problems: one line says what the evaluation needs
     assert "No evaluation: problems.csv codes 0 of this corpus" in pages["02_problem_types"]
+    assert "No agreement on this corpus" in pages["02_problem_types"]
     assert (out / "reports" / "export" / "figures" / "02_bars_type_by_region_en.png").is_file()

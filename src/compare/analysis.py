@@ -205,8 +205,11 @@ def _assignments(problems: pd.DataFrame, codes: str, codebook: Codebook) -> pd.D
     if codes == "all":
         _require(problems, ["codes"], "problems")
     rows = []
+    flagged = set(_needs_review(problems))
     for rec in problems.itertuples(index=False):
         pid = rec.problem_id
+        if pid in flagged:  # counted in its unit's problems, never forced into a type
+            continue
         found = [] if _blank(rec.primary_code) else [str(rec.primary_code).strip()]
         if codes == "all":
             found += _split_codes(rec.codes)
@@ -223,6 +226,13 @@ def _assignments(problems: pd.DataFrame, codes: str, codebook: Codebook) -> pd.D
             f"codes not in the codebook {codebook.path}: {bad} (problems {list(unknown['problem_id'][:5])})"
         )
     return out
+
+
+def _needs_review(problems: pd.DataFrame) -> pd.Series:
+    """The ids of the problems the coder could not code with confidence (``needs_review``; none without it)."""
+    if "needs_review" not in problems.columns:
+        return problems["problem_id"].iloc[:0]
+    return problems.loc[problems["needs_review"].fillna(False).astype(bool), "problem_id"]
 
 
 def _count_table(
@@ -470,13 +480,15 @@ def type_counts(
     pandas.DataFrame
         One row per region × code, regions (units) in report order and codes in codebook order, with columns
         ``region, province, city, admin_level, year, n_reports, code, name_zh, name_en, n, n_region,
-        share_of_region, share_low, share_high, n_type, share_of_type, weighting``:
+        n_needs_review, share_of_region, share_low, share_high, n_type, share_of_type, weighting``:
 
         * ``region`` — the unit's label (:func:`units`), described by ``province … n_reports``;
         * ``share_low``, ``share_high`` — the 95 % Wilson interval of the pooled share ``n / n_region``
           (:func:`wilson_interval`); with few problems it is wide (1 of 4: 5 %–70 %);
 
         * ``n`` — problems of the region carrying the code;
+        * ``n_needs_review`` — problems of the region the coder flagged ``needs_review``: they count in
+          ``n_region`` but under no type (never forced into one);
         * ``n_region`` — all problems of the region (uncoded ones included), so ``share_of_region = n /
           n_region`` is the share of the region's problems of this type. With ``codes="all"`` it is the
           share of the region's problems that carry the code as primary *or* secondary code, and the
@@ -496,6 +508,9 @@ def type_counts(
     out.insert(pos + 1, "share_high", high)
     if weighting == "mean":
         out["share_of_region"] = _mean_shares(p, assigned, out)
+    review = p.loc[p["problem_id"].isin(_needs_review(p)), "region"].value_counts()
+    out.insert(out.columns.get_loc("n_region") + 1, "n_needs_review",
+               out["region"].map(review).fillna(0).astype("int64"))
     out["weighting"] = weighting
     return _describe(_add_names(out, "code", codebook), reports, unit)
 

@@ -277,6 +277,26 @@ class Study:
                           "of at least two reports (python -m compare labels-export SHEET.xlsx, then labels-import).")
         return Training(corpus, mine.reset_index(drop=True), self.codebook, self.tokenizer), None
 
+    def agreement(self, corpus, coder: str = "second"):
+        """Agreement of the first coder's labels with coder ``coder``'s (:func:`compare.labels.agreement`) on
+        this corpus's problems, or the reason why not.
+
+        Returns ``(Agreement, None)``, or ``(None, reason)`` — one line — when that coder has no label file
+        beside :attr:`labels_path` or it codes none of the corpus's problems.
+        """
+        from .labels import LabelError, agreement, coder_labels_path, read_labels
+
+        second = coder_labels_path(self.labels_path, coder)
+        if not second.exists():
+            return None, (f"No second coding: {second.name} is missing (python -m compare labels-export SHEET.xlsx "
+                          f"--blind, then labels-import SHEET.xlsx --coder {coder}).")
+        try:
+            a, b = (read_labels(f, problems=corpus.problems, codebook=self.codebook)
+                    for f in (self.labels_path, second))
+        except LabelError as exc:
+            return None, f"No agreement on this corpus: {exc}"
+        return agreement(a, b, self.codebook, names=("first", coder)), None
+
 
 def built_clusters(results: dict[str, pd.DataFrame]):
     """The build's problem clusters as a :class:`compare.cluster.ClusterResult` read from its tables
