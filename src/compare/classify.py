@@ -29,9 +29,12 @@ the model rather than used as extra features: with three reports, several codes 
 go to the sector's ``other_units`` code (DESIGN.md §4: line-of-business problems of other units), and a
 document no rule matches gets the rule share 1 for ``other_units``.
 
-**Confidence** (:meth:`CodebookClassifier.confidence`): a LogisticRegression of "the primary code is right" on
-the top blended score, its margin and whether a rule matched, fitted on 5-fold out-of-fold predictions of the
-training labels (``calibrator_``). :meth:`CodebookClassifier.review` flags ``needs_review`` below
+**Confidence** (:meth:`CodebookClassifier.confidence`): a Platt-style LogisticRegression of "the primary code is
+right" on signals that carry information (:data:`CONFIDENCE_FEATURES`: blended top score and margin, the rules'
+margin between their top two codes, whether and how strongly a rule fired, the model's top probability and
+entropy, whether rules and model agree, whether the unit is known), fitted on out-of-sample predictions
+(``calibrator_``): leave-one-region-out predictions of the training labels and labelled statements the
+classifier was not fitted on (``fit(calibration=…)``). :meth:`CodebookClassifier.review` flags ``needs_review`` below
 ``review_threshold`` or when no rule matched and the model's top probability is below ``model_unsure``.
 
 Secondary ``codes`` follow the codebook's decision rule 4 — a secondary code is a field that at least one
@@ -70,9 +73,12 @@ from .documents import han_only, measure_segments
 from .documents import title_of as _title
 
 __all__ = [
+    "CONFIDENCE_FEATURES",
     "CodebookClassifier",
     "ProblemClassifier",
     "RuleScorer",
+    "confidence_features",
+    "known_units",
     "make_text_pipeline",
     "measure_classifier",
 ]
@@ -276,9 +282,13 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
     training_info_ : dict
         Hashes of the codebook, dictionary, stopwords and labels it was trained with (set by
         :func:`compare.training.train_model`).
-    calibrator_ : sklearn.linear_model.LogisticRegression or None
-        P(primary code right | blended top score, margin over the second, whether a rule matched), fitted on
-        out-of-fold predictions of the training data (None: not calibrated).
+    calibrator_ : sklearn.pipeline.Pipeline or None
+        P(primary code right | :data:`CONFIDENCE_FEATURES`): StandardScaler → LogisticRegression, fitted on
+        out-of-sample predictions (held-out groups of the training data, plus the ``calibration``
+        statements given to :meth:`fit`); None: not calibrated.
+    calibration_info_ : dict
+        How many out-of-sample predictions the calibrator saw (``n``, ``n_training_folds``,
+        ``n_statements``) and how many of them were wrong (``errors``).
 
     Examples
     --------
@@ -303,7 +313,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         min_df: int = 2,
         n_features: int = 8,
         calibrate: bool = True,
-        review_threshold: float = 0.6,
+        review_threshold: float = 0.7,
         model_unsure: float = 0.5,
     ):
         self.codebook = codebook
@@ -323,7 +333,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         self.model_unsure = model_unsure
 
     # -- fitting -------------------------------------------------------------------------------------------
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, groups=None, agency=None, calibration=None):
         """Fit on documents ``X`` (first line = title) and codes ``y``.
 
         Parameters
@@ -331,6 +341,14 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         X : list of str
         y : array-like of str, optional
             Codes of the codebook; required unless ``rule_weight == 1``.
+        groups : array-like, optional
+            The group (region) of every document: the confidence is then calibrated on leave-one-group-out
+            predictions of the training documents (else 5-fold).
+        agency : str or sequence of str, optional
+            The unit of every training document (:meth:`outside_sector`), for those predictions.
+        calibration : tuple (documents, codes, agencies), optional
+            Further labelled statements the confidence is calibrated on, coded by the fitted classifier
+            (they are not used to fit it): see :func:`compare.training.calibration_set`.
 
         Returns
         -------
@@ -366,8 +384,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
                 vec.__dict__.pop("_stop_words_id", None)
             self.model_classes_ = np.asarray(self.pipeline_.classes_, dtype=object)
         self.calibrator_ = None
+        self.calibration_info_ = {}
         if self.calibrate and self.pipeline_ is not None:
-            self.calibrator_ = _fit_calibrator(self, X, y)
+            self.calibrator_, self.calibration_info_ = _fit_calibrator(self, X, y, groups, agency, calibration)
         return self
 
     # -- scores --------------------------------------------------------------------------------------------
@@ -415,13 +434,29 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         A[np.ix_(rows, fields)] = 0
         return A
 
+    def _outside_model(self, P: np.ndarray, out: np.ndarray, fired: np.ndarray) -> np.ndarray:
+        """The model's probabilities for documents of units outside the sector: where a rule matched, the
+        field codes' mass is dropped and the rest renormalised (the model, trained on the sector, says
+        nothing about which other code applies); where none matched, it goes to ``other_units``."""
+        P = self._line_of_business(P, out & ~fired)
+        rows = np.flatnonzero(out & fired)
+        if not len(rows):
+            return P
+        fields = [int(np.flatnonzero(self.classes_ == c)[0]) for c in self.rules_.codebook_.sector.field_codes]
+        P = P.copy()
+        P[np.ix_(rows, fields)] = 0
+        total = P[rows].sum(axis=1, keepdims=True)
+        P[rows] = np.divide(P[rows], total, out=np.zeros_like(P[rows]), where=total > 0)
+        return P
+
     def _scores(self, X, agency=None):
         """Blended scores and their parts (module docstring), with the sector boundary applied.
 
-        For a document of a unit outside the codebook's sector the field codes' rule scores and model
-        probabilities go to the sector's ``other_units`` code, and when no rule matches at all the rule
-        share of ``other_units`` is 1 (its own line of business, DESIGN.md §4); the returned raw rule scores
-        stay 0 there (no rule matched).
+        For a document of a unit outside the codebook's sector the field codes' rule scores go to the
+        sector's ``other_units`` code, and so do the model's field probabilities when no rule matches (the
+        rule share of ``other_units`` is then 1: its own line of business, DESIGN.md §4; the returned raw
+        rule scores stay 0 there); when a rule matches, the model's field probabilities are dropped and the
+        rest renormalised (:meth:`_outside_model`).
         """
         check_is_fitted(self, "classes_")
         X = [_as_text(d) for d in X]
@@ -436,7 +471,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         total = evidence.sum(axis=1, keepdims=True)
         shares = np.divide(evidence, total, out=np.zeros_like(evidence), where=total > 0)
         model, M = self._model_proba(X)
-        model = self._line_of_business(model, out)
+        model = self._outside_model(model, out, raw.sum(axis=1) > 0)
         if self.pipeline_ is None:
             blend = shares
         else:
@@ -444,31 +479,35 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             blend = np.where(total > 0, (1 - w) * model + w * shares, model)
         return blend, model, shares, raw, terms, M
 
-    def confidence(self, blend: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    def confidence(self, blend: np.ndarray, model: np.ndarray, shares: np.ndarray, raw: np.ndarray,
+                   known: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probability that each primary code is right (module docstring, ``calibrator_``).
 
         Parameters
         ----------
-        blend : ndarray
-            Blended scores (:meth:`predict_proba`).
-        raw : ndarray
-            Raw rule scores of the same documents.
+        blend, model, shares, raw : ndarray
+            The blended scores, the model's probabilities, the rule shares and the raw rule scores of the
+            same documents (:meth:`_scores`).
+        known : ndarray of bool, optional
+            Whether each document's unit is known (an ``agency`` was given); default all False.
         """
-        feats = _confidence_features(blend, raw)
+        feats = confidence_features(blend, model, shares, raw, known)
         cal = getattr(self, "calibrator_", None)
         if cal is None or not len(feats):
-            return feats[:, 0] if len(feats) else np.zeros(0)
+            return blend.max(axis=1) if len(blend) else np.zeros(0)
+        if getattr(cal, "n_features_in_", feats.shape[1]) != feats.shape[1]:  # saved with other signals
+            return blend.max(axis=1)
         return cal.predict_proba(feats)[:, 1]
 
-    def review(self, blend: np.ndarray, model: np.ndarray, raw: np.ndarray,
-               outside: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    def review(self, blend: np.ndarray, model: np.ndarray, shares: np.ndarray, raw: np.ndarray,
+               outside: np.ndarray | None = None, known: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
         """Confidence, and why a problem needs review ("" when it does not).
 
         A problem needs review when its confidence is below ``review_threshold``, or when no rule of any
         code matched and the model's top probability is below ``model_unsure`` (for a unit outside the
         codebook's sector the code is then its line of business, ``other_units``, and the reason says so).
         """
-        conf = self.confidence(blend, raw)
+        conf = self.confidence(blend, model, shares, raw, known)
         outside = np.zeros(len(blend), dtype=bool) if outside is None else outside
         unsure = getattr(self, "model_unsure", 0.5)
         threshold = getattr(self, "review_threshold", 0.6)
@@ -616,9 +655,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         """
         single = isinstance(X, str)
         docs = [X] if single else [_as_text(d) for d in X]
-        blend, model, _, raw, terms, M = self._scores(docs, agency)
+        blend, model, shares, raw, terms, M = self._scores(docs, agency)
         outside = self.outside_sector(agency, len(docs))
-        conf, reasons = self.review(blend, model, raw, outside)
+        conf, reasons = self.review(blend, model, shares, raw, outside, known_units(agency, len(docs)))
         primary = [self.classes_[r.argmax()] if r.max() > 0 else None for r in blend]
         per_measure = self.measure_codes(docs) if self.secondary == "measures" else [[] for _ in docs]
         secondary = self.secondary_codes(docs, blend, per_measure)
@@ -649,37 +688,97 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         return out[0] if single else out
 
 
-def _confidence_features(blend: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    """Per document: top blended score, its margin over the second, and whether any rule matched."""
-    if not len(blend):
-        return np.zeros((0, 3))
-    top2 = -np.sort(-blend, axis=1)[:, :2] if blend.shape[1] > 1 else np.hstack([blend, 0 * blend])
-    fired = (raw.max(axis=1) > 0).astype(float)
-    return np.column_stack([top2[:, 0], top2[:, 0] - top2[:, 1], fired])
+#: The signals the confidence is calibrated on (:func:`confidence_features`), in column order.
+CONFIDENCE_FEATURES = (
+    "blend_top",        # the primary code's blended score
+    "blend_margin",     # its margin over the second code
+    "rule_margin",      # top rule share minus the second (0 when no rule matched)
+    "rule_fired",       # any codebook rule matched
+    "rule_strength",    # log(1 + the top raw rule score)
+    "model_top",        # the text model's top probability
+    "model_entropy",    # the model's entropy over the codes, divided by log(number of codes)
+    "agree",            # the rules' top code is the model's top code (a rule matched)
+    "unit_known",       # the document's unit (agency) was given
+)
 
 
-def _fit_calibrator(clf: CodebookClassifier, X: list[str], y: np.ndarray, folds: int = 5):
-    """Platt-style calibration of the blend: LogisticRegression of "the primary code is right" on
-    :func:`_confidence_features` of out-of-fold predictions (``folds``-fold, shuffled, seed 0).
+def known_units(agency, n: int) -> np.ndarray:
+    """Whether each of ``n`` documents has a known unit (a non-empty ``agency``)."""
+    if agency is None:
+        return np.zeros(n, dtype=bool)
+    units = [agency] * n if isinstance(agency, str) else list(agency)
+    return np.array([isinstance(u, str) and u.strip() != "" for u in units], dtype=bool)
 
-    None when there are too few documents or the out-of-fold predictions are all right or all wrong.
-    """
+
+def confidence_features(blend: np.ndarray, model: np.ndarray, shares: np.ndarray, raw: np.ndarray,
+                        known: np.ndarray | None = None) -> np.ndarray:
+    """Per document, the signals of :data:`CONFIDENCE_FEATURES` (documents × 9)."""
+    n = len(blend)
+    if not n:
+        return np.zeros((0, len(CONFIDENCE_FEATURES)))
+
+    def top2(a):
+        s = -np.sort(-a, axis=1)
+        return s[:, 0], (s[:, 1] if a.shape[1] > 1 else np.zeros(len(a)))
+
+    b1, b2 = top2(blend)
+    r1, r2 = top2(shares)
+    fired = raw.max(axis=1) > 0
+    p = np.clip(model, 1e-12, 1)
+    entropy = -(model * np.log(p)).sum(axis=1) / np.log(max(model.shape[1], 2))
+    agree = fired & (shares.argmax(axis=1) == model.argmax(axis=1))
+    known = np.zeros(n, dtype=bool) if known is None else np.asarray(known, dtype=bool)
+    return np.column_stack([b1, b1 - b2, np.where(fired, r1 - r2, 0.0), fired, np.log1p(raw.max(axis=1)),
+                            model.max(axis=1), entropy, agree, known]).astype(float)
+
+
+def _out_of_sample(clf: CodebookClassifier, X: list[str], y: np.ndarray, groups, agency, folds: int = 5):
+    """Confidence features and rightness of held-out predictions of the training documents: one fold per
+    group (region) when ``groups`` has two or more, else ``folds``-fold (shuffled, seed 0)."""
     from sklearn.base import clone
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-    if len(X) < 2 * folds:
-        return None
-    feats, right = [], []
+    units = None if agency is None else ([agency] * len(X) if isinstance(agency, str) else list(agency))
+    if groups is not None and len(set(groups)) >= 2:
+        splits = LeaveOneGroupOut().split(X, y, groups=np.asarray(groups))
+    elif len(X) >= 2 * folds:
+        splits = KFold(folds, shuffle=True, random_state=0).split(X)
+    else:
+        return np.zeros((0, len(CONFIDENCE_FEATURES))), np.zeros(0, dtype=bool)
     base = clone(clf).set_params(calibrate=False)
-    for train, test in KFold(folds, shuffle=True, random_state=0).split(X):
+    feats, right = [], []
+    for train, test in splits:
         fold = clone(base).fit([X[i] for i in train], y[train])
-        blend, _, _, raw, _, _ = fold._scores([X[i] for i in test])
-        feats.append(_confidence_features(blend, raw))
+        unit = None if units is None else [units[i] for i in test]
+        blend, model, shares, raw, _, _ = fold._scores([X[i] for i in test], unit)
+        feats.append(confidence_features(blend, model, shares, raw, known_units(unit, len(test))))
         right.append(fold.classes_[blend.argmax(axis=1)] == y[test])
-    F, R = np.vstack(feats), np.concatenate(right)
+    return np.vstack(feats), np.concatenate(right)
+
+
+def _fit_calibrator(clf: CodebookClassifier, X: list[str], y: np.ndarray, groups=None, agency=None,
+                    calibration=None):
+    """Platt calibration of the confidence: a LogisticRegression of "the primary code is right" on the
+    standardised :data:`CONFIDENCE_FEATURES` of out-of-sample predictions — held-out folds of the training
+    documents (:func:`_out_of_sample`) plus the ``calibration`` statements coded by ``clf`` itself.
+
+    Returns the calibrator (None when the predictions are all right or all wrong) and a summary dict.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    F, R = _out_of_sample(clf, X, y, groups, agency)
+    n_folds = len(R)
+    if calibration is not None and len(calibration[0]):
+        docs, codes, units = calibration
+        blend, model, shares, raw, _, _ = clf._scores(list(docs), list(units))
+        F = np.vstack([F, confidence_features(blend, model, shares, raw, known_units(list(units), len(docs)))])
+        R = np.concatenate([R, clf.classes_[blend.argmax(axis=1)] == np.asarray(codes, dtype=object)])
+    info = {"n": int(len(R)), "n_training_folds": int(n_folds), "n_statements": int(len(R) - n_folds),
+            "errors": int((~R).sum())}
     if R.all() or not R.any():
-        return None
-    return LogisticRegression(C=1.0).fit(F, R)
+        return None, info
+    cal = Pipeline([("scale", StandardScaler()), ("logit", LogisticRegression(C=1.0))]).fit(F, R)
+    return cal, info
 
 
 class ProblemClassifier(CodebookClassifier):

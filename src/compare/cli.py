@@ -198,7 +198,7 @@ def cmd_train(args) -> int:
     """Fit the problem classifier on the hand labels, write it, and report leave-one-region-out figures."""
     from . import config
     from .study import Study
-    from .training import evaluate_loro, model_inputs, train_model
+    from .training import calibration_set, evaluate_loro, model_inputs, train_model
 
     study = Study.resolve()
     if args.labels:
@@ -207,11 +207,18 @@ def cmd_train(args) -> int:
     training = study.training(corpus)
     out = Path(args.out) if args.out else study.model_path
     inputs = model_inputs(study.codebook_path, config.USERDICT_PATH, config.STOPWORDS_PATH,
-                          study.labels_path)
-    model = train_model(*training, path=out, inputs=inputs)
+                          study.labels_path, config.CALIBRATION_PATH)
+    statements = None
+    if config.CALIBRATION_PATH.is_file():
+        statements = calibration_set(config.CALIBRATION_PATH, study.codebook)
+    model = train_model(*training, path=out, inputs=inputs, calibration=statements)
     size = out.stat().st_size
     print(f"trained on {model.training_info_['n_train']} problems "
           f"({', '.join(model.training_info_['regions'])}); wrote {out} ({size / 1e6:.2f} MB)")
+    cal = getattr(model, "calibration_info_", {})
+    if cal:
+        print(f"confidence calibrated on {cal['n']} out-of-sample predictions ({cal['n_training_folds']} "
+              f"leave-one-region-out, {cal['n_statements']} written statements; {cal['errors']} wrong)")
     if not args.no_eval:
         res = evaluate_loro(*training)
         print("leave-one-region-out (train on the other regions, predict this one):")

@@ -46,6 +46,8 @@ USERDICT_PATH = RESOURCES_DIR / "userdict.txt"
 STOPWORDS_PATH = RESOURCES_DIR / "stopwords.txt"
 LABELS_DIR = RESOURCES_DIR / "labels"
 PROBLEM_LABELS_PATH = LABELS_DIR / "problems.csv"
+#: Statements written by the project (not published text) that the coder's confidence is calibrated on.
+CALIBRATION_PATH = LABELS_DIR / "calibration_statements.csv"
 
 #: Model trained on the hand labels (written by ``python -m compare train``).
 MODEL_DIR = RESOURCES_DIR

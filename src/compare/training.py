@@ -47,10 +47,12 @@ __all__ = [
     "LoroResult",
     "StaleModelWarning",
     "Training",
+    "calibration_set",
     "evaluate_loro",
     "load_model",
     "model_for_codebook",
     "model_inputs",
+    "report_units",
     "save_model",
     "stale",
     "train_model",
@@ -115,12 +117,60 @@ def training_data(corpus, labels: pd.DataFrame):
     return problem_documents(df), frame["primary_code"].to_numpy(dtype=object), frame
 
 
+def report_units(reports: pd.DataFrame) -> dict:
+    """``report_id`` → the report's unit (its ``agency``, else its ``issuer``; None when neither is known)."""
+    if not len(reports) or "report_id" not in reports:
+        return {}
+    unit = reports["agency"] if "agency" in reports else pd.Series(None, index=reports.index, dtype=object)
+    if "issuer" in reports:
+        unit = unit.where(unit.notna() & (unit.astype(str) != ""), reports["issuer"])
+    return {r: (u if isinstance(u, str) and u else None) for r, u in zip(reports["report_id"], unit, strict=True)}
+
+
+def calibration_set(path, codebook=None) -> tuple[list[str], list[str], list[str | None]]:
+    """Labelled statements for calibrating the confidence (``resources/labels/calibration_statements.csv``).
+
+    A CSV with ``title``, ``primary_code``, ``agency`` (the unit; empty: unknown) and ``role``. The
+    statements were written by the project, not taken from published reports (``resources/labels/README.md``).
+    Only the rows whose ``role`` is ``calibration`` are returned: the ``development`` rows are the ones the
+    codebook rules may be tuned on and the tests use, so the confidence is calibrated on statements the rules
+    were not written for.
+
+    Parameters
+    ----------
+    path : path-like
+    codebook : Codebook, optional
+        Statements whose code is not in it are left out (a study with a codebook of its own).
+
+    Returns
+    -------
+    (documents, codes, agencies)
+        Ready for ``CodebookClassifier.fit(calibration=…)``.
+
+    Raises
+    ------
+    ValueError
+        When a column is missing (the message names the file).
+    """
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = sorted({"title", "primary_code", "agency"} - set(df.columns))
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    if "role" in df:
+        df = df[df["role"] == "calibration"]
+    if codebook is not None:
+        df = df[df["primary_code"].isin(list(codebook.ids))]
+    units = [a if a.strip() else None for a in df["agency"]]
+    return df["title"].tolist(), df["primary_code"].tolist(), units
+
+
 def _file_sha(path) -> str | None:
     p = Path(path) if path is not None else None
     return hashlib.sha256(p.read_bytes()).hexdigest() if p is not None and p.is_file() else None
 
 
-def model_inputs(codebook=None, userdict=None, stopwords=None, labels=None) -> dict[str, str | None]:
+def model_inputs(codebook=None, userdict=None, stopwords=None, labels=None,
+                 calibration=None) -> dict[str, str | None]:
     """The sha256 of each file a model is trained from (None for a file not given or missing).
 
     Parameters
@@ -128,6 +178,8 @@ def model_inputs(codebook=None, userdict=None, stopwords=None, labels=None) -> d
     codebook, userdict, stopwords, labels : path-like, optional
         E.g. ``config.CODEBOOK_PATH``, ``config.USERDICT_PATH``, ``config.STOPWORDS_PATH``,
         ``config.PROBLEM_LABELS_PATH``.
+    calibration : path-like, optional
+        The calibration statements (``config.CALIBRATION_PATH``); only stamped when given.
 
     Returns
     -------
@@ -136,12 +188,14 @@ def model_inputs(codebook=None, userdict=None, stopwords=None, labels=None) -> d
         stamps into ``training_info_`` and :func:`stale` compares.
     """
     files = {"codebook": codebook, "userdict": userdict, "stopwords": stopwords, "labels": labels}
+    if calibration is not None:
+        files["calibration"] = calibration
     return {name: _file_sha(path) for name, path in files.items()}
 
 
 # -- fit, save, load -------------------------------------------------------------------------------------------
 def train_model(corpus, labels: pd.DataFrame, codebook, tokenizer, path=None, save: bool = True,
-                inputs: dict | None = None, **params) -> ProblemClassifier:
+                inputs: dict | None = None, calibration=None, **params) -> ProblemClassifier:
     """Fit the problem classifier on the hand labels and (``save`` and ``path``) write it with joblib.
 
     Parameters
@@ -158,6 +212,9 @@ def train_model(corpus, labels: pd.DataFrame, codebook, tokenizer, path=None, sa
     inputs : dict, optional
         :func:`model_inputs` of the files ``codebook``, ``tokenizer`` and ``labels`` came from, kept in
         ``training_info_`` so that :func:`load_model` can tell when the model is stale.
+    calibration : tuple, optional
+        :func:`calibration_set`: further labelled statements the confidence is calibrated on, together with
+        the leave-one-region-out predictions of the labels (never used to fit the model).
     **params
         Further :class:`ProblemClassifier` parameters.
 
@@ -167,7 +224,9 @@ def train_model(corpus, labels: pd.DataFrame, codebook, tokenizer, path=None, sa
         With ``training_info_`` (the ``inputs``, the number of training problems and the regions).
     """
     docs, y, frame = training_data(corpus, labels)
-    model = ProblemClassifier(codebook=codebook, tokenizer=tokenizer, **params).fit(docs, y)
+    units = frame["report_id"].map(report_units(corpus.reports)).tolist()
+    model = ProblemClassifier(codebook=codebook, tokenizer=tokenizer, **params).fit(
+        docs, y, groups=frame["region"].astype(str).to_numpy(), agency=units, calibration=calibration)
     model.training_info_ = {
         **(inputs or {}),
         "n_train": len(y),

@@ -182,7 +182,9 @@ def draft_codebook(problems: pd.DataFrame, tokenizer, max_score: float | None = 
     tokenizer : compare.tokens.JiebaTokenizer
         The word tokenizer of the TF-IDF.
     max_score : float, optional
-        A problem is poorly covered when it ``needs_review`` or its confidence is below this (default 0.8).
+        A problem is poorly covered when it ``needs_review``, its confidence is below this (default 0.8) or
+        no rule term of its code matched (``matched_terms`` empty: for a unit outside the codebook's sector,
+        its own line of business).
     k : int, optional
         Number of candidates (default: by silhouette over 2…8).
     n_terms, n_examples : int
@@ -196,7 +198,10 @@ def draft_codebook(problems: pd.DataFrame, tokenizer, max_score: float | None = 
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     limit = 0.8 if max_score is None else max_score
-    poor = problems[problems["needs_review"].fillna(False).astype(bool) | (problems["confidence"] < limit)]
+    poor = problems["needs_review"].fillna(False).astype(bool) | (problems["confidence"] < limit)
+    if "matched_terms" in problems:  # no rule of its code matched: e.g. another unit's line of business
+        poor |= problems["matched_terms"].fillna("").astype(str) == ""
+    poor = problems[poor]
     empty = pd.DataFrame(columns=["candidate", "n", "top_terms", "examples", "problem_ids"])
     if len(poor) < 2:
         return CodebookDraft(empty, len(poor), len(problems))
