@@ -122,16 +122,34 @@ def save_figure(
     out = Path(out_dir)
     paths = []
     with theme():
-        # Constrained layout settles over two passes (e.g. a colorbar's tick labels depend on the axes
-        # width); draw twice first so every save starts from the same converged layout.
-        for _ in range(2):
-            fig.draw_without_rendering()
-        for fmt in formats:
-            path = out / f"{name}.{fmt}"
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
-            paths.append(path)
+        engine = _settle_layout(fig)
+        try:
+            for fmt in formats:
+                path = out / f"{name}.{fmt}"
+                with atomic_path(path) as tmp:
+                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
+                paths.append(path)
+        finally:
+            if engine is not None:
+                fig.set_layout_engine(engine)
     return paths
+
+
+def _settle_layout(fig):
+    """Lay ``fig`` out once and keep that layout for every format; returns the engine to restore after.
+
+    Constrained layout settles over two passes (e.g. a colorbar's tick labels depend on the axes width), so it
+    runs twice; the figure is then saved with the positions fixed, without a layout pass per format."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
+        fig.draw_without_rendering()
+        return None
+    for _ in range(2):
+        engine.execute(fig)
+    fig.set_layout_engine("none")
+    return engine
 
 
 # --------------------------------------------------------------------------------------------- cells
