@@ -1131,7 +1131,10 @@ def distinctive_terms(
     for k, region in enumerate(regions):
         sub = terms[terms["region"] == region].sort_values("score", ascending=False, kind="stable").head(top_n)
         xmax = float(sub["score"].max()) if len(sub) else 1.0
-        _term_panel(axes[k], sub, rows, xmax, color, wrap_label(region_label(region, lang), 30))
+        name = region_label(region, lang)
+        if by == "problems" and sizes and region in sizes:
+            name += f"（{int(sizes[region])} 个问题）" if lang == "zh" else f" ({int(sizes[region])} problems)"
+        _term_panel(axes[k], sub, rows, xmax, color, wrap_label(name, 30))
     for a in axes[len(regions):]:
         a.set_visible(False)
     ncols_eff = ncols or min(3, len(regions))
