@@ -353,13 +353,16 @@ def test_pages_cover_the_largest_units_once(books):
     assert list(sizes[shown]) == sorted(sizes[shown], reverse=True)  # largest on top
     note = " ".join(t.get_text() for t in first.findobj(matplotlib.text.Text))
     assert "第 1/4 页：共 150 个地区，按问题数排序，每页 40 个" in note
+    heat = draw_figure(unit_tables(1000, *books), "01_heatmap_region_type", "zh", 1, *books)
+    assert any("第 1/5 页：共 1000 个地区，取问题数最多的 225 个，按构成相似排序，每页 45 个；另有 775 个未显示（见数据表）"
+               in t.get_text() for t in heat.findobj(matplotlib.text.Text))
 
 
 def test_max_pages_says_what_is_left_out(books):
     results = unit_tables(150, *books)
     fig = P.bars_type_by_region(results["type_counts"], codebook=books[0], page=2, max_pages=2, lang="en")
     texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
-    assert "Page 2 of 2: 150 units ranked by problems, 40 a page; 70 more not shown (see the tables)" in texts
+    assert "Page 2 of 2: 150 units, ranked by problems, 40 a page; 70 more not shown (see the tables)" in texts
     with pytest.raises(ValueError, match="between 1 and 2"):
         P.bars_type_by_region(results["type_counts"], codebook=books[0], page=3, max_pages=2)
 
@@ -381,7 +384,7 @@ def test_terms_panels_ranked_by_problems_each_with_its_own_axis(books):
     in_table = list(pd.unique(results["keyness"]["region"]))  # ties stay in the table's order
     top = sorted(in_table, key=lambda r: -sizes[r])[:9]
     assert sizes[top].min() >= sizes.drop(top).max()
-    assert [a.get_title(loc="left") for a in panels] == [P.wrap_label(f"{r}（{sizes[r]} 个问题）", 30) for r in top]
+    assert [a.get_title(loc="left") for a in panels] == [f"{r}\n（{sizes[r]} 个问题）" for r in top]
     for a, region in zip(panels, top, strict=True):
         best = results["keyness"][results["keyness"].region == region]["score"].max()
         assert a.get_xlim()[1] == pytest.approx(best * 1.05)

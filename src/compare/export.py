@@ -138,18 +138,27 @@ def save_figure(
 def _settle_layout(fig):
     """Lay ``fig`` out once and keep that layout for every format; returns the engine to restore after.
 
-    Constrained layout settles over two passes (e.g. a colorbar's tick labels depend on the axes width), so it
-    runs twice; the figure is then saved with the positions fixed, without a layout pass per format."""
+    Constrained layout settles over a few passes (e.g. a colorbar's tick labels depend on the axes width), so it
+    runs until the axes stop moving; the figure is then saved with the positions fixed, without a layout pass
+    per format (and saved again, it comes out the same)."""
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
     engine = fig.get_layout_engine()
     if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
         fig.draw_without_rendering()
         return None
-    for _ in range(2):
+    before = None
+    for _ in range(_MAX_LAYOUT_PASSES):  # until the positions stop moving (usually two or three passes)
         engine.execute(fig)
+        after = [ax.get_position().bounds for ax in fig.axes]
+        if after == before:
+            break
+        before = after
     fig.set_layout_engine("none")
     return engine
+
+
+_MAX_LAYOUT_PASSES = 6
 
 
 # --------------------------------------------------------------------------------------------- cells

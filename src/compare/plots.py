@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -45,6 +45,7 @@ from .names import (
     axis_label,
     check_lang,
     code_label,
+    display_width,
     flag_label,
     region_label,
     wrap_label,
@@ -140,12 +141,17 @@ class Page:
     def note(self, lang: str, by: str = "problems", what: str = "units") -> str:
         """``"第 2/5 页：共 1000 个地区，按问题数排序，每页 30 个；另有 850 个未显示（见数据表）"``."""
         b, w = _BY[lang][by], _WHAT[lang][what]
+        kept = self.n - self.left
         if lang == "zh":
             head = f"第 {self.number}/{self.of} 页：" if self.of > 1 else ""
-            text = f"{head}共 {self.n} {'份' if what == 'reports' else '个'}{w}，按{b}排序，每页 {self.k} 个"
+            order = f"取问题数最多的 {kept} 个，按{b}排序" if by == "cluster" and self.left else f"按{b}排序"
+            text = f"{head}共 {self.n} {'份' if what == 'reports' else '个'}{w}，{order}，每页 {self.k} 个"
             return text + (f"；另有 {self.left} 个未显示（见数据表）" if self.left else "")
         head = f"Page {self.number} of {self.of}: " if self.of > 1 else ""
-        text = f"{head}{self.n} {w} ranked by {b}, {self.k} a page"
+        order = f"{'ordered' if by == 'cluster' else 'ranked'} by {b}"
+        if by == "cluster" and self.left:
+            order = f"the {kept} with most problems {order}"
+        text = f"{head}{self.n} {w}, {order}, {self.k} a page"
         return text + (f"; {self.left} more not shown (see the tables)" if self.left else "")
 
 
@@ -350,13 +356,7 @@ def heatmap_region_type(
     units = _unique(counts["region"])
     if len(units) <= WIDE_UNITS:
         return _heatmap_wide(counts, codes, labels, units, value, ax, lang, title, source, cmap)
-    kept = _ranked(units, _sizes(counts, "n_region"))
-    if max_units is not None and max_pages:
-        kept = kept[: max_units * max_pages]
-    kept = _cluster_order(kept, _pivot(counts, "code", value, codes, kept).T.astype(float))
-    shown, where = _paginate(kept, max_units, page, None)
-    if where is not None:
-        where = Page(where.number, where.of, where.k, len(units), len(units) - len(kept))
+    shown, where = _clustered_page(counts, codes, units, value, max_units, page, max_pages)
     shares = _pivot(counts, "code", value, codes, shown).T.astype(float)
     ns = _pivot(counts, "code", "n", codes, shown).T
     fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 2.9)))
@@ -364,6 +364,18 @@ def heatmap_region_type(
                  [region_label(r, lang) for r in shown], [labels[c] for c in codes],
                  axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
     return _finish(fig, ax, title, source, note=_note(where, lang, "cluster"))
+
+
+def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> tuple[list, Page | None]:
+    """The units of page ``page``: the largest (``max_units * max_pages``), ordered by their profiles."""
+    kept = _ranked(units, _sizes(counts, "n_region"))
+    if max_units is not None and max_pages:
+        kept = kept[: max_units * max_pages]
+    kept = _cluster_order(kept, _pivot(counts, "code", value, codes, kept).T.astype(float))
+    shown, where = _paginate(kept, max_units, page, None)
+    if where is not None:
+        where = Page(where.number, where.of, where.k, len(units), len(units) - len(kept))
+    return shown, where
 
 
 def _heatmap_wide(counts, codes, labels, regions, value, ax, lang, title, source, cmap) -> Figure:
@@ -668,7 +680,7 @@ def recurring_matrix(
     title: str | None = None,
     source: str | None = None,
 ) -> Figure:
-    """Dot matrix of types × regions (UpSet style): dot area ∝ count, a line joins the regions sharing a type.
+    """Dot matrix of types × units (UpSet style): dot area ∝ count, a line joins the units sharing a type.
 
     Parameters
     ----------
@@ -682,9 +694,8 @@ def recurring_matrix(
     max_size : float
         Marker area (points²) of the largest count.
     max_units, page, max_pages : int
-        At most ``max_units`` units a page (the largest by ``n_region`` first), page ``page`` of at most
-        ``max_pages``, with a note; ``k/n`` at the end of a row counts the units of the whole table that have
-        the type.
+        Units a page (largest by ``n_region`` first), which page, how many pages at most; ``k/n`` at the end
+        of a row counts the units of the whole table that have the type.
     ax, lang, title, source
         See the module docstring.
 
@@ -710,14 +721,19 @@ def recurring_matrix(
     for i, code in enumerate(codes):
         _dot_row(ax, i, ns.loc[code].to_numpy(), colors[code], max_size, max_n, numbers=not many,
                  covered=f"{int(covered[code])}/{len(every)}")
-    for j in range(len(regions)):
-        ax.axvline(j, color="#eeeeee", linewidth=0.8, zorder=0)
-    ax.set_xlim(-0.6, len(regions) + 0.5)
-    ax.set_ylim(len(codes) - 0.5, -0.5)
+    _dot_frame(ax, len(codes), len(regions))
     _matrix_ticks(ax, [region_label(r, lang) for r in regions], [wrap_label(labels[c], 24) for c in codes],
                   extra=axis_label("regions_covered", lang))
     _no_spines(ax)
     return _finish(fig, ax, title, source, note=_note(where, lang))
+
+
+def _dot_frame(ax, n_rows: int, n_cols: int) -> None:
+    """Light vertical lines through the units' columns, and room for the ``k/n`` column."""
+    for j in range(n_cols):
+        ax.axvline(j, color="#eeeeee", linewidth=0.8, zorder=0)
+    ax.set_xlim(-0.6, n_cols + 0.5)
+    ax.set_ylim(n_rows - 0.5, -0.5)
 
 
 def _dot_row(ax, i: int, row: np.ndarray, color: str, max_size: float, max_n: int, numbers: bool = True,
@@ -979,13 +995,7 @@ def timeline_gantt(
     for i, row in tl.iterrows():
         any_coarse = _gantt_row(ax, i, row, None if dense else axis_label("days", lang)) or any_coarse
     odd = _date_disorder(tl)
-    ax.set_yticks(range(len(tl)), [("! " if o else "") + (n if dense else wrap_label(n, 20))
-                                   for n, o in zip(names, odd, strict=True)])
-    for lab, o in zip(ax.get_yticklabels(), odd, strict=True):
-        if o:
-            lab.set_color(_GANTT_ODD)
-    if dense:
-        ax.tick_params(axis="y", labelsize=7)
+    _gantt_names(ax, names, odd, dense)
     ax.set_ylim(len(tl) - 0.45, -0.75)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
@@ -1006,6 +1016,17 @@ def _timeline_page(timeline: pd.DataFrame, max_rows: int | None, page: int, max_
     tl = tl.reset_index(drop=True)
     rows, where = _paginate(list(range(len(tl))), max_rows, page, max_pages)
     return tl.iloc[rows].reset_index(drop=True), _note(where, lang, "date", "reports")
+
+
+def _gantt_names(ax, names: list[str], odd: np.ndarray, dense: bool) -> None:
+    """The reports' names (7 pt and unwrapped when dense); those with impossible dates in red, after a "!"."""
+    ax.set_yticks(range(len(names)), [("! " if o else "") + (n if dense else wrap_label(n, 20))
+                                      for n, o in zip(names, odd, strict=True)])
+    for lab, o in zip(ax.get_yticklabels(), odd, strict=True):
+        if o:
+            lab.set_color(_GANTT_ODD)
+    if dense:
+        ax.tick_params(axis="y", labelsize=7)
 
 
 def _date_disorder(tl: pd.DataFrame) -> np.ndarray:
@@ -1119,11 +1140,7 @@ def distinctive_terms(
     """
     check_lang(lang)
     _need(terms, ["region", "term", "score"], "distinctive_terms")
-    by = "problems"
-    if sizes is not None:
-        sizes = dict(sizes)
-    elif "n_target" in terms.columns:
-        sizes, by = terms.groupby("region", sort=False)["n_target"].sum().to_dict(), "terms"
+    sizes, by = _term_sizes(terms, sizes)
     terms, regions, where = _cap_units(terms, sizes, max_units, page, max_pages)
     note = _note(where, lang, by)
     fig, axes = _panels(terms, regions, top_n, ncols, ax)
@@ -1131,10 +1148,7 @@ def distinctive_terms(
     for k, region in enumerate(regions):
         sub = terms[terms["region"] == region].sort_values("score", ascending=False, kind="stable").head(top_n)
         xmax = float(sub["score"].max()) if len(sub) else 1.0
-        name = region_label(region, lang)
-        if by == "problems" and sizes and region in sizes:
-            name += f"（{int(sizes[region])} 个问题）" if lang == "zh" else f" ({int(sizes[region])} problems)"
-        _term_panel(axes[k], sub, rows, xmax, color, wrap_label(name, 30))
+        _term_panel(axes[k], sub, rows, xmax, color, _panel_title(region, sizes if by == "problems" else None, lang))
     for a in axes[len(regions):]:
         a.set_visible(False)
     ncols_eff = ncols or min(3, len(regions))
@@ -1142,6 +1156,25 @@ def distinctive_terms(
     for a in last_row:
         a.set_xlabel(axis_label("score", lang))
     return _finish(fig, None, title, source, fig_title=True, note=note)
+
+
+def _term_sizes(terms: pd.DataFrame, sizes) -> tuple[dict | None, str]:
+    """The sizes the panels are ranked by, and by what: the problems given, else the terms' counts."""
+    if sizes is not None:
+        return dict(sizes), "problems"
+    if "n_target" in terms.columns:
+        return terms.groupby("region", sort=False)["n_target"].sum().to_dict(), "terms"
+    return None, "problems"
+
+
+def _panel_title(region, sizes: dict | None, lang: str, width: int = 24) -> str:
+    """The unit's label and, with ``sizes``, its number of problems (on a line of its own when both do not fit)."""
+    name = region_label(region, lang)
+    if not sizes or region not in sizes:
+        return wrap_label(name, width)
+    count = f"（{int(sizes[region])} 个问题）" if lang == "zh" else f"({int(sizes[region])} problems)"
+    joined = name + count if lang == "zh" else f"{name} {count}"
+    return joined if display_width(joined) <= width else f"{wrap_label(name, width)}\n{count}"
 
 
 def _panels(terms: pd.DataFrame, regions: list, top_n: int, ncols: int | None, ax) -> tuple[Figure, list]:
