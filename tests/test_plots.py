@@ -390,6 +390,15 @@ def test_terms_panels_ranked_by_problems_each_with_its_own_axis(books):
         assert a.get_xlim()[1] == pytest.approx(best * 1.05)
 
 
+def test_terms_panels_ranked_by_problems_on_one_page(books):
+    results = unit_tables(3, *books)
+    sizes = results["type_counts"].drop_duplicates("region").set_index("region")["n_region"]
+    assert list(sizes) == [49, 7, 13]  # the table's order is not the ranking
+    fig = draw_figure(results, "08_distinctive_terms", "en", 1, *books)
+    titles = [a.get_title(loc="left") for a in fig.axes if a.get_visible()]
+    assert [t.split("(")[-1] for t in titles] == ["49 problems)", "13 problems)", "7 problems)"]
+
+
 def test_timeline_marks_impossible_dates(books):
     results = unit_tables(3, *books)
     tl = results["timeline"].copy()

@@ -1142,6 +1142,8 @@ def distinctive_terms(
     _need(terms, ["region", "term", "score"], "distinctive_terms")
     sizes, by = _term_sizes(terms, sizes)
     terms, regions, where = _cap_units(terms, sizes, max_units, page, max_pages)
+    if by == "problems" and sizes:
+        regions = _ranked(regions, sizes)  # on one page too: the unit with most problems first
     note = _note(where, lang, by)
     fig, axes = _panels(terms, regions, top_n, ncols, ax)
     rows = max(min(top_n, int(terms.groupby("region", sort=False).size().max())), 1)
@@ -1149,13 +1151,16 @@ def distinctive_terms(
         sub = terms[terms["region"] == region].sort_values("score", ascending=False, kind="stable").head(top_n)
         xmax = float(sub["score"].max()) if len(sub) else 1.0
         _term_panel(axes[k], sub, rows, xmax, color, _panel_title(region, sizes if by == "problems" else None, lang))
-    for a in axes[len(regions):]:
-        a.set_visible(False)
-    ncols_eff = ncols or min(3, len(regions))
-    last_row = axes[max(0, len(regions) - ncols_eff): len(regions)]
-    for a in last_row:
-        a.set_xlabel(axis_label("score", lang))
+    _label_last_row(axes, len(regions), ncols or min(3, len(regions)), axis_label("score", lang))
     return _finish(fig, None, title, source, fig_title=True, note=note)
+
+
+def _label_last_row(axes: list, n: int, ncols: int, label: str) -> None:
+    """Hide the panels beyond the ``n`` used and name the score axis under the last row of panels."""
+    for a in axes[n:]:
+        a.set_visible(False)
+    for a in axes[max(0, n - ncols): n]:
+        a.set_xlabel(label)
 
 
 def _term_sizes(terms: pd.DataFrame, sizes) -> tuple[dict | None, str]:
