@@ -20,6 +20,7 @@ from compare import analysis as A
 from compare import config
 from compare import plots as P
 from compare.codebook import load_codebook
+from compare.study import FIGURES, draw_figure, figure_file, figure_pages
 
 FIXTURES = Path(__file__).parent / "data" / "analysis"
 SOURCE = {"zh": "来源：各局巡察整改进展情况通报；compare 编码", "en": "Source: progress reports; coded with compare"}
@@ -161,116 +162,262 @@ def test_default_codebook_is_the_project_codebook(data):
 
 
 # ----------------------------------------------------------------------------------------- any number of units
-_CITIES = ["南京市", "福州市", "徐州市", "开封市", "潮州市", "兰州市", "广州市", "许昌市", "惠州市", "成都市"]
+_PROVINCES = {"江苏省": ["南京市", "徐州市", "苏州市", "无锡市"], "福建省": ["福州市", "厦门市", "泉州市"],
+              "河南省": ["开封市", "许昌市", "郑州市", "洛阳市"], "广东省": ["广州市", "惠州市", "潮州市", "深圳市"],
+              "甘肃省": ["兰州市", "天水市"], "四川省": ["成都市", "绵阳市", "宜宾市"]}
 _DISTRICTS = ["鼓楼区", "西湖区", "朝阳区", "新城区", "城关区", "湘桥区", "海珠区", "魏都区", "惠城区", "武侯区",
-              "龙泉驿区", "高新区"]
-_A4_LONG, _A4_SHORT = 11.69, 8.27
+              "龙泉驿区", "高新区", "惠东县", "博罗县", "长葛市", "鄢陵县", "金水区", "二七区", "越秀区", "天河区",
+              "秦淮区", "玄武区", "台江区", "仓山区", "云龙区", "铜山区"]
+_CITY_OF = [(prov, city) for prov, cities in _PROVINCES.items() for city in cities]
+_A4_PX = (2480, 3508)
 
 
-def synthetic(n: int, cb) -> dict[str, pd.DataFrame]:
-    """The tables of ``n`` reports (places that share names, every year 2022–2024), built directly (fast)."""
+def _units(n: int) -> pd.DataFrame:
+    """``n`` units as :func:`compare.analysis.units` labels them: places that share a name told apart by their
+    city (``鼓楼区（南京市）``), a place reporting in two years by `` · 2023``."""
+    rows = []
+    for i in range(n):
+        district = _DISTRICTS[i % len(_DISTRICTS)]
+        province, city = _CITY_OF[(i // len(_DISTRICTS)) % len(_CITY_OF)]
+        year = 2023 + (i // (len(_DISTRICTS) * len(_CITY_OF)))
+        rows.append({"region": f"{district}（{city}）", "province": province, "city": city,
+                     "admin_level": "county" if district.endswith("县") else "district", "year": year, "n_reports": 1})
+    df = pd.DataFrame(rows)
+    twice = df["region"].duplicated(keep=False)
+    df.loc[twice, "region"] = df.loc[twice, "region"] + " · " + df.loc[twice, "year"].astype(str)
+    assert df["region"].is_unique
+    return df
+
+
+def unit_tables(n: int, cb, mcb) -> dict[str, pd.DataFrame]:
+    """The analysis tables of ``n`` reports (the columns of :func:`compare.study.run_analyses`), made up."""
     rng = np.random.default_rng(n)
-    units = [f"{_DISTRICTS[i % len(_DISTRICTS)]}（{_CITIES[(i // len(_DISTRICTS)) % len(_CITIES)]}）" for i in range(n)]
-    units = [u if i < len(_DISTRICTS) * len(_CITIES) else f"{u} · {2022 + i % 3}" for i, u in enumerate(units)]
-    n_prob = rng.integers(3, 40, n)
-    counts = []
-    for unit, total in zip(units, n_prob, strict=True):
-        split = rng.multinomial(total, np.full(len(cb.ids), 1 / len(cb.ids)))
-        counts += [{"region": unit, "code": c, "n": int(k), "n_region": int(total), "share_of_region": k / total}
-                   for c, k in zip(cb.ids, split, strict=True)]
-    concrete = pd.DataFrame([{"region": u, "flag": f, "share": rng.random(), "n_measures": int(m)}
-                             for u, m in zip(units, n_prob * 2, strict=True) for f in A.CONCRETENESS_FLAGS])
+    units = _units(n)
+    info = units.to_dict("records")
+    n_prob = rng.integers(3, 60, n)
+
+    def counts(ids, book, col, sizes):
+        rows = []
+        for u, total in zip(info, sizes, strict=True):
+            split = rng.multinomial(int(total), rng.dirichlet(np.full(len(ids), 0.7)))
+            rows += [{**u, col: c, "name_zh": book.name(c, "zh"), "name_en": book.name(c, "en"), "n": int(k),
+                      "n_region": int(total), "share_of_region": k / total} for c, k in zip(ids, split, strict=True)]
+        df = pd.DataFrame(rows)
+        df["n_type"] = df.groupby(col)["n"].transform("sum")
+        df["share_of_type"] = df["n"] / df["n_type"].where(df["n_type"] > 0)
+        return df
+
+    types = counts(cb.ids, cb, "code", n_prob)
+    types["share_low"], types["share_high"] = A.wilson_interval(types["n"], types["n_region"])
+    types["weighting"] = "pooled"
+    measures = counts(mcb.ids, mcb, "measure_type", n_prob * 3)
+    measures["n_problems"] = measures["region"].map(dict(zip(units["region"], n_prob, strict=True)))
+    concrete = pd.DataFrame([{**u, "flag": f, "n": int(k), "n_measures": int(m)}
+                             for u, m in zip(info, n_prob * 3, strict=True) for f in A.CONCRETENESS_FLAGS
+                             for k in [rng.integers(0, m + 1)]])
+    concrete["share"] = concrete["n"] / concrete["n_measures"]
+    concrete["share_low"], concrete["share_high"] = A.wilson_interval(concrete["n"], concrete["n_measures"])
     start = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
-    timeline = pd.DataFrame({"region": units, "report_id": [f"r{i}" for i in range(n)],
-                             "inspection_start": start, "inspection_end": start + pd.Timedelta(days=60),
-                             "feedback_date": start + pd.Timedelta(days=90),
-                             "published_date": start + pd.Timedelta(days=200), "inspection_days": 60,
-                             "to_feedback_days": 30, "to_publication_days": 110})
-    points = pd.DataFrame({"x": rng.normal(size=3 * n), "y": rng.normal(size=3 * n),
-                           "primary_code": rng.choice(cb.ids, 3 * n), "region": np.repeat(units, 3)})
-    terms = pd.DataFrame([{"region": u, "term": f"词语{k}", "score": float(rng.random() * 50 * (1 + i % 4)),
-                           "n_target": int(rng.integers(1, 30))} for i, u in enumerate(units) for k in range(10)])
-    return {"counts": pd.DataFrame(counts), "concrete": concrete, "timeline": timeline, "points": points,
-            "terms": terms, "measures": pd.DataFrame(counts).rename(columns={"code": "measure_type"})}
+    end = start + pd.to_timedelta(rng.integers(20, 90, n), unit="D")
+    feedback = end + pd.to_timedelta(rng.integers(10, 80, n), unit="D")
+    published = feedback + pd.to_timedelta(rng.integers(-20, 300, n), unit="D")  # a few in an impossible order
+    timeline = units.assign(report_id=[f"r{i:04d}" for i in range(n)], inspection_start=start,
+                            inspection_start_precision="day", inspection_end=end, inspection_end_precision="day",
+                            feedback_date=feedback, feedback_date_precision="day", published_date=published,
+                            published_date_precision="day", inspection_days=(end - start).days,
+                            inspection_days_approx=False, to_feedback_days=(feedback - end).days,
+                            to_feedback_days_approx=False, to_publication_days=(published - feedback).days,
+                            to_publication_days_approx=False)
+    words = ["养老机构", "低保", "殡葬改革", "社会组织", "第一议题", "公务卡", "选人用人", "留守儿童", "消防安全",
+             "福彩公益金", "临时救助", "婚姻登记", "慈善", "适老化改造", "巡查"]
+    terms = pd.DataFrame([{"region": u["region"], "term": rng.choice(words) + str(k), "n_target": int(t),
+                           "n_reference": int(rng.integers(0, 5)), "score": float(t * (1 + 3 * (i % 5))), "p": 0.001}
+                          for i, u in enumerate(info) for k in range(12) for t in [rng.integers(3, 40)]])
+    terms = terms.sort_values(["region", "score"], ascending=[True, False], kind="stable")
+    n_points = int(n_prob.sum())
+    points = pd.DataFrame({"problem_id": [f"p{i}" for i in range(n_points)], "x": rng.normal(size=n_points),
+                           "y": rng.normal(size=n_points), "primary_code": rng.choice(cb.ids, n_points),
+                           "region": np.repeat(units["region"].to_numpy(), n_prob), "title": "问题"})
+    recurring = types.groupby("code", sort=False).agg(n_regions=("n", lambda s: int((s > 0).sum())),
+                                                      n_problems=("n", "sum")).reset_index()
+    recurring = recurring.sort_values(["n_regions", "n_problems"], ascending=False, kind="stable")
+    return {"type_counts": types, "measure_type_counts": measures, "concreteness_by_region": concrete,
+            "timeline": timeline, "keyness": terms, "problem_map": points, "recurring_types": recurring}
 
 
-SYNTHETIC_CHARTS = {
-    "01_heatmap": lambda d, cb, mcb: P.heatmap_region_type(d["counts"], codebook=cb),
-    "02_bars": lambda d, cb, mcb: P.bars_type_by_region(d["counts"], codebook=cb),
-    "03_recurring": lambda d, cb, mcb: P.recurring_matrix(d["counts"], codebook=cb),
-    "04_map": lambda d, cb, mcb: P.problem_map(d["points"], codebook=cb),
-    "05_measures": lambda d, cb, mcb: P.bars_measure_types(d["measures"], codebook=cb),
-    "06_concreteness": lambda d, cb, mcb: P.bars_concreteness(d["concrete"]),
-    "07_timeline": lambda d, cb, mcb: P.timeline_gantt(d["timeline"]),
-    "08_terms": lambda d, cb, mcb: P.distinctive_terms(d["terms"]),
-}
-#: How many units (tick labels, legend entries or panels) each chart shows at most.
-_CAPS = {"01_heatmap": 30, "02_bars": 30, "03_recurring": 30, "05_measures": 30, "06_concreteness": 8,
-         "07_timeline": 40, "08_terms": 9}
+def _drawn_texts(fig: Figure) -> list:
+    """Every Text the renderer draws: tick labels of the ticks drawn, titles, legends, notes, annotations."""
+    ticks, drawn = set(), []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticks |= {id(tick.label1), id(tick.label2)}
+            drawn += [lab for tick in axis._update_ticks() for lab in (tick.label1, tick.label2) if lab.get_visible()]
+    drawn += [t for t in fig.findobj(matplotlib.text.Text) if id(t) not in ticks and t.get_visible()
+              and all(a.get_visible() for a in _ancestors(t))]
+    return [t for t in drawn if t.get_text().strip()]
 
 
-def _fits_a4(fig: Figure) -> bool:
-    w, h = sorted(fig.get_size_inches())
-    return w <= _A4_SHORT + 1e-9 and h <= _A4_LONG + 1e-9
+def _ancestors(t):
+    axes = t.axes
+    return [axes] if axes is not None else []
 
 
-def _shown_units(name: str, fig: Figure) -> int:
-    ax = fig.axes[0]
-    if name in ("01_heatmap", "03_recurring"):
-        return len(ax.get_xticklabels()) - (name == "03_recurring")
-    if name in ("02_bars", "05_measures", "07_timeline"):
-        return len(ax.get_yticklabels())
-    if name == "06_concreteness":
-        return len(ax.get_legend().get_texts())
-    return sum(a.get_visible() for a in fig.axes)
-
-
-@pytest.mark.parametrize("n", [3, 120])
-@pytest.mark.parametrize("name", list(SYNTHETIC_CHARTS))
-def test_every_chart_fits_a4_at_any_number_of_units(data, name, n):
-    d = synthetic(n, data["cb"])
-    fig = SYNTHETIC_CHARTS[name](d, data["cb"], data["mcb"])
+def check_page(fig: Figure) -> list[str]:
+    """What is wrong with a figure: larger than A4 at 300 dpi, text under 6 pt, two texts that overlap."""
     FigureCanvasAgg(fig)
-    fig.savefig(Path(f"/tmp/units_{name}_{n}.png") if DUMP else _null(), dpi=100 if not DUMP else 150)
-    assert _fits_a4(fig), fig.get_size_inches()
-    _labels_do_not_overlap(fig)
-    texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
-    if name in _CAPS:
-        assert _shown_units(name, fig) == min(n, _CAPS[name])
-        assert ("另有" in texts or "第 1/" in texts) == (n > _CAPS[name])
-    else:  # the map: markers told apart for a few units only
-        legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-        assert len(legend) <= 9 + 1 + 2 + 8 and (("标记不区分地区" in texts) == (n > 8))
+    for _ in range(2):
+        fig.canvas.draw()
+    problems = []
+    px = sorted(round(v * 300) for v in fig.get_size_inches())
+    if px[0] > _A4_PX[0] or px[1] > _A4_PX[1]:
+        problems.append(f"page {px} px is larger than A4 at 300 dpi")
+    renderer = fig.canvas.get_renderer()
+    texts = _drawn_texts(fig)
+    problems += [f"{t.get_text()!r} is {t.get_fontsize()} pt" for t in texts if t.get_fontsize() < 6]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    page = fig.bbox
+    for t, b in zip(texts, boxes, strict=True):
+        if b.x0 < page.x0 - 1 or b.y0 < page.y0 - 1 or b.x1 > page.x1 + 1 or b.y1 > page.y1 + 1:
+            problems.append(f"{t.get_text()!r} is cut off by the page edge")
+    for i, (ta, a) in enumerate(zip(texts, boxes, strict=True)):
+        for tb, b in zip(texts[i + 1:], boxes[i + 1:], strict=True):
+            if _overlap(a, b):
+                problems.append(f"{ta.get_text()!r} overlaps {tb.get_text()!r}")
+    return problems
 
 
-def test_pages_cover_every_unit_once(data):
-    d = synthetic(120, data["cb"])
-    assert P.n_pages(120, 30) == 4
+def _legend_entries(fig: Figure) -> int:
+    return max([len(ax.get_legend().get_texts()) for ax in fig.axes if ax.get_legend() is not None], default=0)
+
+
+SIZES = [3, 30, 150, pytest.param(1000, marks=pytest.mark.slow)]
+
+
+@pytest.fixture(scope="module")
+def books():
+    return load_codebook(config.CODEBOOK_PATH), load_codebook(config.MEASURE_CODEBOOK_PATH)
+
+
+@pytest.fixture(scope="module")
+def tables_at(books):
+    made = {}
+
+    def get(n):
+        if n not in made:
+            made[n] = unit_tables(n, *books)
+        return made[n]
+
+    return get
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_every_figure_fits_a_page_at_any_number_of_units(books, tables_at, name, n):
+    """Every page the build draws (the first and the last) fits A4 at 300 dpi, with text of 6 pt or more, no
+    two texts overlapping, at most twelve legend entries (headings apart), and units told apart by colour or
+    marker only up to eight."""
+    results = tables_at(n)
+    pages = [(p, of) for nm, p, of in figure_pages(results) if nm == name]
+    assert pages and pages[0][0] == 1
+    for page, of in {pages[0], pages[-1]}:
+        for lang in ("zh", "en"):
+            fig = draw_figure(results, name, lang, page, *books)
+            assert check_page(fig) == [], (name, n, page, lang)
+            assert _legend_entries(fig) <= 12 + 3
+            if DUMP:
+                out = Path(f"/tmp/figs-{n}")
+                out.mkdir(exist_ok=True)
+                fig.savefig(out / f"{figure_file(name, page, of, lang)}.png", dpi=150)
+
+
+@pytest.mark.parametrize(("n", "expected"), [(3, 1), (30, 1), (150, 4), (1000, 5)])
+def test_pages_of_the_heatmap(books, tables_at, n, expected):
+    pages = [p for nm, p, of in figure_pages(tables_at(n)) if nm == "01_heatmap_region_type"]
+    assert pages == list(range(1, expected + 1))
+
+
+def test_pages_cover_the_largest_units_once(books):
+    results = unit_tables(150, *books)
     seen = []
     for page in range(1, 5):
-        fig = P.heatmap_region_type(d["counts"], codebook=data["cb"], page=page)
-        seen += [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert len(seen) == len(set(seen)) == 120
+        fig = P.bars_type_by_region(results["type_counts"], codebook=books[0], page=page)
+        seen += [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(seen) == len(set(seen)) == 150
     with pytest.raises(ValueError, match="page must be"):
-        P.heatmap_region_type(d["counts"], codebook=data["cb"], page=5)
-    # the first page holds the 30 units with most problems
-    sizes = d["counts"].drop_duplicates("region").set_index("region")["n_region"]
-    first = P.heatmap_region_type(d["counts"], codebook=data["cb"])
-    shown = [t.get_text().replace("\n", "") for t in first.axes[0].get_xticklabels()]
+        P.bars_type_by_region(results["type_counts"], codebook=books[0], page=5)
+    sizes = results["type_counts"].drop_duplicates("region").set_index("region")["n_region"]
+    first = P.bars_type_by_region(results["type_counts"], codebook=books[0])
+    shown = [t.get_text() for t in first.axes[0].get_yticklabels()]
     assert sizes[shown].min() >= sizes.drop(shown).max()
+    assert list(sizes[shown]) == sorted(sizes[shown], reverse=True)  # largest on top
+    note = " ".join(t.get_text() for t in first.findobj(matplotlib.text.Text))
+    assert "第 1/4 页：共 150 个地区，按问题数排序，每页 40 个" in note
+    heat = draw_figure(unit_tables(1000, *books), "01_heatmap_region_type", "zh", 1, *books)
+    assert any("第 1/5 页：共 1000 个地区，取问题数最多的 225 个，按构成相似排序，每页 45 个；另有 775 个未显示（见数据表）"
+               in t.get_text() for t in heat.findobj(matplotlib.text.Text))
 
 
-def test_terms_panels_have_their_own_axis(data):
-    d = synthetic(4, data["cb"])
-    fig = P.distinctive_terms(d["terms"])
-    limits = {round(a.get_xlim()[1], 6) for a in fig.axes if a.get_visible()}
-    assert len(limits) == 4
+def test_max_pages_says_what_is_left_out(books):
+    results = unit_tables(150, *books)
+    fig = P.bars_type_by_region(results["type_counts"], codebook=books[0], page=2, max_pages=2, lang="en")
+    texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+    assert "Page 2 of 2: 150 units, ranked by problems, 40 a page; 70 more not shown (see the tables)" in texts
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        P.bars_type_by_region(results["type_counts"], codebook=books[0], page=3, max_pages=2)
+
+
+def test_recurring_matrix_counts_coverage_over_every_unit(books):
+    results = unit_tables(150, *books)
+    fig = draw_figure(results, "03_recurring_matrix", "zh", 1, *books)
+    ends = [t.get_text() for t in fig.axes[0].texts if "/" in t.get_text()]
+    counts = results["type_counts"]
+    expected = {f"{int((counts[counts.code == c].n > 0).sum())}/150" for c in books[0].ids}
+    assert set(ends) == expected and len(ends) == len(books[0].ids)
+
+
+def test_terms_panels_ranked_by_problems_each_with_its_own_axis(books):
+    results = unit_tables(30, *books)
+    fig = draw_figure(results, "08_distinctive_terms", "zh", 1, *books)
+    panels = [a for a in fig.axes if a.get_visible()]
+    sizes = results["type_counts"].drop_duplicates("region").set_index("region")["n_region"]
+    in_table = list(pd.unique(results["keyness"]["region"]))  # ties stay in the table's order
+    top = sorted(in_table, key=lambda r: -sizes[r])[:9]
+    assert sizes[top].min() >= sizes.drop(top).max()
+    assert [a.get_title(loc="left") for a in panels] == [f"{r}\n（{sizes[r]} 个问题）" for r in top]
+    for a, region in zip(panels, top, strict=True):
+        best = results["keyness"][results["keyness"].region == region]["score"].max()
+        assert a.get_xlim()[1] == pytest.approx(best * 1.05)
+
+
+def test_terms_panels_ranked_by_problems_on_one_page(books):
+    results = unit_tables(3, *books)
+    sizes = results["type_counts"].drop_duplicates("region").set_index("region")["n_region"]
+    assert list(sizes) == [49, 7, 13]  # the table's order is not the ranking
+    fig = draw_figure(results, "08_distinctive_terms", "en", 1, *books)
+    titles = [a.get_title(loc="left") for a in fig.axes if a.get_visible()]
+    assert [t.split("(")[-1] for t in titles] == ["49 problems)", "13 problems)", "7 problems)"]
+
+
+def test_timeline_marks_impossible_dates(books):
+    results = unit_tables(3, *books)
+    tl = results["timeline"].copy()
+    tl.loc[1, "published_date"] = tl.loc[1, "feedback_date"] - pd.Timedelta(days=3)
+    fig = P.timeline_gantt(tl)
+    red = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_color() == "#c00000"]
+    assert red == ["! " + P.wrap_label(tl.loc[1, "region"], 20)]
+    assert "! 日期顺序不可能" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_map_and_concreteness_colour_units_only_when_few(books):
+    few, many = unit_tables(3, *books), unit_tables(30, *books)
+    fig = draw_figure(few, "06_concreteness", "zh", 1, *books)
+    assert fig.axes[0].get_legend() is not None and len(fig.axes[0].containers) == 3
+    fig = draw_figure(many, "06_concreteness", "zh", 1, *books)
+    assert fig.axes[0].get_legend() is None and len(fig.axes[0].get_yticklabels()) == 30
+    fig = draw_figure(many, "04_problem_map", "zh", 1, *books)
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    assert any("30 个地区，标记不区分地区" in t for t in texts)
 
 
 DUMP = bool(__import__("os").environ.get("COMPARE_DUMP_FIGURES"))
-
-
-def _null():
-    import io
-
-    return io.BytesIO()

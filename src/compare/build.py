@@ -177,28 +177,38 @@ def _parquet_safe(df):
 
 
 def draw_figures(analyses: dict, lang: str, figs_dir, codebooks: dict, cache=None) -> int:
-    """Draw and save every figure of the study in one language; returns how many files were written."""
+    """Draw and save every page of every figure in one language, here; returns how many files were written."""
+    from .study import figure_pages, figure_tables
+
+    return sum(_draw_page((figure_tables(analyses, name), name, lang, page, pages, figs_dir, codebooks, cache))
+               for name, page, pages in figure_pages(analyses))
+
+
+def _draw_page(task) -> int:
+    """One page of one figure in one language, laid out once and saved as PNG, SVG and PDF (a runner task)."""
     from .export import save_figure
-    from .study import make_figures
+    from .study import draw_figure, figure_file
     from .theme import use_cache
 
+    tables, name, lang, page, pages, figs_dir, codebooks, cache = task
     if cache is not None:
         use_cache(cache)  # the font's light copy is made once, in the study's cache
-    n = 0
-    for name, fig in make_figures(analyses, lang, **codebooks).items():
-        n += len(save_figure(fig, f"{name}_{lang}", figs_dir))
-    return n
+    fig = draw_figure(tables, name, lang, page, **codebooks)
+    return len(save_figure(fig, figure_file(name, page, pages, lang), figs_dir))
 
 
 def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict, cache) -> int:
-    from .runner import pool, resolve_jobs
+    """Every page of every figure in every language, each a task of the runner (the largest first)."""
+    from .runner import imap
+    from .study import figure_pages, figure_tables
 
-    n = len(LANGS)
-    workers = min(n, resolve_jobs(jobs))
-    if workers <= 1:
-        return sum(draw_figures(analyses, lang, folder, codebooks, cache) for lang in LANGS)
-    with pool(workers) as ex:  # one process per language: writing PNG/SVG/PDF is CPU-bound
-        return sum(ex.map(draw_figures, [analyses] * n, LANGS, [folder] * n, [codebooks] * n, [cache] * n))
+    pages = figure_pages(analyses)
+    tables = {name: figure_tables(analyses, name) for name, _, _ in pages}
+    order = {"08_distinctive_terms": 0, "01_heatmap_region_type": 1, "04_problem_map": 2}
+    pages.sort(key=lambda p: (order.get(p[0], 3), p[1]))
+    tasks = [(tables[name], name, lang, page, n, folder, codebooks, cache)
+             for name, page, n in pages for lang in LANGS]
+    return sum(imap(_draw_page, tasks, jobs=jobs, desc="figures", unit="page"))
 
 
 # --------------------------------------------------------------------------------------------- notebooks

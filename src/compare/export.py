@@ -113,7 +113,8 @@ def save_figure(
 
     Notes
     -----
-    Saving happens inside :func:`compare.theme.theme`, so SVG text is stored as paths (the SVG renders
+    The figure is laid out once (:func:`_settle_layout`) and keeps that layout afterwards. Saving happens
+    inside :func:`compare.theme.theme`, so SVG text is stored as paths (the SVG renders
     without the font installed) and PDF embeds the font (type 42). Dates are left out of the metadata
     and the SVG hash salt is fixed, so SVG and PDF output is byte-for-byte reproducible.
     """
@@ -122,16 +123,43 @@ def save_figure(
     out = Path(out_dir)
     paths = []
     with theme():
-        # Constrained layout settles over two passes (e.g. a colorbar's tick labels depend on the axes
-        # width); draw twice first so every save starts from the same converged layout.
-        for _ in range(2):
-            fig.draw_without_rendering()
+        _settle_layout(fig)
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
             paths.append(path)
     return paths
+
+
+def _settle_layout(fig) -> None:
+    """Lay ``fig`` out once and keep that layout for every format (and every later save).
+
+    Constrained layout settles over a few passes (e.g. a colorbar's tick labels depend on the axes width), so it
+    runs until the axes move less than 1e-7 of the page; the positions are then fixed (layout engine
+    ``"none"``), so PNG, SVG and PDF are drawn without a layout pass each, and a figure saved again comes out
+    byte for byte the same."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
+        return
+    before = _positions(fig)
+    for _ in range(_MAX_LAYOUT_PASSES):
+        engine.execute(fig)
+        after = _positions(fig)
+        if len(after) == len(before) and all(abs(a - b) < 1e-7 for p, q in zip(after, before, strict=True)
+                                             for a, b in zip(p, q, strict=True)):
+            break
+        before = after
+    fig.set_layout_engine("none")
+
+
+_MAX_LAYOUT_PASSES = 6
+
+
+def _positions(fig) -> list[tuple[float, ...]]:
+    return [ax.get_position().bounds for ax in fig.axes]
 
 
 # --------------------------------------------------------------------------------------------- cells

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -44,6 +45,7 @@ from .names import (
     axis_label,
     check_lang,
     code_label,
+    display_width,
     flag_label,
     region_label,
     wrap_label,
@@ -99,8 +101,9 @@ def _need(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what}: the table is empty, nothing to draw")
 
 
-#: An A4 page in inches (portrait); a figure fits it either way round (at 300 dpi: 2480 × 3508 pixels).
-A4 = (8.27, 11.69)
+#: An A4 page in inches (portrait), rounded down so that a figure fits it either way round at 300 dpi (at most
+#: 2480 × 3508 pixels).
+A4 = (8.26, 11.69)
 
 
 def _fit_page(figsize) -> tuple[float, float]:
@@ -118,54 +121,84 @@ def _figure(figsize) -> Figure:
     return Figure(figsize=_fit_page(figsize), layout="constrained")
 
 
-_OTHERS = {"zh": "另有 {n} 个{what}未显示（按{by}取前 {k} 个）", "en": "{n} more {what} not shown (top {k} by {by})"}
 _WHAT = {"zh": {"units": "地区", "reports": "报告"}, "en": {"units": "units", "reports": "reports"}}
-_BY = {"zh": {"problems": "问题数", "measures": "措施数", "terms": "词频", "date": "日期"},
-       "en": {"problems": "problems", "measures": "measures", "terms": "term counts", "date": "date"}}
+_BY = {"zh": {"problems": "问题数", "measures": "措施数", "terms": "词频", "date": "日期", "cluster": "构成相似"},
+       "en": {"problems": "problems", "measures": "measures", "terms": "term counts", "date": "date",
+              "cluster": "similar profiles"}}
 
 
-def _others_note(n_left: int, k: int, lang: str, by: str = "problems", what: str = "units") -> str | None:
-    """``"另有 112 个地区未显示（按问题数取前 8 个）"`` when units were left out, else None."""
-    if n_left <= 0:
-        return None
-    return _OTHERS[lang].format(n=n_left, k=k, what=_WHAT[lang][what], by=_BY[lang][by])
+@dataclass(frozen=True)
+class Page:
+    """Where a page stands among the pages of a chart: page ``number`` of ``of``, ``k`` units a page,
+    ``n`` units in the table of which ``left`` are on no page (beyond ``max_pages``)."""
+
+    number: int
+    of: int
+    k: int
+    n: int
+    left: int
+
+    def note(self, lang: str, by: str = "problems", what: str = "units") -> str:
+        """``"第 2/5 页：共 1000 个地区，按问题数排序，每页 30 个；另有 850 个未显示（见数据表）"``."""
+        b, w = _BY[lang][by], _WHAT[lang][what]
+        kept = self.n - self.left
+        if lang == "zh":
+            head = f"第 {self.number}/{self.of} 页：" if self.of > 1 else ""
+            order = f"取问题数最多的 {kept} 个，按{b}排序" if by == "cluster" and self.left else f"按{b}排序"
+            text = f"{head}共 {self.n} {'份' if what == 'reports' else '个'}{w}，{order}，每页 {self.k} 个"
+            return text + (f"；另有 {self.left} 个未显示（见数据表）" if self.left else "")
+        head = f"Page {self.number} of {self.of}: " if self.of > 1 else ""
+        order = f"{'ordered' if by == 'cluster' else 'ranked'} by {b}"
+        if by == "cluster" and self.left:
+            order = f"the {kept} with most problems {order}"
+        text = f"{head}{self.n} {w}, {order}, {self.k} a page"
+        return text + (f"; {self.left} more not shown (see the tables)" if self.left else "")
 
 
-def _top(regions: list, sizes: dict | None, k: int | None, page: int = 1) -> tuple[list, int]:
-    """Page ``page`` of the units ranked by ``sizes`` (largest first; ``k`` a page), in the order given, and
-    how many units are on no other page before or after it (the "others")."""
-    if k is None or len(regions) <= k:
-        return regions, 0
-    n_pages = math.ceil(len(regions) / k)
-    if not 1 <= page <= n_pages:
-        raise ValueError(f"page must be between 1 and {n_pages} ({len(regions)} units, {k} a page), not {page}")
+def n_pages(n_units: int, k: int | None, max_pages: int | None = None) -> int:
+    """How many pages of ``k`` units ``n_units`` units fill (at most ``max_pages``; the ``page=`` of the
+    charts runs 1 … this)."""
+    pages = 1 if k is None or n_units <= k else math.ceil(n_units / k)
+    return min(pages, max_pages) if max_pages else pages
+
+
+def _paginate(units: list, k: int | None, page: int, max_pages: int | None) -> tuple[list, Page | None]:
+    """Page ``page`` of ``units`` (already in page order), ``k`` a page, at most ``max_pages`` pages."""
+    if k is None or len(units) <= k:
+        if page != 1:
+            raise ValueError(f"page must be 1 ({len(units)} units fit one page), not {page}")
+        return list(units), None
+    pages = n_pages(len(units), k, max_pages)
+    if not 1 <= page <= pages:
+        raise ValueError(f"page must be between 1 and {pages} ({len(units)} units, {k} a page), not {page}")
+    shown = list(units[(page - 1) * k: page * k])
+    return shown, Page(page, pages, k, len(units), len(units) - min(len(units), pages * k))
+
+
+def _ranked(units: list, sizes: dict | None) -> list:
+    """``units`` largest first by ``sizes`` (ties and unknown sizes in the order given)."""
     weight = sizes or {}
-    rank = sorted(range(len(regions)), key=lambda i: (-float(weight.get(regions[i], 0) or 0), i))
-    chosen = sorted(rank[(page - 1) * k: page * k])
-    return [regions[i] for i in chosen], len(regions) - len(chosen)
+    return sorted(units, key=lambda u: -float(weight.get(u, 0) or 0))
 
 
-def n_pages(n_units: int, k: int | None) -> int:
-    """How many pages of ``k`` units ``n_units`` units fill (the ``page=`` of the charts runs 1 … this)."""
-    return 1 if k is None or n_units <= k else math.ceil(n_units / k)
+def _top(regions: list, sizes: dict | None, k: int | None, page: int = 1,
+         max_pages: int | None = None) -> tuple[list, Page | None]:
+    """Page ``page`` of the units ranked by ``sizes`` (largest first, ``k`` a page); every unit in the order
+    given when they fit one page."""
+    if k is None or len(regions) <= k:
+        return _paginate(regions, k, page, max_pages)
+    return _paginate(_ranked(regions, sizes), k, page, max_pages)
 
 
-def _cap_units(df: pd.DataFrame, sizes: dict | None, max_units: int | None, page: int, lang: str,
-               by: str = "problems") -> tuple[pd.DataFrame, str | None]:
-    """The rows of the units on page ``page`` (:func:`_top`) and the note saying what was left out."""
-    kept, n_left = _top(_unique(df["region"]), sizes, max_units, page)
-    if not n_left:
-        return df, None
-    return df[df["region"].isin(set(kept))], _page_note(n_left, max_units or 0, page, lang, by)
+def _cap_units(df: pd.DataFrame, sizes: dict | None, max_units: int | None, page: int,
+               max_pages: int | None = None) -> tuple[pd.DataFrame, list, Page | None]:
+    """The rows of the units on page ``page`` (:func:`_top`), the units in page order, and the page."""
+    kept, where = _top(_unique(df["region"]), sizes, max_units, page, max_pages)
+    return df[df["region"].isin(set(kept))], kept, where
 
 
-def _page_note(n_left: int, k: int, page: int, lang: str, by: str = "problems") -> str | None:
-    if n_left <= 0:
-        return None
-    if page == 1:
-        return _others_note(n_left, k, lang, by)
-    return (f"第 {page} 页（按{_BY[lang][by]}排序，每页 {k} 个地区）" if lang == "zh"
-            else f"Page {page} (units ranked by {_BY[lang][by]}, {k} a page)")
+def _note(where: Page | None, lang: str, by: str = "problems", what: str = "units") -> str | None:
+    return where.note(lang, by, what) if where is not None else None
 
 
 def _sizes(df: pd.DataFrame, col: str) -> dict | None:
@@ -268,6 +301,12 @@ def _slant_top_labels(ax) -> None:
 
 
 # --------------------------------------------------------------------------------------------- 1 heatmap
+#: Up to this many units a chart tells units apart by colour or marker (beyond, a legend of them would not be read).
+COLOR_UNITS = 8
+#: Up to this many units a matrix has a column per unit; beyond, a row per unit (a page holds many more rows).
+WIDE_UNITS = 12
+
+
 @_themed
 def heatmap_region_type(
     counts: pd.DataFrame,
@@ -279,27 +318,30 @@ def heatmap_region_type(
     title: str | None = None,
     source: str | None = None,
     cmap: str = "Blues",
-    max_units: int | None = 30,
+    max_units: int | None = 45,
     page: int = 1,
+    max_pages: int | None = None,
 ) -> Figure:
-    """Heatmap of types (rows) × regions (columns): colour = share, each cell annotated with its count
-    (when the cells are wide enough to hold it).
+    """Heatmap of problem types × units: colour = share, each cell annotated with its count.
+
+    Up to :data:`WIDE_UNITS` units the types are rows and the units columns (in table order, cells with count
+    and share). With more, the units are rows, ordered so that units with alike profiles are neighbours
+    (average-linkage clustering of their shares), ``max_units`` a page.
 
     Parameters
     ----------
     counts : pandas.DataFrame
         :func:`compare.analysis.type_counts` output: ``region, code, n`` and the ``value`` column
-        (``share_of_region`` by default, or ``share_of_type``). Codes are drawn in table order
-        (codebook order), regions in order of appearance.
+        (``share_of_region`` by default, or ``share_of_type``); ``n_region`` ranks the units. Codes are drawn
+        in table order (codebook order).
     codebook : Codebook or None
         Names of the codes (e.g. ``load_codebook(config.CODEBOOK_PATH)``; ``None``: the ids).
     value : str
         The column coloured (a share in [0, 1]).
-    max_units : int or None
-        At most this many units (columns) on a page: the units with the most problems (``n_region``), in
-        table order, with a note of how many others there are. ``None``: every unit.
-    page : int
-        Which page of ``max_units`` units, ranked by problems (:func:`n_pages` tells how many there are).
+    max_units, page, max_pages : int or None
+        At most ``max_units`` units a page; page ``page`` of at most ``max_pages`` (:func:`n_pages`). The
+        units of the pages are the largest by problems; units beyond ``max_pages`` pages are left out, with a
+        note. ``None``: every unit on one page.
     ax, lang, title, source
         See the module docstring.
 
@@ -310,14 +352,39 @@ def heatmap_region_type(
     check_lang(lang)
     _need(counts, ["region", "code", "n", value], "heatmap_region_type")
     codes = _unique(counts["code"])
-    regions, n_left = _top(_unique(counts["region"]), _sizes(counts, "n_region"), max_units, page)
     _, labels = _category_style(codes, codebook, lang)
+    units = _unique(counts["region"])
+    if len(units) <= WIDE_UNITS:
+        return _heatmap_wide(counts, codes, labels, units, value, ax, lang, title, source, cmap)
+    shown, where = _clustered_page(counts, codes, units, value, max_units, page, max_pages)
+    shares = _pivot(counts, "code", value, codes, shown).T.astype(float)
+    ns = _pivot(counts, "code", "n", codes, shown).T
+    fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 2.9)))
+    _unit_matrix(ax, shares, ns.map(lambda n: "" if pd.isna(n) else f"{int(n)}"), cmap,
+                 [region_label(r, lang) for r in shown], [labels[c] for c in codes],
+                 axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
+    return _finish(fig, ax, title, source, note=_note(where, lang, "cluster"))
+
+
+def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> tuple[list, Page | None]:
+    """The units of page ``page``: the largest (``max_units * max_pages``), ordered by their profiles."""
+    kept = _ranked(units, _sizes(counts, "n_region"))
+    if max_units is not None and max_pages:
+        kept = kept[: max_units * max_pages]
+    kept = _cluster_order(kept, _pivot(counts, "code", value, codes, kept).T.astype(float))
+    shown, where = _paginate(kept, max_units, page, None)
+    if where is not None:
+        where = Page(where.number, where.of, where.k, len(units), len(units) - len(kept))
+    return shown, where
+
+
+def _heatmap_wide(counts, codes, labels, regions, value, ax, lang, title, source, cmap) -> Figure:
+    """Types as rows, the few units as columns, cells with count and share."""
     shares = _pivot(counts, "code", value, codes, regions).astype(float)
     ns = _pivot(counts, "code", "n", codes, regions)
     fig, ax = _new_figure(ax, (max(4.8, 1.25 * len(regions) + 3.6), max(3.2, 0.46 * len(codes) + 1.9)))
     colormap = colormaps[cmap].with_extremes(bad="#f0f0f0")
-    vmax = float(np.nanmax(shares.to_numpy())) if np.isfinite(shares.to_numpy()).any() else 1.0
-    vmax = vmax if vmax > 0 else 1.0
+    vmax = _vmax(shares)
     image = ax.imshow(np.ma.masked_invalid(shares.to_numpy()), cmap=colormap, vmin=0, vmax=vmax,
                       aspect="auto", interpolation="nearest")
     if (fig.get_figwidth() - 3.6) / len(regions) >= 0.55:  # room for "12\n34%" in a cell
@@ -325,10 +392,57 @@ def heatmap_region_type(
     _matrix_ticks(ax, [region_label(r, lang) for r in regions], [wrap_label(labels[c], 24) for c in codes])
     _no_spines(ax)
     _cell_grid(ax, len(codes), len(regions))
-    bar = fig.colorbar(image, ax=ax, shrink=0.75, aspect=25, pad=0.02, format=PercentFormatter(1.0, decimals=0))
-    bar.set_label(axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
+    _colorbar(fig, ax, image, axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
+    return _finish(fig, ax, title, source)
+
+
+def _vmax(shares: pd.DataFrame) -> float:
+    values = shares.to_numpy(dtype=float)
+    vmax = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+    return vmax if vmax > 0 else 1.0
+
+
+def _colorbar(fig, ax, image, label: str, shrink: float = 0.75):
+    bar = fig.colorbar(image, ax=ax, shrink=shrink, aspect=25, pad=0.02, format=PercentFormatter(1.0, decimals=0))
+    bar.set_label(label)
     bar.outline.set_visible(False)
-    return _finish(fig, ax, title, source, note=_page_note(n_left, max_units or 0, page, lang))
+    return bar
+
+
+def _cluster_order(units: list, profiles: pd.DataFrame) -> list:
+    """``units`` in the leaf order of an average-linkage clustering of their rows in ``profiles``, so that
+    units with alike profiles are neighbours (the first unit given stays first of its branch)."""
+    if len(units) < 3:
+        return list(units)
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    X = profiles.reindex(units).fillna(0.0).to_numpy(dtype=float)
+    return [units[i] for i in leaves_list(linkage(X, method="average", metric="euclidean"))]
+
+
+def _unit_matrix(ax, values: pd.DataFrame, texts: pd.DataFrame, cmap: str, rows: list[str], cols: list[str],
+                 bar_label: str) -> None:
+    """Units as rows × categories as columns: colour = share, each cell's text (small), names in 7 pt."""
+    colormap = colormaps[cmap].with_extremes(bad="#f0f0f0")
+    vmax = _vmax(values)
+    image = ax.imshow(np.ma.masked_invalid(values.to_numpy(dtype=float)), cmap=colormap, vmin=0, vmax=vmax,
+                      aspect="auto", interpolation="nearest")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v, t = values.iat[i, j], texts.iat[i, j]
+            if t:
+                rgba = colormap(v / vmax) if not pd.isna(v) else (0.94, 0.94, 0.94, 1)
+                ax.text(j, i, t, ha="center", va="center", fontsize=6.5, color=_text_color(rgba))
+    ax.set_yticks(range(len(rows)), rows)
+    # column names upright above the cells, wrapped to a cell's width (7 pt: a column of wrap_label is ~3.6 pt)
+    width = max(6, int((ax.figure.get_figwidth() - 3.4) * 72 / max(len(cols), 1) / 3.6))
+    ax.set_xticks(range(len(cols)), [wrap_label(c, width) for c in cols])
+    ax.tick_params(length=0, axis="both", labelsize=7)
+    ax.xaxis.tick_top()
+    _no_spines(ax)
+    _cell_grid(ax, len(rows), len(cols))
+    ax.grid(which="minor", color="white", linewidth=1)
+    _colorbar(ax.figure, ax, image, bar_label, shrink=0.5)
 
 
 def _matrix_ticks(ax, columns: list[str], rows: list[str], extra: str | None = None) -> None:
@@ -370,28 +484,34 @@ def _cell_grid(ax, n_rows: int, n_cols: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------- 2/5 bars
-def _bars_by_region(counts, cat_col, value, stacked, codebook, annotate, ax, lang, x_label, legend_title):
-    """The one chart behind :func:`bars_type_by_region` and :func:`bars_measure_types`."""
+def _bars_by_region(counts, cat_col, value, stacked, codebook, annotate, ax, lang, x_label, legend_title,
+                    regions=None):
+    """The one chart behind :func:`bars_type_by_region` and :func:`bars_measure_types` (units top to bottom
+    in the order of ``regions``, default the table's)."""
     cats = _unique(counts[cat_col])
     colors, labels = _category_style(cats, codebook, lang)
-    regions = _unique(counts["region"])
-    per_unit = 0.55 if len(regions) <= 12 else 0.3
-    height = (per_unit * len(regions) + 1.6) if stacked else (0.25 * len(regions) * max(len(cats), 1) / 2 + 1.6)
+    regions = list(regions) if regions is not None else _unique(counts["region"])
+    dense = len(regions) > WIDE_UNITS
+    per_unit = 0.24 if dense else 0.55
+    height = (per_unit * len(regions) + 1.8) if stacked else (0.25 * len(regions) * max(len(cats), 1) / 2 + 1.6)
     fig, ax = _new_figure(ax, (8.0, max(2.8, height)))
     values = _pivot(counts, cat_col, value, cats, regions).fillna(0).astype(float)
     ns = _pivot(counts, cat_col, "n", cats, regions).fillna(0).astype(int)
     is_share = value.startswith("share")
     y = np.arange(len(regions))
     if stacked:
-        ends = _stacked_bars(ax, y, values, ns, colors, labels, annotate)
+        ends = _stacked_bars(ax, y, values, ns, colors, labels, annotate, 6.5 if dense else 8)
         if annotate and "n_region" in counts.columns and not is_share:
             n_region = counts.drop_duplicates("region").set_index("region")["n_region"].reindex(regions)
             for k, total in enumerate(ends):
                 ax.text(total + 0.01 * max(ends.max(), 1), y[k], f"n={int(n_region.iloc[k])}", va="center",
-                        ha="left", fontsize=8, color="#555555")
+                        ha="left", fontsize=6.5 if dense else 8, color="#555555")
     else:
         _grouped_bars(ax, y, values, ns, colors, annotate, is_share)
-    ax.set_yticks(y, [wrap_label(region_label(r, lang), 18) for r in regions])
+    names = [region_label(r, lang) for r in regions]
+    ax.set_yticks(y, names if dense else [wrap_label(n, 18) for n in names])
+    if dense:
+        ax.tick_params(axis="y", labelsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(x_label)
     longest = float(values.sum(axis=0).max()) if stacked else float(values.to_numpy().max())
@@ -408,10 +528,11 @@ def _bars_by_region(counts, cat_col, value, stacked, codebook, annotate, ax, lan
     return fig, ax
 
 
-def _stacked_bars(ax, y, values: pd.DataFrame, ns: pd.DataFrame, colors, labels, annotate: bool) -> np.ndarray:
+def _stacked_bars(ax, y, values: pd.DataFrame, ns: pd.DataFrame, colors, labels, annotate: bool,
+                  fontsize: float = 8) -> np.ndarray:
     """One bar per region made of its categories' segments; returns where each bar ends."""
     left = np.zeros(len(y))
-    threshold = 0.045 * max(values.sum(axis=0).to_numpy().max(), 1e-9)
+    threshold = 0.045 * max(values.sum(axis=0).to_numpy().max(), 1e-9) * fontsize / 8
     for cat in values.index:
         widths = values.loc[cat].to_numpy()
         if not widths.any():
@@ -422,7 +543,8 @@ def _stacked_bars(ax, y, values: pd.DataFrame, ns: pd.DataFrame, colors, labels,
             color = _text_color(mpl.colors.to_rgba(colors[cat]))
             for k, (w, n) in enumerate(zip(widths, ns.loc[cat].to_numpy(), strict=True)):
                 if w >= threshold and n > 0:
-                    ax.text(left[k] + w / 2, y[k], str(n), ha="center", va="center", fontsize=8, color=color)
+                    ax.text(left[k] + w / 2, y[k], str(n), ha="center", va="center", fontsize=fontsize,
+                            color=color)
         left += widths
     return left
 
@@ -450,8 +572,9 @@ def bars_type_by_region(
     value: str = "n",
     stacked: bool = True,
     annotate: bool = True,
-    max_units: int | None = 30,
+    max_units: int | None = 40,
     page: int = 1,
+    max_pages: int | None = None,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -472,9 +595,9 @@ def bars_type_by_region(
         Stacked segments (True) or a group of bars per region (False).
     annotate : bool
         Print counts on segments wide enough to hold them.
-    max_units, page : int
-        At most ``max_units`` units (the largest by ``n_region``) on page ``page``, with a note of the others
-        (see :func:`heatmap_region_type`).
+    max_units, page, max_pages : int
+        At most ``max_units`` units a page; with more, the units ranked by ``n_region`` (largest on top), page
+        ``page`` of at most ``max_pages``, with a note (see :func:`n_pages`).
     ax, lang, title, source
         See the module docstring.
 
@@ -485,10 +608,10 @@ def bars_type_by_region(
     check_lang(lang)
     _need(counts, ["region", "code", "n", value], "bars_type_by_region")
     x_label = axis_label("n_problems" if value == "n" else value if value in AXIS_LABELS else "share_of_region", lang)
-    counts, note = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, lang)
+    counts, shown, where = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, max_pages)
     fig, ax = _bars_by_region(counts, "code", value, stacked, codebook, annotate, ax, lang, x_label,
-                              axis_label("problem_type", lang))
-    return _finish(fig, ax, title, source, note=note)
+                              axis_label("problem_type", lang), shown)
+    return _finish(fig, ax, title, source, note=_note(where, lang))
 
 
 @_themed
@@ -499,8 +622,9 @@ def bars_measure_types(
     value: str = "share_of_region",
     stacked: bool = True,
     annotate: bool = True,
-    max_units: int | None = 30,
+    max_units: int | None = 40,
     page: int = 1,
+    max_pages: int | None = None,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -521,9 +645,9 @@ def bars_measure_types(
         Stacked (True) or grouped (False).
     annotate : bool
         Print counts on segments wide enough to hold them.
-    max_units, page : int
-        At most ``max_units`` units (the largest by ``n_region``) on page ``page``, with a note of the others
-        (see :func:`heatmap_region_type`).
+    max_units, page, max_pages : int
+        At most ``max_units`` units a page; with more, the units ranked by ``n_region`` (largest on top), page
+        ``page`` of at most ``max_pages``, with a note (see :func:`n_pages`).
     ax, lang, title, source
         See the module docstring.
 
@@ -534,10 +658,10 @@ def bars_measure_types(
     check_lang(lang)
     _need(counts, ["region", "measure_type", "n", value], "bars_measure_types")
     x_label = axis_label("n_measures" if value == "n" else "share_of_region_measures", lang)
-    counts, note = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, lang, "measures")
+    counts, shown, where = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, max_pages)
     fig, ax = _bars_by_region(counts, "measure_type", value, stacked, codebook, annotate, ax, lang, x_label,
-                              axis_label("measure_type", lang))
-    return _finish(fig, ax, title, source, note=note)
+                              axis_label("measure_type", lang), shown)
+    return _finish(fig, ax, title, source, note=_note(where, lang, "measures"))
 
 
 # --------------------------------------------------------------------------------------------- 3 recurring
@@ -550,12 +674,13 @@ def recurring_matrix(
     max_size: float = 700.0,
     max_units: int | None = 30,
     page: int = 1,
+    max_pages: int | None = None,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
     source: str | None = None,
 ) -> Figure:
-    """Dot matrix of types × regions (UpSet style): dot area ∝ count, a line joins the regions sharing a type.
+    """Dot matrix of types × units (UpSet style): dot area ∝ count, a line joins the units sharing a type.
 
     Parameters
     ----------
@@ -568,9 +693,9 @@ def recurring_matrix(
         types ranked. Defaults to the table order (all codes).
     max_size : float
         Marker area (points²) of the largest count.
-    max_units, page : int
-        At most ``max_units`` units (the largest by ``n_region``) on page ``page``, with a note of the others;
-        ``k/n`` at the end of a row counts the units shown.
+    max_units, page, max_pages : int
+        Units a page (largest by ``n_region`` first), which page, how many pages at most; ``k/n`` at the end
+        of a row counts the units of the whole table that have the type.
     ax, lang, title, source
         See the module docstring.
 
@@ -583,30 +708,38 @@ def recurring_matrix(
     codes = list(order) if order is not None else _unique(counts["code"])
     if not codes:
         raise ValueError("recurring_matrix: no codes to draw")
-    counts, note = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, lang)
-    regions = _unique(counts["region"])
+    every = _unique(counts["region"])
+    covered = (_pivot(counts, "code", "n", codes, every).fillna(0) > 0).sum(axis=1)
+    counts, regions, where = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, max_pages)
     colors, labels = _category_style(codes, codebook, lang)
     ns = _pivot(counts, "code", "n", codes, regions).fillna(0).astype(int)
     max_n = max(int(ns.to_numpy().max()), 1)
-    many = len(regions) > 12
+    many = len(regions) > WIDE_UNITS
     if many:
         max_size = min(max_size, 120.0)
-    fig, ax = _new_figure(ax, (max(5.0, (0.3 if many else 1.15) * len(regions) + 4.2), max(2.8, 0.5 * len(codes) + 1.7)))
+    fig, ax = _new_figure(ax, (max(5.0, (0.3 if many else 1.15) * len(regions) + 4.4), max(2.8, 0.5 * len(codes) + 1.7)))
     for i, code in enumerate(codes):
-        _dot_row(ax, i, ns.loc[code].to_numpy(), colors[code], max_size, max_n, numbers=not many)
-    for j in range(len(regions)):
-        ax.axvline(j, color="#eeeeee", linewidth=0.8, zorder=0)
-    ax.set_xlim(-0.6, len(regions) + 0.5)
-    ax.set_ylim(len(codes) - 0.5, -0.5)
+        _dot_row(ax, i, ns.loc[code].to_numpy(), colors[code], max_size, max_n, numbers=not many,
+                 covered=f"{int(covered[code])}/{len(every)}")
+    _dot_frame(ax, len(codes), len(regions))
     _matrix_ticks(ax, [region_label(r, lang) for r in regions], [wrap_label(labels[c], 24) for c in codes],
                   extra=axis_label("regions_covered", lang))
     _no_spines(ax)
-    return _finish(fig, ax, title, source, note=note)
+    return _finish(fig, ax, title, source, note=_note(where, lang))
 
 
-def _dot_row(ax, i: int, row: np.ndarray, color: str, max_size: float, max_n: int, numbers: bool = True) -> None:
+def _dot_frame(ax, n_rows: int, n_cols: int) -> None:
+    """Light vertical lines through the units' columns, and room for the ``k/n`` column."""
+    for j in range(n_cols):
+        ax.axvline(j, color="#eeeeee", linewidth=0.8, zorder=0)
+    ax.set_xlim(-0.6, n_cols + 0.5)
+    ax.set_ylim(n_rows - 0.5, -0.5)
+
+
+def _dot_row(ax, i: int, row: np.ndarray, color: str, max_size: float, max_n: int, numbers: bool = True,
+             covered: str | None = None) -> None:
     """One type's row: a dot per region sized by its count (printed when ``numbers``), a line across the regions
-    that share it, and the number of regions covered at the end."""
+    that share it, and ``covered`` (the units of the whole table that have the type, ``k/n``) at the end."""
     hit = np.flatnonzero(row > 0)
     if len(hit) > 1:
         ax.plot([hit.min(), hit.max()], [i, i], color=color, linewidth=2.2, alpha=0.55, zorder=1)
@@ -619,7 +752,8 @@ def _dot_row(ax, i: int, row: np.ndarray, color: str, max_size: float, max_n: in
         inside = size >= 170
         ax.text(j if inside else j + 0.14, i, str(row[j]), ha="center" if inside else "left", va="center",
                 fontsize=8, color=_text_color(mpl.colors.to_rgba(color)) if inside else "#333333", zorder=4)
-    ax.text(len(row), i, f"{len(hit)}/{len(row)}", ha="center", va="center", fontsize=8.5, color="#333333")
+    ax.text(len(row), i, covered or f"{len(hit)}/{len(row)}", ha="center", va="center",
+            fontsize=8.5 if len(row) <= WIDE_UNITS else 7, color="#333333")
 
 
 # --------------------------------------------------------------------------------------------- 4 map
@@ -667,11 +801,12 @@ def problem_map(
     regions = _unique(points["region"])
     markers, note = _map_markers(regions, max_markers, lang)
     fig, ax = _new_figure(ax, (8.0, 5.6 if len(codes) + len(markers) <= 16 else 7.2))
-    for region in regions:
-        sub = points[points["region"] == region]
+    size = float(np.clip(58 * math.sqrt(300 / max(len(points), 1)), 5, 58))  # thousands of points stay apart
+    groups = [(r, points[points["region"] == r]) for r in regions] if note is None else [(None, points)]
+    for region, sub in groups:
         cols = [colors.get(c, "#bdbdbd") if not pd.isna(c) else "#bdbdbd" for c in sub["primary_code"]]
-        ax.scatter(sub["x"], sub["y"], c=cols, marker=markers[region], s=58, edgecolor="white", linewidth=0.6,
-                   alpha=0.92, zorder=3)
+        ax.scatter(sub["x"], sub["y"], c=cols, marker=markers.get(region, "o"), s=size, alpha=0.92, zorder=3,
+                   edgecolor="white", linewidth=0.6 if size > 20 else 0.2)
         if label is not None:
             for x, y, t in zip(sub["x"], sub["y"], sub[label], strict=True):
                 ax.annotate(str(t), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7, color="#555555")
@@ -720,14 +855,16 @@ def bars_concreteness(
     by_region: pd.DataFrame,
     *,
     flags: Sequence[str] | None = None,
-    max_units: int | None = 8,
+    max_units: int | None = 45,
     page: int = 1,
+    max_pages: int | None = None,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
     source: str | None = None,
 ) -> Figure:
-    """Share of measures with each concreteness flag, one bar per region.
+    """Share of measures with each concreteness flag: up to :data:`COLOR_UNITS` units a bar each (one colour
+    per unit); with more, a matrix of units (rows, most measures first) × flags, the share in each cell.
 
     Parameters
     ----------
@@ -736,9 +873,9 @@ def bars_concreteness(
         ``n_measures`` (shown in the legend).
     flags : sequence of str, optional
         Flags to show, top to bottom (default: those of the table, in its order).
-    max_units, page : int
-        At most ``max_units`` units (one colour each; the units with most measures, ``n_measures``) on page
-        ``page``, with a note of the others.
+    max_units, page, max_pages : int
+        With more than :data:`COLOR_UNITS` units, at most ``max_units`` rows a page (the units with most
+        measures, ``n_measures``, first), page ``page`` of at most ``max_pages``, with a note.
     ax, lang, title, source
         See the module docstring.
 
@@ -749,7 +886,8 @@ def bars_concreteness(
     check_lang(lang)
     _need(by_region, ["region", "flag", "share"], "bars_concreteness")
     flags = list(flags) if flags is not None else _unique(by_region["flag"])
-    by_region, note = _cap_units(by_region, _sizes(by_region, "n_measures"), max_units, page, lang, "measures")
+    if by_region["region"].nunique() > COLOR_UNITS:
+        return _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang, title, source)
     regions = _unique(by_region["region"])
     shares = _pivot(by_region, "flag", "share", flags, regions).astype(float)
     n_measures = {}
@@ -772,7 +910,21 @@ def bars_concreteness(
     handles = [Patch(facecolor=colors[i], label=wrap_label(t.get_label(), 28))
                for i, t in enumerate(ax.containers)]
     _legend_outside(ax, handles, title=axis_label("region", lang))
-    return _finish(fig, ax, title, source, note=note)
+    return _finish(fig, ax, title, source)
+
+
+def _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang, title, source) -> Figure:
+    """Many units: a row per unit (most measures first), a column per flag, the share printed in each cell."""
+    sizes = _sizes(by_region, "n_measures")
+    by_region, shown, where = _cap_units(by_region, sizes, max_units, page, max_pages)
+    if where is None:
+        shown = _ranked(shown, sizes)
+    shares = _pivot(by_region, "flag", "share", flags, shown).T.astype(float)
+    names = [region_label(r, lang) + (f" (n={int(sizes[r])})" if sizes and r in sizes else "") for r in shown]
+    fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 3.0)))
+    _unit_matrix(ax, shares, shares.map(lambda v: "" if pd.isna(v) else _pct(v)), "Greens", names,
+                 [flag_label(f, lang) for f in flags], axis_label("share_measures", lang))
+    return _finish(fig, ax, title, source, note=_note(where, lang, "measures"))
 
 
 def _flag_bars(ax, y, shares: pd.DataFrame, n_measures: dict, colors: list[str], lang: str) -> None:
@@ -792,7 +944,7 @@ def _flag_bars(ax, y, shares: pd.DataFrame, n_measures: dict, colors: list[str],
 
 # --------------------------------------------------------------------------------------------- 7 gantt
 #: Colours of the inspection bar, the feedback marker and the publication marker.
-_GANTT_BAR, _GANTT_FEEDBACK, _GANTT_PUBLISHED = "#6baed6", "#d94801", "#238b45"
+_GANTT_BAR, _GANTT_FEEDBACK, _GANTT_PUBLISHED, _GANTT_ODD = "#6baed6", "#d94801", "#238b45", "#c00000"
 _GANTT_DATES = ["inspection_start", "inspection_end", "feedback_date", "published_date"]
 
 
@@ -802,6 +954,7 @@ def timeline_gantt(
     *,
     max_rows: int | None = 40,
     page: int = 1,
+    max_pages: int | None = None,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -817,9 +970,11 @@ def timeline_gantt(
         to_feedback_days, to_publication_days`` with their ``*_approx`` flags (an approximate lag is
         printed with ≈). Rows are drawn top to bottom by inspection start (then feedback, publication), reports
         without dates last.
-    max_rows, page : int
-        At most ``max_rows`` reports a page (page ``page`` of them in that order), with a note of the others;
-        with more than 15 rows the lags are not printed.
+    max_rows, page, max_pages : int
+        At most ``max_rows`` reports a page (page ``page`` of at most ``max_pages``, in that order), with a
+        note; with more than 15 rows the lags are not printed. A report whose dates are in an impossible
+        order (the end before the start, feedback before the end, publication before feedback) has its name
+        in red and a "!" (see the legend).
     ax, lang, title, source
         See the module docstring.
 
@@ -829,19 +984,18 @@ def timeline_gantt(
     """
     check_lang(lang)
     _need(timeline, ["region", *_GANTT_DATES], "timeline_gantt")
-    tl, note = _timeline_page(timeline, max_rows, page, lang)
+    tl, note = _timeline_page(timeline, max_rows, page, max_pages, lang)
     names = [region_label(r, lang) for r in tl["region"]]
     dup = pd.Series(names).duplicated(keep=False)
     if dup.any() and "report_id" in tl.columns:
         names = [f"{n} ({rid})" if d else n for n, d, rid in zip(names, dup, tl["report_id"], strict=True)]
     dense = len(tl) > 15
-    fig, ax = _new_figure(ax, (10.0, max(2.6, (0.25 if dense else 0.62) * len(tl) + 1.7)))
+    fig, ax = _new_figure(ax, (10.0, max(2.6, (0.235 if dense else 0.62) * len(tl) + 1.8)))
     any_coarse = False
     for i, row in tl.iterrows():
         any_coarse = _gantt_row(ax, i, row, None if dense else axis_label("days", lang)) or any_coarse
-    ax.set_yticks(range(len(tl)), [n if dense else wrap_label(n, 20) for n in names])
-    if dense:
-        ax.tick_params(axis="y", labelsize=7)
+    odd = _date_disorder(tl)
+    _gantt_names(ax, names, odd, dense)
     ax.set_ylim(len(tl) - 0.45, -0.75)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
@@ -850,25 +1004,38 @@ def timeline_gantt(
     approx = any_coarse or any(
         bool(tl[c].any()) for c in tl.columns if c.endswith("_approx") and tl[c].dtype == bool
     )
-    _gantt_legend(ax, approx, lang)
+    _gantt_legend(ax, approx, lang, bool(odd.any()))
     ax.use_sticky_edges = False
     ax.margins(x=0.03)
     return _finish(fig, ax, title, source, note=note)
 
 
-def _timeline_page(timeline: pd.DataFrame, max_rows: int | None, page: int, lang: str):
-    """The rows of page ``page``, sorted by their dates, and the note of the reports on other pages."""
+def _timeline_page(timeline: pd.DataFrame, max_rows: int | None, page: int, max_pages: int | None, lang: str):
+    """The rows of page ``page``, sorted by their dates, and the note saying where the page stands."""
     tl = timeline.sort_values([c for c in _GANTT_DATES if c in timeline.columns], kind="stable", na_position="last")
     tl = tl.reset_index(drop=True)
-    if max_rows is None or len(tl) <= max_rows:
-        return tl, None
-    pages = math.ceil(len(tl) / max_rows)
-    if not 1 <= page <= pages:
-        raise ValueError(f"page must be between 1 and {pages} ({len(tl)} reports, {max_rows} a page), not {page}")
-    shown = tl.iloc[(page - 1) * max_rows: page * max_rows].reset_index(drop=True)
-    note = (f"第 {page}/{pages} 页：按日期排序，另有 {len(tl) - len(shown)} 份报告在其他页" if lang == "zh"
-            else f"Page {page} of {pages}, by date; {len(tl) - len(shown)} more reports on the other pages")
-    return shown, note
+    rows, where = _paginate(list(range(len(tl))), max_rows, page, max_pages)
+    return tl.iloc[rows].reset_index(drop=True), _note(where, lang, "date", "reports")
+
+
+def _gantt_names(ax, names: list[str], odd: np.ndarray, dense: bool) -> None:
+    """The reports' names (7 pt and unwrapped when dense); those with impossible dates in red, after a "!"."""
+    ax.set_yticks(range(len(names)), [("! " if o else "") + (n if dense else wrap_label(n, 20))
+                                      for n, o in zip(names, odd, strict=True)])
+    for lab, o in zip(ax.get_yticklabels(), odd, strict=True):
+        if o:
+            lab.set_color(_GANTT_ODD)
+    if dense:
+        ax.tick_params(axis="y", labelsize=7)
+
+
+def _date_disorder(tl: pd.DataFrame) -> np.ndarray:
+    """Whether each report's dates are in an impossible order (a later step dated before an earlier one)."""
+    dates = [pd.to_datetime(tl[c]) for c in _GANTT_DATES]
+    odd = np.zeros(len(tl), dtype=bool)
+    for a, b in zip(dates, dates[1:], strict=False):
+        odd |= (b < a).fillna(False).to_numpy(dtype=bool)
+    return odd
 
 
 def _date_number(value):
@@ -911,7 +1078,7 @@ def _gantt_row(ax, i: int, row: pd.Series, day: str | None) -> bool:
     return coarse
 
 
-def _gantt_legend(ax, approx: bool, lang: str) -> None:
+def _gantt_legend(ax, approx: bool, lang: str, odd: bool = False) -> None:
     handles = [
         Patch(facecolor=_GANTT_BAR, label=axis_label("inspection", lang)),
         Line2D([], [], marker="D", color=_GANTT_FEEDBACK, linestyle="none", markersize=6.5,
@@ -921,6 +1088,9 @@ def _gantt_legend(ax, approx: bool, lang: str) -> None:
     ]
     if approx:
         handles.append(Patch(facecolor=_GANTT_BAR, edgecolor="white", hatch="///", label=axis_label("approx", lang)))
+    if odd:
+        handles.append(Line2D([], [], linestyle="none", marker="$!$", color=_GANTT_ODD, markersize=7,
+                              label="! 日期顺序不可能" if lang == "zh" else "! dates in an impossible order"))
     _legend_outside(ax, [_wrapped(h, 24) for h in handles])
 
 
@@ -932,8 +1102,10 @@ def distinctive_terms(
     top_n: int = 10,
     ncols: int | None = None,
     color: str = "#4a6fa5",
+    sizes=None,
     max_units: int | None = 9,
     page: int = 1,
+    max_pages: int | None = None,
     ax=None,
     lang: str = "zh",
     title: str | None = None,
@@ -951,9 +1123,12 @@ def distinctive_terms(
         Panels per row (default: up to 3).
     color : str
         Bar colour (terms are not types, so one neutral colour).
-    max_units, page : int
-        At most ``max_units`` panels on page ``page``: the units whose distinctive terms are used most (the sum
-        of ``n_target``, else the table order), with a note of the others. Each panel has its own score axis.
+    sizes : mapping or pandas.Series, optional
+        The number of problems of every unit (e.g. ``n_region`` of :func:`compare.analysis.type_counts`): the
+        panels are ranked by it, largest first. Default: the sum of ``n_target`` of the unit's terms.
+    max_units, page, max_pages : int
+        At most ``max_units`` panels a page, page ``page`` of at most ``max_pages``, with a note. Each panel
+        has its own score axis, set by its own terms.
     ax : sequence of matplotlib Axes, optional
         One Axes per region, in region order; by default a new figure with a grid of panels.
     lang, title, source
@@ -965,22 +1140,46 @@ def distinctive_terms(
     """
     check_lang(lang)
     _need(terms, ["region", "term", "score"], "distinctive_terms")
-    sizes = terms.groupby("region", sort=False)["n_target"].sum().to_dict() if "n_target" in terms.columns else None
-    terms, note = _cap_units(terms, sizes, max_units, page, lang, "terms")
-    regions = _unique(terms["region"])
+    sizes, by = _term_sizes(terms, sizes)
+    terms, regions, where = _cap_units(terms, sizes, max_units, page, max_pages)
+    if by == "problems" and sizes:
+        regions = _ranked(regions, sizes)  # on one page too: the unit with most problems first
+    note = _note(where, lang, by)
     fig, axes = _panels(terms, regions, top_n, ncols, ax)
     rows = max(min(top_n, int(terms.groupby("region", sort=False).size().max())), 1)
     for k, region in enumerate(regions):
         sub = terms[terms["region"] == region].sort_values("score", ascending=False, kind="stable").head(top_n)
         xmax = float(sub["score"].max()) if len(sub) else 1.0
-        _term_panel(axes[k], sub, rows, xmax, color, wrap_label(region_label(region, lang), 30))
-    for a in axes[len(regions):]:
-        a.set_visible(False)
-    ncols_eff = ncols or min(3, len(regions))
-    last_row = axes[max(0, len(regions) - ncols_eff): len(regions)]
-    for a in last_row:
-        a.set_xlabel(axis_label("score", lang))
+        _term_panel(axes[k], sub, rows, xmax, color, _panel_title(region, sizes if by == "problems" else None, lang))
+    _label_last_row(axes, len(regions), ncols or min(3, len(regions)), axis_label("score", lang))
     return _finish(fig, None, title, source, fig_title=True, note=note)
+
+
+def _label_last_row(axes: list, n: int, ncols: int, label: str) -> None:
+    """Hide the panels beyond the ``n`` used and name the score axis under the last row of panels."""
+    for a in axes[n:]:
+        a.set_visible(False)
+    for a in axes[max(0, n - ncols): n]:
+        a.set_xlabel(label)
+
+
+def _term_sizes(terms: pd.DataFrame, sizes) -> tuple[dict | None, str]:
+    """The sizes the panels are ranked by, and by what: the problems given, else the terms' counts."""
+    if sizes is not None:
+        return dict(sizes), "problems"
+    if "n_target" in terms.columns:
+        return terms.groupby("region", sort=False)["n_target"].sum().to_dict(), "terms"
+    return None, "problems"
+
+
+def _panel_title(region, sizes: dict | None, lang: str, width: int = 24) -> str:
+    """The unit's label and, with ``sizes``, its number of problems (on a line of its own when both do not fit)."""
+    name = region_label(region, lang)
+    if not sizes or region not in sizes:
+        return wrap_label(name, width)
+    count = f"（{int(sizes[region])} 个问题）" if lang == "zh" else f"({int(sizes[region])} problems)"
+    joined = name + count if lang == "zh" else f"{name} {count}"
+    return joined if display_width(joined) <= width else f"{wrap_label(name, width)}\n{count}"
 
 
 def _panels(terms: pd.DataFrame, regions: list, top_n: int, ncols: int | None, ax) -> tuple[Figure, list]:

@@ -34,7 +34,7 @@ TITLES = {
         "01_heatmap_region_type": "各地区问题类型构成（占本地区问题的比例）",
         "02_bars_type_by_region": "各地区巡察反馈问题的类型",
         "03_recurring_matrix": "跨地区反复出现的问题类型",
-        "04_problem_map": "问题文本的二维分布（t-SNE；颜色为类型，标记为地区）",
+        "04_problem_map": "问题文本的二维分布（颜色为问题类型）",
         "05_measure_types": "各地区整改措施的类型",
         "06_concreteness": "整改措施的具体程度",
         "07_timeline": "巡察、反馈与整改通报的时间线",
@@ -44,7 +44,7 @@ TITLES = {
         "01_heatmap_region_type": "Problem types by region (share of the region's problems)",
         "02_bars_type_by_region": "Types of problems found by the inspectors, by region",
         "03_recurring_matrix": "Problem types recurring across regions",
-        "04_problem_map": "Map of problem texts (t-SNE of LSA; colour: type, marker: region)",
+        "04_problem_map": "Map of problem texts (colour: problem type)",
         "05_measure_types": "Types of rectification measures, by region",
         "06_concreteness": "How concrete the claimed measures are",
         "07_timeline": "Inspection, feedback and publication",
@@ -476,33 +476,77 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
 _CODEBOOK_OF = {"heatmap_region_type": "problems", "bars_type_by_region": "problems", "recurring_matrix": "problems",
                 "problem_map": "problems", "bars_measure_types": "measures"}
 
+#: Units (rows, columns or panels) a page of each figure holds; beyond, the figure is split into pages.
+PAGE_UNITS = {"01_heatmap_region_type": 45, "02_bars_type_by_region": 40, "03_recurring_matrix": 30,
+              "05_measure_types": 40, "06_concreteness": 45, "07_timeline": 40, "08_distinctive_terms": 9}
+#: Pages the build writes of a figure at most; the units beyond them are in the tables (and a note says so).
+MAX_PAGES = 5
+#: The keyword that sets a chart's units a page (the timeline counts reports, the others units).
+_PAGE_ARG = {"timeline_gantt": "max_rows"}
+
+
+def figure_pages(results: dict[str, pd.DataFrame]) -> list[tuple[str, int, int]]:
+    """``(figure name, page, pages)`` of every page the build draws from :func:`run_analyses` output."""
+    from .plots import n_pages
+
+    out = []
+    for name, (_, table, _) in FIGURES.items():
+        df = results.get(table)
+        if df is None or df.empty:
+            continue
+        n = len(df) if table == "timeline" else df["region"].nunique()
+        pages = n_pages(n, PAGE_UNITS.get(name), MAX_PAGES)
+        out += [(name, page, pages) for page in range(1, pages + 1)]
+    return out
+
+
+def figure_file(name: str, page: int, pages: int, lang: str) -> str:
+    """The stable file stem of a page: ``01_heatmap_region_type_zh``, or ``…_p2_zh`` when there are pages."""
+    return f"{name}_{lang}" if pages == 1 else f"{name}_p{page}_{lang}"
+
+
+def figure_tables(results: dict[str, pd.DataFrame], name: str) -> dict[str, pd.DataFrame]:
+    """The analysis tables figure ``name`` draws from (what a worker drawing it needs, no more)."""
+    fn, table, _ = FIGURES[name]
+    needed = {table, "recurring_types" if fn == "recurring_matrix" else None,
+              "type_counts" if fn == "distinctive_terms" else None}
+    return {k: results[k] for k in needed if k in results}
+
+
+def draw_figure(results: dict[str, pd.DataFrame], name: str, lang: str = "zh", page: int = 1, codebook=None,
+                measure_codebook=None):
+    """Page ``page`` of figure ``name`` (a key of :data:`FIGURES`) from :func:`run_analyses` output."""
+    from . import plots
+
+    fn, table, kwargs = FIGURES[name]
+    extra = dict(kwargs)
+    if fn in _CODEBOOK_OF:
+        extra["codebook"] = {"problems": codebook, "measures": measure_codebook}[_CODEBOOK_OF[fn]]
+    if fn == "recurring_matrix" and not results.get("recurring_types", pd.DataFrame()).empty:
+        extra["order"] = results["recurring_types"]["code"]
+    if fn == "distinctive_terms" and "type_counts" in results:
+        extra["sizes"] = results["type_counts"].drop_duplicates("region").set_index("region")["n_region"]
+    if name in PAGE_UNITS:
+        extra.update({_PAGE_ARG.get(fn, "max_units"): PAGE_UNITS[name], "page": page, "max_pages": MAX_PAGES})
+    return getattr(plots, fn)(results[table], lang=lang, title=TITLES[lang][name], source=SOURCE[lang], **extra)
+
 
 def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh", codebook=None,
                  measure_codebook=None) -> dict[str, object]:
-    """Draw every figure of :data:`FIGURES` from :func:`run_analyses` output, in one language.
+    """Draw the first page of every figure of :data:`FIGURES` from :func:`run_analyses` output, in one language
+    (the build draws every page: :func:`figure_pages`, :func:`draw_figure`).
 
     Returns
     -------
     dict of str to matplotlib.figure.Figure
         Keyed by the figure's stable file name (without language suffix).
     """
-    from . import plots
     from .codebook import load_codebook
 
-    books = {"problems": codebook or load_codebook(config.CODEBOOK_PATH),
-             "measures": measure_codebook or load_codebook(config.MEASURE_CODEBOOK_PATH)}
-    figs = {}
-    for name, (fn, table, kwargs) in FIGURES.items():
-        if table not in results or results[table].empty:
-            continue
-        extra = dict(kwargs)
-        if fn in _CODEBOOK_OF:
-            extra["codebook"] = books[_CODEBOOK_OF[fn]]
-        if fn == "recurring_matrix" and "recurring_types" in results and not results["recurring_types"].empty:
-            extra["order"] = results["recurring_types"]["code"]
-        figs[name] = getattr(plots, fn)(results[table], lang=lang, title=TITLES[lang][name], source=SOURCE[lang],
-                                        **extra)
-    return figs
+    books = {"codebook": codebook or load_codebook(config.CODEBOOK_PATH),
+             "measure_codebook": measure_codebook or load_codebook(config.MEASURE_CODEBOOK_PATH)}
+    return {name: draw_figure(results, name, lang, 1, **books)
+            for name, page, _ in figure_pages(results) if page == 1}
 
 
 # --------------------------------------------------------------------------------------------- the default study
