@@ -49,6 +49,8 @@ MEMORY_CACHE_TOKENS = 500_000
 _JIEBA_LOCK = threading.Lock()
 #: One initialised jieba.Tokenizer per dictionary hash, shared by every JiebaTokenizer in the process.
 _JIEBA_INSTANCES: dict[str, object] = {}
+#: The in-memory segmentations per dictionary hash (:func:`_shared_segmentations`).
+_SEGMENTATIONS: dict[tuple[str, str | None], LRUCache] = {}
 
 
 def read_wordlist(path: str | os.PathLike | None) -> str:
@@ -80,6 +82,22 @@ def read_wordlist(path: str | os.PathLike | None) -> str:
 def is_punct(token: str) -> bool:
     """Whether ``token`` is only punctuation, symbols, separators, control characters or whitespace."""
     return all(unicodedata.category(ch)[0] in "PSZC" or ch.isspace() for ch in token)
+
+
+def _shared_segmentations(dict_hash: str, store: Cache | None) -> LRUCache:
+    """The in-memory segmentations of one dictionary and disk cache, shared by the tokenizers of both.
+
+    A segmentation is a function of the dictionary and the text alone, so a model's own tokenizer (loaded
+    with the model and given the study's cache) finds what the per-file stage's tokenizer segmented instead
+    of segmenting it again. Tokenizers of another disk cache keep their own memory, so each still fills its
+    cache.
+    """
+    key = (dict_hash, str(store.root) if store is not None and store.enabled else None)
+    memory = _SEGMENTATIONS.get(key)
+    if memory is None:
+        with _JIEBA_LOCK:
+            memory = _SEGMENTATIONS.setdefault(key, LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len))
+    return memory
 
 
 class JiebaTokenizer:
@@ -144,7 +162,6 @@ class JiebaTokenizer:
         self.dict_hash_ = digest("jieba", jieba.__version__, f"hmm={self.hmm}", self.userdict_text)
         # in-memory caches bounded by the number of tokens they hold (an LRU of cachetools), so a corpus of
         # any size never piles its segmentations up in memory: the disk cache is the long-term store
-        self._memory: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
         self._tokens: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
         self._kept: dict[str, bool] = {}  # keep() of every distinct raw token seen (a vocabulary, not a corpus)
         self._pid = os.getpid()
@@ -211,17 +228,18 @@ class JiebaTokenizer:
         """
         text = text or ""
         key = digest(self.dict_hash_, text)
-        hit = self._memory.get(key)
+        store = self._store()
+        memory = _shared_segmentations(self.dict_hash_, store)
+        hit = memory.get(key)
         if hit is not None:
             return hit
-        store = self._store()
         tokens = store.read_json("tokens", key) if store is not None else None
         if not (isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)):  # missing or damaged
             tokens = list(self.jieba.cut(text, HMM=self.hmm))
             if store is not None:
                 store.write_json("tokens", key, tokens)
         if len(tokens) <= MEMORY_CACHE_TOKENS:
-            self._memory[key] = tokens
+            memory[key] = tokens
         return tokens
 
     def keep(self, token: str) -> bool:
