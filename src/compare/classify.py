@@ -320,6 +320,16 @@ def _char_counts(vec, docs: list[str]):
                              shape=(len(docs), len(vec.vocabulary_)), dtype=vec.dtype)
 
 
+def _largest(values: np.ndarray, names: np.ndarray, k: int) -> list[tuple[float, str]]:
+    """The ``k`` largest ``(value, name)``, largest first and ties by name: what sorting them all gives,
+    sorting only the candidates at or above the k-th largest value."""
+    if len(values) > k > 0:
+        keep = values >= np.partition(values, len(values) - k)[len(values) - k]
+        values, names = values[keep], names[keep]
+    top = sorted(zip(values.tolist(), names.tolist(), strict=True), key=lambda v: (-v[0], v[1]))
+    return top[:k] if k > 0 else []
+
+
 def text_features(features, X: list[str]):
     """``features.transform(X)`` of the text model's FeatureUnion (:func:`make_text_pipeline`), the same matrix.
 
@@ -594,8 +604,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             pos = contrib > 0
             uniq, inv = np.unique(label_ids[idx[pos]], return_inverse=True)
             sums = np.bincount(inv, weights=contrib[pos], minlength=len(uniq))
-            top = sorted(zip(sums.tolist(), labels[uniq].tolist(), strict=True), key=lambda v: (-v[0], v[1]))
-            out.append([(f, round(v, 4)) for v, f in top[: self.n_features]])
+            out.append([(f, round(v, 4)) for v, f in _largest(sums, labels[uniq], self.n_features)])
         return out
 
     def explain(self, X, decimals: int | None = 4):

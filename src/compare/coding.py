@@ -22,7 +22,7 @@ import pandas as pd
 
 from .cache import Cache, source_fingerprint
 from .classify import CodebookClassifier
-from .documents import measure_documents, problem_documents
+from .documents import measure_documents, problem_document, problem_documents
 from .runner import resolve_jobs
 
 __all__ = ["classify_measures", "classify_problems", "code_problem_rows", "code_tables"]
@@ -105,7 +105,23 @@ def classify_problems(
         ``matched_terms`` and ``top_features`` (``;``-joined, for the primary code), ``evidence`` (both in
         one readable line, plus the other codes whose rules matched) and one ``score_<code>`` column per code.
     """
+    recall_segmentations(model, problems_df)
     return _with(problems_df, evidence_columns(model, problem_documents(problems_df, measures_df)))
+
+
+def recall_segmentations(model, problems_df: pd.DataFrame) -> None:
+    """Read the per-file stage's segmentations of these problems' documents into the model tokenizer's memory.
+
+    The per-file stage stored each report's problem documents as one entry of the tokenizer's cache
+    (:meth:`compare.tokens.JiebaTokenizer.segment_all`); one read per report here spares the model's word
+    features a read per problem, or jieba.
+    """
+    tok = getattr(model, "tokenizer", None)
+    if getattr(model, "pipeline_", None) is None or not hasattr(tok, "segment_all") or not len(problems_df):
+        return
+    cols = problems_df[["report_id", "title", "text"]]
+    for _, grp in cols.groupby("report_id", sort=False):
+        tok.segment_all([problem_document(t, x) for t, x in zip(grp["title"], grp["text"], strict=True)])
 
 
 def classify_measures(measures_df: pd.DataFrame, model: CodebookClassifier) -> pd.DataFrame:

@@ -216,28 +216,28 @@ def process_file(path: PathLike, report_id: str | None = None, cache: Cache | No
     if entry is not None and "report" in entry:
         res = _from_entry(entry, path, rid)
         if tokenizer is not None and want_tokens:
-            res.tokens = _cached_tokens(cache, key, res, tokenizer)
+            res.tokens = _cached_tokens(entry, res, tokenizer)
         if tokenizer is None or not want_tokens or res.tokens is not None or not res.ok:
             return res
     res = process_bytes(data, path, rid, tokenizer, max_chars)
     doc = _document_json(res.document) if res.document is not None else None
-    cache.write_json("parse", key, {**res.rows(), "document": doc})
-    if res.tokens is not None:  # the problems' segmentations are in the tokenizer's own cache already
-        cache.write_json("tokens", key, {k: v for k, v in res.tokens.items() if k != "problems"})
+    # the problems' segmentations are in the tokenizer's own cache already; the measures' travel here
+    measure_tokens = res.tokens["measures"] if res.tokens is not None else None
+    cache.write_json("parse", key, {**res.rows(), "document": doc, "measure_tokens": measure_tokens})
     if not want_tokens:
         res.tokens = None
     return res
 
 
-def _cached_tokens(cache: Cache, key: str, res: FileResult, tokenizer) -> dict | None:
+def _cached_tokens(entry: dict, res: FileResult, tokenizer) -> dict | None:
     """A cached report's tokens: the measures' from its entry, the problems' from the tokenizer's cache."""
     from .documents import problem_document
 
-    entry = cache.read_json("tokens", key)
-    if not isinstance(entry, dict) or "measures" not in entry:
+    if not isinstance(entry.get("measure_tokens"), list):
         return None
-    problems = [tokenizer.segment(problem_document(p["title"], p["text"])) for p in res.problems]
-    return {"dict_hash": entry.get("dict_hash"), "problems": problems, "measures": entry["measures"]}
+    problems = tokenizer.segment_all([problem_document(p["title"], p["text"]) for p in res.problems])
+    return {"dict_hash": tokenizer.dict_hash_, "problems": [list(s) for s in problems],
+            "measures": entry["measure_tokens"]}
 
 
 def _file_bytes(path: str, max_chars: int | None) -> bytes:
