@@ -532,6 +532,8 @@ def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache 
     """
     ids = ids if ids is not None else report_ids(paths)
     items = list(zip(map(str, paths), ids, strict=True))
+    if tokenizer is not None and engine == "local" and runner.resolve_jobs(jobs) > 1 and len(items) > 1:
+        _ = tokenizer.jieba  # loaded here once: forked workers inherit the dictionary instead of each loading it
     work = partial(_work, cache=cache, tokenizer=tokenizer, lazy=engine == "local")
     return gather(runner.imap(work, items, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress,
                               desc="reports", unit="file"))
