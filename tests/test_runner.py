@@ -143,3 +143,37 @@ def test_progress_bars_show_in_jupyter_and_terminals_and_stay_quiet_in_ci(monkey
     assert show_progress() is True
     monkeypatch.setenv("COMPARE_PROGRESS", "0")  # what the build gives the notebooks it executes
     assert show_progress() is False and show_progress(True) is True
+
+
+def _pid(_):
+    import os
+
+    return os.getpid()
+
+
+def test_shared_workers_start_once_for_several_calls():
+    from compare.runner import shared_workers
+
+    with shared_workers(2):
+        first = set(imap(_pid, range(40), jobs=2))
+        second = set(imap(_pid, range(40), jobs=2))
+    assert len(first | second) <= 2 and first & second  # the same worker processes served both calls
+    import os
+
+    assert os.getpid() not in first
+    third = set(imap(_pid, range(40), jobs=2))  # outside the block: a pool of its own
+    assert not third & (first | second)
+
+
+def test_benchmark_targets_read_the_memory_figures():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_pipeline", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = {"ratios": {"pipeline_vs_jieba": 1.1, "speedup_jobs2": 1.75, "warm_vs_cold": 0.05, "growth": 10.0},
+           "peak_rss_mb_10000": 2100.0, "pss_mb_10000": 2400.0}
+    res = {k: v["result"] for k, v in bench.evaluate_targets(out).items()}
+    assert res == {"pipeline_vs_jieba": "pass", "pipeline_vs_jieba_at_scale": "not measured",
+                   "speedup_jobs2": "miss", "warm_vs_cold": "pass", "growth": "pass",
+                   "peak_rss_mb_10000": "miss", "pss_mb_10000": "pass"}
