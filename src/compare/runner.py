@@ -184,6 +184,32 @@ def _map_dask(func, items, scheduler, progress, desc, unit) -> list:
             client.close()
 
 
+def _map_window(func, tasks: Iterator, n: int, workers: int, progress, desc, unit) -> Iterator:
+    """``func(task)`` in worker processes, in order, with at most two tasks per worker made and in flight.
+
+    ``tasks`` is consumed only as workers free up, so the inputs that exist at once (chunks of tables, each a
+    copy of its rows) are bounded by the number of workers, not by the size of the corpus.
+    """
+    from collections import deque
+
+    with _pool_for(workers) as ex:
+        pending: deque = deque()
+        bar = progress_bar(None, n, desc, progress, unit)
+        try:
+            for task in tasks:
+                pending.append(ex.submit(func, task))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+                    bar.update(1)
+            while pending:
+                yield pending.popleft().result()
+                bar.update(1)
+        finally:
+            for f in pending:
+                f.cancel()
+            bar.close()
+
+
 def _call_chunk(args):
     func, frames, kwargs = args
     return func(*frames, **kwargs)
@@ -245,12 +271,18 @@ def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks
     bounds = _chunk_bounds(keys, workers, chunks, max_groups)
     if len(bounds) <= 2:
         return func(*frames, **kwargs)
-    tasks = []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        part = first.iloc[a:b]
-        wanted = set(part[by])
-        tasks.append((func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs))
-    parts = list(_map_local(_call_chunk, tasks, workers, progress, desc, "chunk"))
+
+    def tasks():  # made as they are handed out: only a few chunks' copies of the rows exist at once
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            part = first.iloc[a:b]
+            wanted = set(part[by])
+            yield func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs
+
+    n = len(bounds) - 1
+    if workers <= 1:
+        parts = [_call_chunk(t) for t in progress_bar(tasks(), n, desc, progress, "chunk")]
+    else:
+        parts = list(_map_window(_call_chunk, tasks(), n, min(workers, n), progress, desc, "chunk"))
     out = pd.concat(parts)
     for col in out.columns:
         if len({str(p[col].dtype) for p in parts}) > 1:
