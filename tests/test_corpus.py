@@ -178,3 +178,19 @@ def test_an_exception_in_any_step_of_one_report_is_an_errors_row_naming_the_step
     (err,) = c.errors.itertuples()
     assert (err.stage, err.error) == ("extract", "extract_failed")
     assert "huidong_2024-08-20.txt" in err.message and "a bug that only this report triggers" in err.message
+
+
+def test_cache_entry_keeps_the_offset_map_as_runs():
+    """A parse entry stores the offset map as runs (a few numbers, not one per character) and reads back the
+    same map, jumps over deleted markup and collapsed blank lines included."""
+    import numpy as np
+
+    from compare.corpus import _document_from, _document_json
+    from compare.normalize import normalize
+
+    norm = normalize("一、**关于整改**的问题\n\n\n（一）台账不全，　已　补齐。\n")
+    entry = _document_json(norm)
+    assert "offsets" not in entry and 1 < len(entry["offset_runs"]) < len(norm.offsets) // 2
+    back = _document_from(entry)
+    assert back.offsets.dtype == np.int32 and back.offsets.tolist() == norm.offsets.tolist()
+    assert (back.raw, back.text, back.deleted) == (norm.raw, norm.text, norm.deleted)

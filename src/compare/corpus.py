@@ -159,13 +159,36 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenize
 
 
 # --------------------------------------------------------------------------------------------- the cache entry
+def _offset_runs(offsets: np.ndarray) -> list[list[int]]:
+    """The offset map as runs ``[first index, its offset]`` within which the offset grows by one per character
+    (a few per report instead of one number per character)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if not len(offsets):
+        return []
+    starts = np.flatnonzero(np.diff(offsets) != 1) + 1
+    starts = np.concatenate([[0], starts])
+    return np.stack([starts, offsets[starts]], axis=1).tolist()
+
+
+def _offsets_from_runs(runs: list[list[int]], n: int) -> np.ndarray:
+    """:func:`_offset_runs` undone: the offset of each of ``n`` characters."""
+    if not runs:
+        return np.zeros(0, dtype=np.int32)
+    starts, values = np.asarray(runs, dtype=np.int64).T
+    lengths = np.diff(np.concatenate([starts, [n]]))
+    return (np.arange(n) + np.repeat(values - starts, lengths)).astype(np.int32)
+
+
 def _document_json(norm: Normalized) -> dict:
-    return {"raw": norm.raw, "text": norm.text, "offsets": norm.offsets.tolist(),
-            "deleted": [list(d) for d in norm.deleted], "traditional": norm.traditional}
+    return {"raw": norm.raw, "text": norm.text, "offset_runs": _offset_runs(norm.offsets),
+            "n_offsets": len(norm.offsets), "deleted": [list(d) for d in norm.deleted],
+            "traditional": norm.traditional}
 
 
 def _document_from(d: dict) -> Normalized:
-    return Normalized(raw=d["raw"], text=d["text"], offsets=np.asarray(d["offsets"], dtype=np.int32),
+    offsets = (_offsets_from_runs(d["offset_runs"], d["n_offsets"]) if "offset_runs" in d
+               else np.asarray(d["offsets"], dtype=np.int32))
+    return Normalized(raw=d["raw"], text=d["text"], offsets=offsets,
                       deleted=[tuple(x) for x in d["deleted"]], traditional=bool(d["traditional"]))
 
 
