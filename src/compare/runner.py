@@ -279,10 +279,8 @@ def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks
             yield func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs
 
     n = len(bounds) - 1
-    if workers <= 1:
-        parts = [_call_chunk(t) for t in progress_bar(tasks(), n, desc, progress, "chunk")]
-    else:
-        parts = list(_map_window(_call_chunk, tasks(), n, min(workers, n), progress, desc, "chunk"))
+    parts = (list(_map_window(_call_chunk, tasks(), n, min(workers, n), progress, desc, "chunk")) if workers > 1
+             else [_call_chunk(t) for t in progress_bar(tasks(), n, desc, progress, "chunk")])
     out = pd.concat(parts)
     for col in out.columns:
         if len({str(p[col].dtype) for p in parts}) > 1:
