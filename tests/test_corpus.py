@@ -194,3 +194,18 @@ def test_cache_entry_keeps_the_offset_map_as_runs():
     back = _document_from(entry)
     assert back.offsets.dtype == np.int32 and back.offsets.tolist() == norm.offsets.tolist()
     assert (back.raw, back.text, back.deleted) == (norm.raw, norm.text, norm.deleted)
+
+
+def test_gathered_columns_equal_one_frame_when_a_chunk_has_no_text():
+    """Chunks in which a text column is all missing take the text dtype of the others (no Python strings for the
+    whole column): the table equals one DataFrame of all the rows."""
+    from compare.corpus import _Columns
+
+    rows = [{"a": "x", "b": None, "n": 1}, {"a": None, "b": None, "n": 2}, {"a": "y", "b": None, "n": 3},
+            {"a": "z", "b": "q", "n": 4}, {"a": None, "b": None, "n": None}]
+    cols = _Columns(["a", "b", "n"], chunk=2)
+    for r in rows:
+        cols.extend([r])
+    got = cols.frame()
+    pd.testing.assert_frame_equal(got, pd.DataFrame(rows, columns=["a", "b", "n"]))
+    assert got["b"].tolist()[3] == "q" and str(got["b"].dtype) == str(got["a"].dtype) == "str"

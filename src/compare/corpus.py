@@ -479,10 +479,33 @@ class _Columns:
         if len(parts) == 1:
             return parts[0]
         mixed = [c for c in self.columns if len({str(p[c].dtype) for p in parts}) > 1]
+        parts = _text_dtypes(parts, mixed)
+        mixed = [c for c in mixed if len({str(p[c].dtype) for p in parts}) > 1]
         out = pd.concat(parts, ignore_index=True)
         for c in mixed:
             out[c] = pd.DataFrame({c: out[c].tolist()})[c]
         return out
+
+
+def _text_dtypes(parts: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
+    """Chunks whose column is all missing take the text dtype of the other chunks of that column.
+
+    That is the dtype one DataFrame of all the rows infers, reached without turning a text column of the whole
+    corpus into Python strings (the fallback for other mixtures), which at 10,000 reports was the largest
+    transient memory of the gather.
+    """
+    casts: dict[str, object] = {}
+    for c in columns:
+        full = {str(p[c].dtype): p[c].dtype for p in parts if not p[c].isna().all()}
+        if len(full) == 1 and pd.api.types.is_string_dtype(next(iter(full.values()))) and "object" not in full:
+            casts[c] = next(iter(full.values()))
+    if not casts:
+        return parts
+    out = []
+    for p in parts:
+        todo = {c: d for c, d in casts.items() if p[c].dtype != d}
+        out.append(p.astype(todo) if todo else p)
+    return out
 
 
 _COLUMNS = {"reports": schema.REPORT_COLUMNS, "problems": schema.PROBLEM_COLUMNS,
