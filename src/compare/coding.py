@@ -293,8 +293,9 @@ def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookC
     use_cache = cache is not None and model_key is not None
     keys = _report_keys(problems, measures, f"{source_fingerprint()}\0{model_key}") if use_cache else {}
     cached = {rid: hit for rid, key in keys.items() if (hit := _read(cache, key)) is not None}
-    todo_p = problems[~problems["report_id"].isin(cached.keys())]
-    todo_m = measures[~measures["report_id"].isin(cached.keys())]
+    # nothing cached (a cold run): the tables themselves, not a filtered copy of every text
+    todo_p = problems[~problems["report_id"].isin(cached.keys())] if cached else problems
+    todo_m = measures[~measures["report_id"].isin(cached.keys())] if cached else measures
     todo_keys = {rid: key for rid, key in keys.items() if rid not in cached}
     new_p, new_m = _code_new(todo_p, todo_m, model, measure_model, workers, progress,
                              cache if use_cache else None, todo_keys)
