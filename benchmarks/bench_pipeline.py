@@ -54,11 +54,15 @@ from pathlib import Path
 #: The issue's targets: (ratio or figure, comparison, bound).
 TARGETS = {
     "pipeline_vs_jieba": ("<=", 1.2),
-    "speedup_jobs2": (">=", 1.7),
+    "pipeline_vs_jieba_at_scale": ("<=", 1.2),
+    "speedup_jobs2": (">=", 1.8),
     "warm_vs_cold": ("<=", 0.1),
-    "peak_rss_mb_at_10000": ("<=", 2048.0),
     "growth": ("<=", 11.0),
+    "peak_rss_mb_10000": ("<=", 2048.0),
+    "pss_mb_10000": ("<=", 2560.0),
 }
+#: Targets that only a ``--measure-at 10000`` run measures (the others: "not measured" without it).
+MEMORY_TARGETS = ("peak_rss_mb_10000", "pss_mb_10000")
 
 VARIANTS = {  # name: (kind, jobs)
     "jieba_floor": ("jieba", 1),
@@ -280,17 +284,19 @@ def _child(kind: str, files_dir: str, jobs: int) -> dict:
         seconds = time.perf_counter() - t0
         return {"seconds": seconds, "setup_s": setup, "n_reports": len(paths), "n_chars": n_chars,
                 "n_tokens": n_tokens, "maxrss_self_mb": _maxrss_mb(resource.RUSAGE_SELF),
-                "maxrss_children_mb": _maxrss_mb(resource.RUSAGE_CHILDREN)}
+                "maxrss_children_mb": _maxrss_mb(resource.RUSAGE_CHILDREN), "cpu_s": _cpu_s()}
 
+    from compare.runner import shared_workers
     from compare.study import Study
 
     study = Study.resolve()  # the cache folder comes from COMPARE_CACHE, set by the parent per variant
     study.model()  # loaded once: coding (here or in forked workers) finds it loaded
     setup = time.perf_counter() - t_setup
     t0 = time.perf_counter()
-    corpus = study.load(paths, jobs=jobs, progress=False)
-    t1 = time.perf_counter()
-    study.code(corpus, jobs=jobs, progress=False)
+    with shared_workers(jobs):  # as a build does: workers started once for both stages
+        corpus = study.load(paths, jobs=jobs, progress=False)
+        t1 = time.perf_counter()
+        study.code(corpus, jobs=jobs, progress=False)
     problems, measures = corpus.problems, corpus.measures
     t3 = time.perf_counter()
     per_report = corpus.reports["n_problems"]
@@ -302,53 +308,108 @@ def _child(kind: str, files_dir: str, jobs: int) -> dict:
         "n_problems_per_report": per_report.tolist(),
         "maxrss_self_mb": _maxrss_mb(resource.RUSAGE_SELF),
         "maxrss_children_mb": _maxrss_mb(resource.RUSAGE_CHILDREN),
+        "cpu_s": _cpu_s(),
     }
 
 
-def run_variant(name: str, files_dir: Path, cache_dir: Path, work: Path) -> dict:
-    """Run one variant in a new process, sampling the memory of its process tree."""
-    import psutil
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process and its ended workers."""
+    return sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
 
-    kind, jobs = VARIANTS[name]
-    out_file = work / f"{name}-{time.monotonic_ns()}.json"
-    env = {**os.environ, "COMPARE_CACHE": str(cache_dir), "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", kind, "--_files", str(files_dir),
-           "--_jobs", str(jobs), "--_out", str(out_file)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = [0]
 
-    def sample():
+class _MemorySampler(threading.Thread):
+    """Samples the memory of a process and its workers until it ends.
+
+    ``rss_sum`` is the largest sum of resident sets (pages forked workers share with the parent count more than
+    once: an upper bound), ``rss_max`` the largest resident set of any one process, and with ``pss=True``
+    ``pss`` the largest total proportional set size (psutil's ``memory_full_info().pss``: each shared page
+    divided among the processes that map it, so the sum is what the tree really holds). PSS is read from
+    ``/proc/PID/smaps``, which costs time on a large process, so it is sampled every 0.25 s, RSS every 20 ms.
+    """
+
+    def __init__(self, pid: int, pss: bool = False):
+        super().__init__(daemon=True)
+        self.pid, self.want_pss = pid, pss
+        self.rss_sum = self.rss_max = self.pss = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
         try:
-            root = psutil.Process(proc.pid)
+            root = psutil.Process(self.pid)
         except psutil.Error:
             return
-        while proc.poll() is None:
-            total = 0
+        last_pss = 0.0
+        while not self.stop.is_set():
             try:
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 break
-            for p in procs:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            peak[0] = max(peak[0], total)
-            time.sleep(0.02)
+            rss = [_safe(lambda p=p: p.memory_info().rss) for p in procs]
+            self.rss_sum = max(self.rss_sum, sum(rss))
+            self.rss_max = max(self.rss_max, max(rss, default=0))
+            if self.want_pss and time.monotonic() - last_pss >= 0.25:
+                last_pss = time.monotonic()
+                self.pss = max(self.pss, sum(_safe(lambda p=p: p.memory_full_info().pss) for p in procs))
+            self.stop.wait(0.02)
 
-    sampler = threading.Thread(target=sample, daemon=True)
+
+def _safe(get) -> int:
+    import psutil
+
+    try:
+        return get()
+    except psutil.Error:
+        return 0
+
+
+def run_variant(name: str, files_dir: Path, cache_dir: Path, work: Path, jobs: int | None = None,
+                pss: bool = False) -> dict:
+    """Run one variant in a new process (``jobs`` overrides its number of workers), sampling the memory of
+    its process tree (:class:`_MemorySampler`; ``pss`` also the proportional set sizes)."""
+    kind, default_jobs = VARIANTS[name]
+    jobs = default_jobs if jobs is None else jobs
+    out_file = work / f"{name}-{time.monotonic_ns()}.json"
+    env = {**os.environ, "COMPARE_CACHE": str(cache_dir), "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "COMPARE_PROGRESS": "0"}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", kind, "--_files", str(files_dir),
+           "--_jobs", str(jobs), "--_out", str(out_file)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sampler = _MemorySampler(proc.pid, pss)
     sampler.start()
     _, err = proc.communicate()
+    sampler.stop.set()
     sampler.join()
     wall = time.perf_counter() - started
     if proc.returncode != 0 or not out_file.exists():
         raise RuntimeError(f"variant {name} failed (exit {proc.returncode}):\n{err[-3000:]}")
     res = json.loads(out_file.read_text(encoding="utf-8"))
     res["process_s"] = wall
-    res["peak_rss_mb"] = max(peak[0] / 2**20, res["maxrss_self_mb"])
+    res["peak_rss_mb"] = max(sampler.rss_sum / 2**20, res["maxrss_self_mb"])
+    res["peak_rss_largest_mb"] = max(sampler.rss_max / 2**20, res["maxrss_self_mb"], res["maxrss_children_mb"])
+    if pss:
+        res["peak_pss_mb"] = sampler.pss / 2**20
     return res
+
+
+def run_best(name: str, files_dir: Path, cache_dir: Path, work: Path, repeat: int) -> dict:
+    """:func:`run_variant` ``repeat`` times; the run with the least time, with every run's seconds.
+
+    A cold variant starts each run from an empty cache (its folder is removed first); the warm variant runs
+    on the cache the cold one left. The minimum is the figure least disturbed by other jobs on the machine.
+    """
+    runs = []
+    for _ in range(max(1, repeat)):
+        if VARIANTS[name][0] == "pipeline" and name != "pipeline_warm":
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        runs.append(run_variant(name, files_dir, cache_dir, work))
+    best = min(runs, key=lambda r: r["seconds"])
+    best["runs_s"] = [round(r["seconds"], 3) for r in runs]
+    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    return best
 
 
 # ---------------------------------------------------------------------------------------------- reporting
@@ -362,6 +423,9 @@ def _summary(res: dict, n_chars: int) -> dict:
         "peak_rss_mb": round(res["peak_rss_mb"], 1),
         "peak_rss_self_mb": round(res["maxrss_self_mb"], 1),
         "peak_rss_one_worker_mb": round(res["maxrss_children_mb"], 1),
+        "peak_rss_largest_mb": round(res["peak_rss_largest_mb"], 1),
+        "cpu_s": round(res["cpu_s"], 3),
+        "runs_s": res.get("runs_s"),
         "setup_s": round(res["setup_s"], 3),
         "process_s": round(res["process_s"], 3),
         "n_reports": res["n_reports"],
@@ -386,10 +450,10 @@ def _check(results: dict, expected: list[int], name: str) -> None:
 
 
 def evaluate_targets(out: dict) -> dict:
-    """pass/miss of every target of the issue for the figures in ``out``."""
+    """pass/miss of every target of the issue for the figures in ``out`` ("not measured" when absent)."""
     res = {}
     for key, (op, bound) in TARGETS.items():
-        value = out["memory_10000"]["peak_rss_mb"] if key == "peak_rss_mb_at_10000" else out["ratios"].get(key)
+        value = out.get(key) if key in MEMORY_TARGETS else out["ratios"].get(key)
         if value is None:
             res[key] = {"value": None, "target": f"{op} {bound}", "result": "not measured"}
             continue
@@ -398,12 +462,65 @@ def evaluate_targets(out: dict) -> dict:
     return res
 
 
-def main(argv: list[str] | None = None) -> int:
+def _ratios(raw: dict, scaled: dict) -> dict:
+    """Every ratio of the figures at N (``raw``) and scale·N (``scaled``), the stages' too."""
+    sec = {k: v["seconds"] for k, v in raw.items()}
+    ratios = {
+        "pipeline_vs_jieba": _ratio(sec["pipeline_cold"], sec["jieba_floor"]),
+        "speedup_jobs2": _ratio(sec["pipeline_cold"], sec["pipeline_cold_jobs2"]),
+        "warm_vs_cold": _ratio(sec["pipeline_warm"], sec["pipeline_cold"]),
+        "growth": _ratio(scaled["pipeline_cold"]["seconds"], sec["pipeline_cold"]) if scaled else None,
+        "growth_jieba": _ratio(scaled["jieba_floor"]["seconds"], sec["jieba_floor"]) if scaled else None,
+    }
+    # the same ratios for the per-file stage alone (load_reports), to show where the time goes
+    load = {k: v["stages"]["load_reports"] for k, v in raw.items() if "stages" in v}
+    ratios["load_vs_jieba"] = _ratio(load["pipeline_cold"], sec["jieba_floor"])
+    ratios["speedup_jobs2_load"] = _ratio(load["pipeline_cold"], load["pipeline_cold_jobs2"])
+    ratios["warm_vs_cold_load"] = _ratio(load["pipeline_warm"], load["pipeline_cold"])
+    # CPU seconds of the whole process tree: what the work costs, whatever else runs on the machine
+    ratios["pipeline_vs_jieba_cpu"] = _ratio(raw["pipeline_cold"].get("cpu_s"), raw["jieba_floor"].get("cpu_s"))
+    if scaled:
+        ratios["pipeline_vs_jieba_at_scale"] = _ratio(scaled["pipeline_cold"]["seconds"],
+                                                      scaled["jieba_floor"]["seconds"])
+        if "pipeline_cold_jobs2" in scaled:
+            ratios["speedup_jobs2_at_scale"] = _ratio(scaled["pipeline_cold"]["seconds"],
+                                                      scaled["pipeline_cold_jobs2"]["seconds"])
+            ratios["warm_vs_cold_at_scale"] = _ratio(scaled["pipeline_warm"]["seconds"],
+                                                     scaled["pipeline_cold"]["seconds"])
+    return ratios
+
+
+def measure_memory(work: Path, n: int, jobs: int, seed: int, log) -> dict:
+    """The real build of ``n`` reports (per-file stage and coding, cold) with ``jobs`` workers, and its memory:
+    the largest resident set of any one process and the largest total PSS of all of them."""
+    t = time.perf_counter()
+    folder = work / f"corpus_{n}"
+    corpus = build_corpus(folder, n, seed)
+    log(f"memory: {n} distinct reports in {time.perf_counter() - t:.1f}s; pipeline_cold with jobs={jobs} …")
+    res = run_variant("pipeline_cold", folder, work / f"cache_{n}", work, jobs=jobs, pss=True)
+    _check(res, corpus["seed_problems"], f"memory at {n}")
+    log(f"memory: {res['seconds']:.1f}s, largest process {res['peak_rss_largest_mb']:.0f} MB, "
+        f"PSS {res['peak_pss_mb']:.0f} MB")
+    return {
+        "measured": True, "reports": n, "jobs": jobs, "seconds": round(res["seconds"], 1),
+        "peak_rss_mb": round(res["peak_rss_largest_mb"], 1), "pss_mb": round(res["peak_pss_mb"], 1),
+        "rss_sum_mb": round(res["peak_rss_mb"], 1), "n_problems": res["n_problems"], "n_measures": res["n_measures"],
+        "method": (f"a real cold run on {n} reports with jobs={jobs}: peak resident set of the largest process, "
+                   "and peak of the summed PSS (psutil memory_full_info) over the process and its workers"),
+    }
+
+
+def _arguments(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reports", "-n", type=int, default=30, help="N, the number of reports (default 30)")
     ap.add_argument("--scale", type=int, default=10, help="also run a and b on scale·N reports (default 10; 1: no)")
     ap.add_argument("--scale-all", action="store_true", help="run all four variants at scale·N too")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each variant at N; the least time counts (3)")
+    ap.add_argument("--repeat-at-scale", type=int, default=1, help="runs of each variant at scale·N (default 1)")
+    ap.add_argument("--measure-at", type=int, default=None, metavar="M",
+                    help="also run a real cold build of M reports and measure its memory (e.g. 10000)")
+    ap.add_argument("--measure-jobs", type=int, default=2, help="workers of the --measure-at run (default 2)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the corpus variations (default 0)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     ap.add_argument("--targets", action="store_true", help="compare with the issue's targets (pass/miss)")
@@ -413,96 +530,67 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--_jobs", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--_out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if not args._child and (args.reports < 1 or args.scale < 1 or args.repeat < 1):
+        ap.error("--reports, --scale and --repeat must be at least 1")
+    return args
 
+
+def _log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def _run_all(args, work: Path) -> dict:
+    n, big = args.reports, args.reports * args.scale
+    t = time.perf_counter()
+    corpus_all = build_corpus(work / "corpus_big", big, args.seed)
+    small_dir = work / "corpus"
+    small_dir.mkdir()
+    for p in corpus_all["paths"][:n]:
+        os.link(p, small_dir / Path(p).name)
+    n_chars_small = sum(len(Path(p).read_text(encoding="utf-8")) for p in corpus_all["paths"][:n])
+    _log(f"corpus: {big} distinct reports in {time.perf_counter() - t:.1f}s ({work})")
+    raw: dict[str, dict] = {}
+    for name in VARIANTS:
+        cache = work / ("cache_b" if name in ("pipeline_cold", "pipeline_warm") else f"cache_{name}")
+        raw[name] = run_best(name, small_dir, cache, work, args.repeat)
+        _check(raw[name], corpus_all["seed_problems"][:n], name)
+        _log(f"N={n}: {name} {raw[name]['seconds']:.2f}s (runs {raw[name]['runs_s']})")
+    scaled: dict[str, dict] = {}
+    if args.scale > 1:
+        for name in list(VARIANTS) if args.scale_all else ["jieba_floor", "pipeline_cold"]:
+            cache = work / ("cache_big_b" if name in ("pipeline_cold", "pipeline_warm") else f"cache_big_{name}")
+            scaled[name] = run_best(name, work / "corpus_big", cache, work, args.repeat_at_scale)
+            _check(scaled[name], corpus_all["seed_problems"], name)
+            _log(f"N={big}: {name} {scaled[name]['seconds']:.2f}s (runs {scaled[name]['runs_s']})")
+    mem = {"measured": False, "method": "not measured: run with --measure-at 10000"}
+    if args.measure_at:
+        mem = measure_memory(work, args.measure_at, args.measure_jobs, args.seed, _log)
+    out = {
+        "reports": n, "scale": args.scale, "reports_at_scale": big if scaled else None, "seed": args.seed,
+        "repeat": args.repeat, "n_chars": n_chars_small, "n_chars_at_scale": corpus_all["n_chars"] if scaled else None,
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average": [round(x, 2) for x in os.getloadavg()]},
+        "variants": {k: _summary(v, n_chars_small) for k, v in raw.items()},
+        "variants_at_scale": {k: _summary(v, corpus_all["n_chars"]) for k, v in scaled.items()},
+        "seconds": {"N": {k: round(v["seconds"], 3) for k, v in raw.items()},
+                    "scale_N": {k: round(v["seconds"], 3) for k, v in scaled.items()}},
+        "ratios": _ratios(raw, scaled),
+        "memory_10000": mem,
+    }
+    if mem["measured"] and mem["reports"] == 10_000:
+        out["peak_rss_mb_10000"], out["pss_mb_10000"] = mem["peak_rss_mb"], mem["pss_mb"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     if args._child:
         res = _child(args._child, args._files, args._jobs)
         Path(args._out).write_text(json.dumps(res), encoding="utf-8")
         return 0
-    if args.reports < 1 or args.scale < 1:
-        ap.error("--reports and --scale must be at least 1")
-
-    def log(msg: str) -> None:
-        print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
     work = Path(tempfile.mkdtemp(prefix="compare-bench-"))
     try:
-        n, big = args.reports, args.reports * args.scale
-        t = time.perf_counter()
-        corpus_all = build_corpus(work / "corpus_big", big, args.seed)
-        small_dir = work / "corpus"
-        small_dir.mkdir()
-        for p in corpus_all["paths"][:n]:
-            os.link(p, small_dir / Path(p).name)
-        n_chars_small = sum(len(Path(p).read_text(encoding="utf-8")) for p in corpus_all["paths"][:n])
-        log(f"corpus: {big} distinct reports in {time.perf_counter() - t:.1f}s ({work})")
-
-        raw: dict[str, dict] = {}
-        for name in VARIANTS:
-            cache = work / ("cache_b" if name in ("pipeline_cold", "pipeline_warm") else f"cache_{name}")
-            log(f"N={n}: {name} …")
-            raw[name] = run_variant(name, small_dir, cache, work)
-            _check(raw[name], corpus_all["seed_problems"][:n], name)
-            log(f"N={n}: {name} {raw[name]['seconds']:.2f}s")
-        scaled: dict[str, dict] = {}
-        if args.scale > 1:
-            names = list(VARIANTS) if args.scale_all else ["jieba_floor", "pipeline_cold"]
-            for name in names:
-                cache = work / ("cache_big_b" if name in ("pipeline_cold", "pipeline_warm") else f"cache_big_{name}")
-                log(f"N={big}: {name} …")
-                scaled[name] = run_variant(name, work / "corpus_big", cache, work)
-                _check(scaled[name], corpus_all["seed_problems"], name)
-                log(f"N={big}: {name} {scaled[name]['seconds']:.2f}s")
-
-        sec = {k: v["seconds"] for k, v in raw.items()}
-        ratios = {
-            "pipeline_vs_jieba": _ratio(sec["pipeline_cold"], sec["jieba_floor"]),
-            "speedup_jobs2": _ratio(sec["pipeline_cold"], sec["pipeline_cold_jobs2"]),
-            "warm_vs_cold": _ratio(sec["pipeline_warm"], sec["pipeline_cold"]),
-            "growth": _ratio(scaled["pipeline_cold"]["seconds"], sec["pipeline_cold"]) if scaled else None,
-            "growth_jieba": _ratio(scaled["jieba_floor"]["seconds"], sec["jieba_floor"]) if scaled else None,
-        }
-        # the same ratios for the per-file stage alone (load_reports), to show where the time goes
-        load = {k: v["stages"]["load_reports"] for k, v in raw.items() if "stages" in v}
-        ratios["load_vs_jieba"] = _ratio(load["pipeline_cold"], sec["jieba_floor"])
-        ratios["speedup_jobs2_load"] = _ratio(load["pipeline_cold"], load["pipeline_cold_jobs2"])
-        ratios["warm_vs_cold_load"] = _ratio(load["pipeline_warm"], load["pipeline_cold"])
-        if scaled:
-            ratios["pipeline_vs_jieba_at_scale"] = _ratio(scaled["pipeline_cold"]["seconds"],
-                                                          scaled["jieba_floor"]["seconds"])
-            if "pipeline_cold_jobs2" in scaled:
-                ratios["speedup_jobs2_at_scale"] = _ratio(scaled["pipeline_cold"]["seconds"],
-                                                          scaled["pipeline_cold_jobs2"]["seconds"])
-                ratios["warm_vs_cold_at_scale"] = _ratio(scaled["pipeline_warm"]["seconds"],
-                                                         scaled["pipeline_cold"]["seconds"])
-        # memory at 10,000 reports: measured peaks at N and scale·N, extended along their line
-        mem: dict = {"measured": False}
-        if scaled:
-            per_report = {}
-            for name in scaled:
-                slope = (scaled[name]["peak_rss_mb"] - raw[name]["peak_rss_mb"]) / (big - n)
-                per_report[name] = max(slope, 0.0)
-            worst = max((k for k in per_report if k != "jieba_floor"), key=lambda k: (
-                scaled[k]["peak_rss_mb"] + per_report[k] * (10_000 - big)))
-            mem.update({
-                "peak_rss_mb": round(scaled[worst]["peak_rss_mb"] + per_report[worst] * (10_000 - big), 1),
-                "variant": worst,
-                "mb_per_report": {k: round(v, 4) for k, v in per_report.items()},
-                "method": (f"linear extrapolation of the peak RSS of {worst} from its runs at {n} and {big} "
-                           f"reports (not run at 10,000): peak({big}) + (10000 - {big}) × MB per report"),
-            })
-        else:
-            mem.update({"peak_rss_mb": None, "method": "needs --scale > 1 (two corpus sizes)"})
-        out = {
-            "reports": n, "scale": args.scale, "reports_at_scale": big if scaled else None, "seed": args.seed,
-            "n_chars": n_chars_small, "n_chars_at_scale": corpus_all["n_chars"] if scaled else None,
-            "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-            "variants": {k: _summary(v, n_chars_small) for k, v in raw.items()},
-            "variants_at_scale": {k: _summary(v, corpus_all["n_chars"]) for k, v in scaled.items()},
-            "seconds": {"N": {k: round(v, 3) for k, v in sec.items()},
-                        "scale_N": {k: round(v["seconds"], 3) for k, v in scaled.items()}},
-            "ratios": ratios,
-            "memory_10000": mem,
-        }
+        out = _run_all(args, work)
         if args.targets:
             out["targets"] = evaluate_targets(out)
         if args.keep:
@@ -517,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{t['result']:>12}  {key} = {t['value']} (target {t['target']})", file=stream)
     finally:
         if args.keep:
-            log(f"kept {work}")
+            _log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -533,7 +621,12 @@ def _print_text(out: dict) -> None:
               f"{v['chars_per_s']:>10,} chars/s  peak {v['peak_rss_mb']:>7.1f} MB")
     for k, v in out["ratios"].items():
         print(f"  {k} = {v}")
-    print(f"  peak at 10,000 reports ≈ {out['memory_10000'].get('peak_rss_mb')} MB ({out['memory_10000']['method']})")
+    mem = out["memory_10000"]
+    if mem["measured"]:
+        print(f"  memory at {mem['reports']:,} reports (jobs={mem['jobs']}): largest process {mem['peak_rss_mb']} MB, "
+              f"PSS of all {mem['pss_mb']} MB")
+    else:
+        print(f"  memory: {mem['method']}")
 
 
 if __name__ == "__main__":

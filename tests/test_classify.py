@@ -283,3 +283,19 @@ def test_abstention(model):
 def test_agency_must_match_the_documents(model):
     with pytest.raises(ValueError, match="2 documents but 1 agencies"):
         model.explain(["低保审核不严", "财务报销不规范"], agency=["民政局"])
+
+
+def test_text_features_are_the_vectorizers_matrix(shipped_model, corpus):
+    """The model's features computed from tokens and packed code points (classify.text_features) equal
+    scikit-learn's FeatureUnion.transform, value for value, also on texts with no Han character or none in
+    the vocabulary."""
+    from compare.classify import text_features
+    from compare.documents import problem_documents
+
+    features = shipped_model.pipeline_.named_steps["features"]
+    docs = problem_documents(corpus.problems, corpus.measures)[:40]
+    docs += ["", "\n", "殡", "养老 服务 abc 123 殡仪馆", "标题\n一是𠀀𠀁字。二是ＡＢＣ", "龘龘龘龘"]
+    fast, slow = text_features(features, docs), features.transform(docs)
+    assert fast.shape == slow.shape == (46, slow.shape[1]) and fast.has_sorted_indices
+    assert (fast != slow).nnz == 0
+    assert fast.nnz == slow.nnz > 1000

@@ -178,3 +178,34 @@ def test_an_exception_in_any_step_of_one_report_is_an_errors_row_naming_the_step
     (err,) = c.errors.itertuples()
     assert (err.stage, err.error) == ("extract", "extract_failed")
     assert "huidong_2024-08-20.txt" in err.message and "a bug that only this report triggers" in err.message
+
+
+def test_cache_entry_keeps_the_offset_map_as_runs():
+    """A parse entry stores the offset map as runs (a few numbers, not one per character) and reads back the
+    same map, jumps over deleted markup and collapsed blank lines included."""
+    import numpy as np
+
+    from compare.corpus import _document_from, _document_json
+    from compare.normalize import normalize
+
+    norm = normalize("一、**关于整改**的问题\n\n\n（一）台账不全，　已　补齐。\n")
+    entry = _document_json(norm)
+    assert "offsets" not in entry and 1 < len(entry["offset_runs"]) < len(norm.offsets) // 2
+    back = _document_from(entry)
+    assert back.offsets.dtype == np.int32 and back.offsets.tolist() == norm.offsets.tolist()
+    assert (back.raw, back.text, back.deleted) == (norm.raw, norm.text, norm.deleted)
+
+
+def test_gathered_columns_equal_one_frame_when_a_chunk_has_no_text():
+    """Chunks in which a text column is all missing take the text dtype of the others (no Python strings for the
+    whole column): the table equals one DataFrame of all the rows."""
+    from compare.corpus import _Columns
+
+    rows = [{"a": "x", "b": None, "n": 1}, {"a": None, "b": None, "n": 2}, {"a": "y", "b": None, "n": 3},
+            {"a": "z", "b": "q", "n": 4}, {"a": None, "b": None, "n": None}]
+    cols = _Columns(["a", "b", "n"], chunk=2)
+    for r in rows:
+        cols.extend([r])
+    got = cols.frame()
+    pd.testing.assert_frame_equal(got, pd.DataFrame(rows, columns=["a", "b", "n"]))
+    assert got["b"].tolist()[3] == "q" and str(got["b"].dtype) == str(got["a"].dtype) == "str"

@@ -73,7 +73,7 @@ def test_engine_and_jobs_arguments():
 
 def test_benchmark_prints_well_formed_json(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--reports", "3", "--scale", "2", "--json", "--targets"],
+        [sys.executable, str(BENCH), "--reports", "3", "--scale", "2", "--repeat", "1", "--json", "--targets"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -88,9 +88,12 @@ def test_benchmark_prints_well_formed_json(tmp_path):
     for key in ("pipeline_vs_jieba", "speedup_jobs2", "warm_vs_cold", "growth"):
         assert isinstance(out["ratios"][key], float), key
     assert out["memory_10000"]["measured"] is False and out["memory_10000"]["method"]
-    assert set(out["targets"]) == {"pipeline_vs_jieba", "speedup_jobs2", "warm_vs_cold", "peak_rss_mb_at_10000",
-                                   "growth"}
-    assert {t["result"] for t in out["targets"].values()} <= {"pass", "miss"}
+    assert set(out["targets"]) == {"pipeline_vs_jieba", "pipeline_vs_jieba_at_scale", "speedup_jobs2",
+                                   "warm_vs_cold", "growth", "peak_rss_mb_10000", "pss_mb_10000"}
+    memory = {"peak_rss_mb_10000", "pss_mb_10000"}  # only a --measure-at 10000 run measures these
+    assert {t["result"] for k, t in out["targets"].items() if k not in memory} <= {"pass", "miss"}
+    assert {out["targets"][k]["result"] for k in memory} == {"not measured"}
+    assert all(len(v["runs_s"]) == 1 for v in out["variants"].values())  # --repeat 1
     assert all(v["n_errors"] == 0 and v["n_problems"] == 75 for k, v in out["variants"].items() if k != "jieba_floor")
 
 
@@ -140,3 +143,37 @@ def test_progress_bars_show_in_jupyter_and_terminals_and_stay_quiet_in_ci(monkey
     assert show_progress() is True
     monkeypatch.setenv("COMPARE_PROGRESS", "0")  # what the build gives the notebooks it executes
     assert show_progress() is False and show_progress(True) is True
+
+
+def _pid(_):
+    import os
+
+    return os.getpid()
+
+
+def test_shared_workers_start_once_for_several_calls():
+    from compare.runner import shared_workers
+
+    with shared_workers(2):
+        first = set(imap(_pid, range(40), jobs=2))
+        second = set(imap(_pid, range(40), jobs=2))
+    assert len(first | second) <= 2 and first & second  # the same worker processes served both calls
+    import os
+
+    assert os.getpid() not in first
+    third = set(imap(_pid, range(40), jobs=2))  # outside the block: a pool of its own
+    assert not third & (first | second)
+
+
+def test_benchmark_targets_read_the_memory_figures():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_pipeline", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = {"ratios": {"pipeline_vs_jieba": 1.1, "speedup_jobs2": 1.75, "warm_vs_cold": 0.05, "growth": 10.0},
+           "peak_rss_mb_10000": 2100.0, "pss_mb_10000": 2400.0}
+    res = {k: v["result"] for k, v in bench.evaluate_targets(out).items()}
+    assert res == {"pipeline_vs_jieba": "pass", "pipeline_vs_jieba_at_scale": "not measured",
+                   "speedup_jobs2": "miss", "warm_vs_cold": "pass", "growth": "pass",
+                   "peak_rss_mb_10000": "miss", "pss_mb_10000": "pass"}

@@ -140,3 +140,31 @@ def test_segment_report_with_spans_cutting_jieba_blocks():
     measures.append({"problem_id": "r:P99", "text": "没有问题的措施", "start": 0})  # no problem of its own
     out = segment_report([problem], measures, tok)
     assert out["measures"] == [tok.segment(m["text"]) if m["text"] else [] for m in measures]
+
+
+def test_segment_all_is_one_cache_entry_read_back_without_jieba(files, monkeypatch):
+    ud, sw, cache = files
+    texts = [f"完善{WORD}。", "", "核查低保边缘家庭，30户。"]
+    first = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache / "a"))
+    segs = first.segment_all(texts)
+    assert segs == [first.segment(t) for t in texts] and segs[1] == []
+    assert ["".join(s) for s in segs] == texts
+    assert len([p for p in (cache / "a").rglob("*.json")]) == 1  # one entry for the three texts
+    other = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache / "a"))
+    monkeypatch.setattr(JiebaTokenizer, "jieba", property(lambda self: pytest.fail("segmented again")))
+    assert other.segment_all(texts) == segs
+    assert other.segment(texts[0]) == segs[0]  # now in memory, shared by the tokenizers of this cache
+
+
+def test_segment_all_ignores_an_entry_that_is_not_the_texts_segmentation(files):
+    ud, sw, cache = files
+    tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache / "b"))
+    texts = ["完善台账。", "核查家庭。"]
+    expected = tok.segment_all(texts)
+    (entry,) = (cache / "b").rglob("*.json")
+    entry.write_text('[["完善"], ["核查家庭。"]]', encoding="utf-8")  # the first does not join up to its text
+    fresh = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache / "b"), hmm=True)
+    from compare import tokens as tokens_module
+
+    tokens_module._SEGMENTATIONS.clear()  # forget the memory: only the damaged entry remains
+    assert fresh.segment_all(texts) == expected

@@ -235,6 +235,12 @@ def _needs_review(problems: pd.DataFrame) -> pd.Series:
     return problems.loc[problems["needs_review"].fillna(False).astype(bool), "problem_id"]
 
 
+def _review_counts(problems: pd.DataFrame, regions: pd.Series) -> np.ndarray:
+    """Per row of ``regions``: how many of that region's problems need review."""
+    flagged = problems.loc[problems["problem_id"].isin(_needs_review(problems)), "region"].value_counts()
+    return flagged.reindex(regions).fillna(0).astype("int64").to_numpy()
+
+
 def _count_table(
     items: pd.DataFrame, assigned: pd.DataFrame, id_col: str, code_col: str, code_ids: Sequence[str],
     regions: Sequence[str],
@@ -462,9 +468,8 @@ def type_counts(
     reports : pandas.DataFrame
         ``report_id``, ``region``.
     codes : {"primary", "all"}
-        ``"primary"``: every problem counts once, under its primary code. ``"all"``: a problem counts
-        once under each distinct code it carries (primary and secondary), so the counts of a region can
-        add up to more than its number of problems.
+        ``"primary"``: every problem counts once, under its primary code. ``"all"``: once under each distinct
+        code it carries (primary and secondary), so a region's counts can exceed its number of problems.
     codebook : Codebook
         The problem codebook (required: e.g. ``load_codebook(config.CODEBOOK_PATH)`` at the entry point).
     unit : str
@@ -485,10 +490,8 @@ def type_counts(
         * ``region`` — the unit's label (:func:`units`), described by ``province … n_reports``;
         * ``share_low``, ``share_high`` — the 95 % Wilson interval of the pooled share ``n / n_region``
           (:func:`wilson_interval`); with few problems it is wide (1 of 4: 5 %–70 %);
-
         * ``n`` — problems of the region carrying the code;
-        * ``n_needs_review`` — problems of the region the coder flagged ``needs_review``: they count in
-          ``n_region`` but under no type (never forced into one);
+        * ``n_needs_review`` — problems flagged ``needs_review``: in ``n_region``, under no type;
         * ``n_region`` — all problems of the region (uncoded ones included), so ``share_of_region = n /
           n_region`` is the share of the region's problems of this type. With ``codes="all"`` it is the
           share of the region's problems that carry the code as primary *or* secondary code, and the
@@ -508,9 +511,7 @@ def type_counts(
     out.insert(pos + 1, "share_high", high)
     if weighting == "mean":
         out["share_of_region"] = _mean_shares(p, assigned, out)
-    review = p.loc[p["problem_id"].isin(_needs_review(p)), "region"].value_counts()
-    out.insert(out.columns.get_loc("n_region") + 1, "n_needs_review",
-               out["region"].map(review).fillna(0).astype("int64"))
+    out.insert(out.columns.get_loc("n_region") + 1, "n_needs_review", _review_counts(p, out["region"]))
     out["weighting"] = weighting
     return _describe(_add_names(out, "code", codebook), reports, unit)
 

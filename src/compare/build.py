@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
+from . import config, runner
 from .cache import atomic_write, digest, move_tree, source_fingerprint
 
 SUMMARY = "build_summary.json"
@@ -416,10 +416,8 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
 
     Parameters
     ----------
-    raw_dir : path, optional
-        Reports to load (default ``data/raw`` of the project).
-    out_dir : path, optional
-        Write everything under this folder (:meth:`Layout.under`); default: the project's folders.
+    raw_dir, out_dir : path, optional
+        Reports to load (default ``data/raw``); write everything under ``out_dir`` (:meth:`Layout.under`).
     jobs : int
         Workers (scikit-learn convention: -1 every core).
     engine, scheduler : str
@@ -456,10 +454,11 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     study = Study.resolve(codebook_path=codebook_path, measure_codebook_path=measure_codebook_path,
                           cache_dir=cache_dir, max_chars=max_chars)
     stage = _Stages(quiet)
-    with stage("load"):
-        corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
-    with stage("classify"):
-        study.code(corpus, jobs=jobs, progress=progress)
+    with runner.shared_workers(jobs if engine == "local" else 1):  # one pool for both stages, forked once
+        with stage("load"):
+            corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
+        with stage("classify"):
+            study.code(corpus, jobs=jobs, progress=progress)
     _check_by(corpus, by, weighting)
     state = _BuildState(layout, corpus, study, raw, stage, by, weighting)
     state.tables()

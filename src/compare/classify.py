@@ -81,6 +81,7 @@ __all__ = [
     "known_units",
     "make_text_pipeline",
     "measure_classifier",
+    "text_features",
 ]
 
 def _feature_label(name: str) -> str:
@@ -234,6 +235,138 @@ def make_text_pipeline(
     )
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
     return Pipeline([("features", features), ("clf", clf)])
+
+
+# -- the text model's features, computed from tokens and code points in NumPy ------------------------------
+def _plain_word_vectorizer(vec) -> bool:
+    """A fitted TfidfVectorizer that only splits its input with its tokenizer and joins word n-grams."""
+    return (vec.analyzer == "word" and vec.tokenizer is not None and vec.preprocessor is None
+            and not vec.lowercase and vec.strip_accents is None and vec.stop_words is None
+            and not vec.binary and vec.input == "content")
+
+
+def _plain_char_vectorizer(vec) -> bool:
+    """A fitted ``char_wb`` TfidfVectorizer over :func:`compare.documents.han_only`, n-grams of 2 to 4."""
+    lo, hi = vec.ngram_range
+    return (vec.analyzer == "char_wb" and vec.preprocessor is han_only and 1 <= lo <= hi <= 4
+            and not vec.binary and vec.input == "content")
+
+
+def _word_counts(vec, docs: list[str]):
+    """The word n-gram counts of ``docs`` in ``vec``'s vocabulary (what ``CountVectorizer.transform`` gives).
+
+    The tokens come from the vectorizer's tokenizer, which reads a segmentation the per-file stage already
+    made (:class:`compare.tokens.JiebaTokenizer`'s caches) instead of segmenting again.
+    """
+    from scipy import sparse
+
+    voc, tok = vec.vocabulary_, vec.tokenizer
+    lo, hi = vec.ngram_range
+    rows, cols = [], []
+    for doc in docs:
+        words = tok(doc)
+        found = [] if lo > 1 else [c for c in map(voc.get, words) if c is not None]
+        for n in range(max(lo, 2), hi + 1):
+            grams = (" ".join(words[k:k + n]) for k in range(len(words) - n + 1))
+            found += [c for c in map(voc.get, grams) if c is not None]
+        cols.append(found)
+        rows.append(len(found))
+    col = np.fromiter((c for found in cols for c in found), dtype=np.int64, count=sum(rows))
+    row = np.repeat(np.arange(len(docs)), rows)
+    return sparse.csr_matrix((np.ones(len(col), dtype=vec.dtype), (row, col)),
+                             shape=(len(docs), len(voc)), dtype=vec.dtype)
+
+
+_CHAR_TABLES: list[tuple[object, dict]] = []  # (fitted vectorizer, {n: (sorted packed n-grams, their columns)})
+
+
+def _char_tables(vec) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``vec``'s n-gram vocabulary as sorted 64-bit keys per length (16 bits per character), made once."""
+    for v, tables in _CHAR_TABLES:
+        if v is vec:
+            return tables
+    by_n: dict[int, tuple[list, list]] = {}
+    for gram, col in vec.vocabulary_.items():
+        units = np.frombuffer(gram.encode("utf-16-le"), dtype=np.uint16)
+        if len(units) != len(gram):  # beyond the BMP: never made by han_only; leave such a gram out
+            continue
+        key = 0
+        for u in units.tolist():
+            key = (key << 16) | u
+        by_n.setdefault(len(gram), ([], []))
+        by_n[len(gram)][0].append(key)
+        by_n[len(gram)][1].append(col)
+    tables = {}
+    for n, (keys, cols) in by_n.items():
+        keys_a, cols_a = np.array(keys, dtype=np.uint64), np.array(cols, dtype=np.int64)
+        order = np.argsort(keys_a, kind="stable")
+        tables[n] = (keys_a[order], cols_a[order])
+    _CHAR_TABLES[:] = [*_CHAR_TABLES[-3:], (vec, tables)]
+    return tables
+
+
+def _char_counts(vec, docs: list[str]):
+    """The ``char_wb`` n-gram counts of ``docs`` in ``vec``'s vocabulary, for all documents at once.
+
+    ``char_wb`` pads every word of :func:`han_only` with a space on each side; joining the words with one
+    space and the documents with a NUL gives every such n-gram, plus n-grams holding an inner space or a NUL,
+    which the vocabulary never contains. Each n-gram is packed into an integer (16 bits per character) and
+    looked up in the sorted keys of the vocabulary.
+    """
+    from scipy import sparse
+
+    texts = [" " + " ".join(han_only(d).split()) + " " for d in docs]
+    units = np.frombuffer("\0".join(texts).encode("utf-16-le"), dtype=np.uint16).astype(np.uint64)
+    doc_of = np.repeat(np.arange(len(docs)), [len(t) + 1 for t in texts])[: len(units)]
+    rows, cols = [], []
+    lo, hi = vec.ngram_range
+    for n, (keys, colmap) in _char_tables(vec).items():
+        if not lo <= n <= hi or len(units) < n or not len(keys):
+            continue
+        packed = np.zeros(len(units) - n + 1, dtype=np.uint64)
+        for k in range(n):
+            packed = (packed << np.uint64(16)) | units[k:len(units) - n + 1 + k]
+        at = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
+        hit = keys[at] == packed
+        rows.append(doc_of[: len(packed)][hit])
+        cols.append(colmap[at[hit]])
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    return sparse.csr_matrix((np.ones(len(col), dtype=vec.dtype), (row, col)),
+                             shape=(len(docs), len(vec.vocabulary_)), dtype=vec.dtype)
+
+
+def _largest(values: np.ndarray, names: np.ndarray, k: int) -> list[tuple[float, str]]:
+    """The ``k`` largest ``(value, name)``, largest first and ties by name: what sorting them all gives,
+    sorting only the candidates at or above the k-th largest value."""
+    if len(values) > k > 0:
+        keep = values >= np.partition(values, len(values) - k)[len(values) - k]
+        values, names = values[keep], names[keep]
+    top = sorted(zip(values.tolist(), names.tolist(), strict=True), key=lambda v: (-v[0], v[1]))
+    return top[:k] if k > 0 else []
+
+
+def text_features(features, X: list[str]):
+    """``features.transform(X)`` of the text model's FeatureUnion (:func:`make_text_pipeline`), the same matrix.
+
+    The word and character vectorizers of :func:`make_text_pipeline` are computed here: word n-grams looked up
+    in the vocabulary from the tokenizer's tokens, character n-grams packed into integers and looked up in
+    NumPy, then each vectorizer's own fitted TF-IDF step. Any other FeatureUnion goes through scikit-learn.
+    """
+    from scipy import sparse
+
+    steps = dict(features.transformer_list)
+    if (set(steps) != {"word", "char"} or features.transformer_weights or not len(X)
+            or not _plain_word_vectorizer(steps["word"]) or not _plain_char_vectorizer(steps["char"])):
+        return features.transform(X)
+    X = [_as_text(d) for d in X]
+    parts = {"word": _word_counts(steps["word"], X), "char": _char_counts(steps["char"], X)}
+    out = []
+    for name, _ in features.transformer_list:
+        counts = parts[name]
+        counts.sum_duplicates()  # also sorts the indices, as CountVectorizer does
+        out.append(steps[name]._tfidf.transform(counts, copy=False))  # the vectorizer's own fitted TF-IDF
+    return sparse.hstack(out).tocsr()
 
 
 class CodebookClassifier(ClassifierMixin, BaseEstimator):
@@ -397,7 +530,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             return out, None
         with threadpool_limits(1, user_api="blas"):
             # the two steps by hand, so explain() reuses the features instead of transforming X again
-            M = self.pipeline_.named_steps["features"].transform(X)
+            M = text_features(self.pipeline_.named_steps["features"], X)
             proba = self.pipeline_.named_steps["clf"].predict_proba(M)
         cols = [int(np.flatnonzero(self.classes_ == c)[0]) for c in self.model_classes_]
         out[:, cols] = proba
@@ -612,7 +745,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         # char_wb pads chunk edges: " 殡仪" and "殡仪" are one feature to a reader, so contributions are
         # summed per label (ids into ``labels``)
         labels, label_ids = _feature_labels(feats)
-        M = (feats.transform(X) if M is None else M).tocsr()
+        M = (text_features(feats, X) if M is None else M).tocsr()
         row_of = {c: i for i, c in enumerate(self.model_classes_)}
         out = []
         for i, code in enumerate(codes):
@@ -626,8 +759,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             pos = contrib > 0
             uniq, inv = np.unique(label_ids[idx[pos]], return_inverse=True)
             sums = np.bincount(inv, weights=contrib[pos], minlength=len(uniq))
-            top = sorted(zip(sums.tolist(), labels[uniq].tolist(), strict=True), key=lambda v: (-v[0], v[1]))
-            out.append([(f, round(v, 4)) for v, f in top[: self.n_features]])
+            out.append([(f, round(v, 4)) for v, f in _largest(sums, labels[uniq], self.n_features)])
         return out
 
     def explain(self, X, decimals: int | None = 4, agency=None):

@@ -294,23 +294,8 @@ class Codebook:
         dict of str to RuleScore
             Every code in codebook order, with score 0.0 and no terms where no rule matches.
         """
-        text = text or ""
         index = self._index()
-        found = index.terms_in(text)
-        hit: dict[int, list[int]] = {}
-        for ci, ri in sorted({*index.always, *(cr for t in found for cr in index.triggers.get(t, ()))}):
-            hit.setdefault(ci, []).append(ri)
-        empty = RuleScore(score=0.0, terms=())
-        out = {}
-        for ci, code in enumerate(self.codes):
-            rules = hit.get(ci)
-            if not rules:
-                out[code.code] = empty
-                continue
-            out[code.code] = _sum_rules(
-                _weighted(code.rules[ri], code.rules[ri].match_found(found)) for ri in rules
-            )
-        return out
+        return index.score_found(index.terms_in(text or ""), self.codes)
 
     def _index(self) -> _TermIndex:
         if getattr(self, "_term_index", None) is None:  # also a Codebook pickled before the index existed
@@ -359,11 +344,36 @@ class _TermIndex:
                 if not rule.any and not rule.all:
                     self.always.append((ci, ri))
         self.automaton = None
+        self._memo: dict[frozenset[str], dict[str, RuleScore]] = {}  # score_found of the sets seen (bounded)
         if terms:
             self.automaton = ahocorasick.Automaton()
             for t in terms:
                 self.automaton.add_word(t, t)
             self.automaton.make_automaton()
+
+    def score_found(self, found: frozenset[str], codes: list[Code]) -> dict[str, RuleScore]:
+        """:meth:`Codebook.score` of a text whose indexed terms are ``found``: a function of ``found`` alone, so
+        the scores of a set already seen (most short texts share a few) are read from a bounded memo."""
+        hit_memo = self._memo.get(found)
+        if hit_memo is not None:
+            return dict(hit_memo)
+        hit: dict[int, list[int]] = {}
+        for ci, ri in sorted({*self.always, *(cr for t in found for cr in self.triggers.get(t, ()))}):
+            hit.setdefault(ci, []).append(ri)
+        empty = RuleScore(score=0.0, terms=())
+        out = {}
+        for ci, code in enumerate(codes):
+            rules = hit.get(ci)
+            if not rules:
+                out[code.code] = empty
+                continue
+            out[code.code] = _sum_rules(
+                _weighted(code.rules[ri], code.rules[ri].match_found(found)) for ri in rules
+            )
+        if len(self._memo) >= 50_000:
+            self._memo.clear()
+        self._memo[found] = out
+        return dict(out)
 
     def terms_in(self, text: str) -> frozenset[str]:
         """The indexed terms that occur in ``text`` (overlapping occurrences included)."""

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .cache import Cache, source_fingerprint
 from .classify import CodebookClassifier
-from .documents import measure_documents, problem_documents
+from .documents import measure_documents, problem_document, problem_documents
 from .runner import resolve_jobs
 
 __all__ = ["classify_measures", "classify_problems", "code_problem_rows", "code_tables", "review_split"]
@@ -151,8 +151,24 @@ def classify_problems(
         ``matched_terms`` and ``top_features`` (``;``-joined, for the primary code), ``evidence`` (both in
         one readable line, plus the other codes whose rules matched) and one ``score_<code>`` column per code.
     """
+    recall_segmentations(model, problems_df)
     docs = problem_documents(problems_df, measures_df)
     return _with(problems_df, evidence_columns(model, docs, _agencies(problems_df, agency)))
+
+
+def recall_segmentations(model, problems_df: pd.DataFrame) -> None:
+    """Read the per-file stage's segmentations of these problems' documents into the model tokenizer's memory.
+
+    The per-file stage stored each report's problem documents as one entry of the tokenizer's cache
+    (:meth:`compare.tokens.JiebaTokenizer.segment_all`); one read per report here spares the model's word
+    features a read per problem, or jieba.
+    """
+    tok = getattr(model, "tokenizer", None)
+    if getattr(model, "pipeline_", None) is None or not hasattr(tok, "segment_all") or not len(problems_df):
+        return
+    cols = problems_df[["report_id", "title", "text"]]
+    for _, grp in cols.groupby("report_id", sort=False):
+        tok.segment_all([problem_document(t, x) for t, x in zip(grp["title"], grp["text"], strict=True)])
 
 
 def classify_measures(measures_df: pd.DataFrame, model: CodebookClassifier) -> pd.DataFrame:
@@ -235,14 +251,6 @@ def _write(cache: Cache, key: str, coded_p: pd.DataFrame, coded_m: pd.DataFrame)
     cache.write_frame("coded-measures", key, coded_m.rename_axis("measure_id").reset_index())
 
 
-def _store(cache: Cache, keys: dict, todo_p: pd.DataFrame, todo_m: pd.DataFrame, new_p, new_m) -> None:
-    """Write the codes of every newly coded report under its key."""
-    p_groups = dict(tuple(new_p.groupby(todo_p["report_id"].to_numpy(), sort=False))) if len(new_p) else {}
-    m_groups = dict(tuple(new_m.groupby(todo_m["report_id"].to_numpy(), sort=False))) if len(new_m) else {}
-    for rid in set(p_groups) | set(m_groups):
-        _write(cache, keys[rid], p_groups.get(rid, new_p.iloc[:0]), m_groups.get(rid, new_m.iloc[:0]))
-
-
 # -- the tables -----------------------------------------------------------------------------------------------
 def _added(coded: pd.DataFrame, given: pd.DataFrame, id_col: str) -> pd.DataFrame:
     """The columns classification added, indexed by ``id_col``."""
@@ -257,18 +265,51 @@ def _join(given: pd.DataFrame, parts: list[pd.DataFrame], id_col: str, columns) 
     return _with(given, added)
 
 
-def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress,
-              agency: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Code the reports that are not cached, in chunks of at most 50 reports."""
+def _problems_chunk(problems, measures, keys, model, cache=None, agency=None) -> pd.DataFrame:
+    """Code a chunk's problems and, in the same (worker) process, keep each report's codes in ``cache``."""
+    added = _added(classify_problems(problems, measures, model, agency), problems, "problem_id")
+    _store_kind(cache, "coded", keys, problems, added, "problem_id")
+    return added.rename_axis("problem_id").reset_index()
+
+
+def _measures_chunk(measures, keys, model, cache=None) -> pd.DataFrame:
+    """Code a chunk's measures and keep each report's measure codes in ``cache`` (see :func:`_problems_chunk`)."""
+    added = _added(classify_measures(measures, model), measures, "measure_id")
+    _store_kind(cache, "coded-measures", keys, measures, added, "measure_id")
+    return added.rename_axis("measure_id").reset_index()
+
+
+def _store_kind(cache, kind: str, keys: pd.DataFrame, rows: pd.DataFrame, added: pd.DataFrame, id_col) -> None:
+    """Write ``added`` (indexed by ``id_col``) under each report's key, one entry per report of ``keys``."""
+    if cache is None or not len(keys):
+        return
+    groups = dict(tuple(added.groupby(rows["report_id"].to_numpy(), sort=False))) if len(added) else {}
+    for rid, key in zip(keys["report_id"], keys["key"], strict=True):
+        cache.write_frame(kind, key, groups.get(rid, added.iloc[:0]).rename_axis(id_col).reset_index())
+
+
+def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress, cache=None,
+              keys: dict | None = None, agency: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Code the reports that are not cached, in chunks of at most 50 reports, each worker storing its codes."""
     from .runner import map_frames
 
-    # chunks of at most 50 reports: a chunk's feature matrices (and scikit-learn's Python lists building them)
-    # are the largest transient memory of the whole pipeline
-    new_p = map_frames(classify_problems, [todo_p, todo_m], jobs=workers, max_groups=50, progress=progress,
-                       desc="coding problems", model=model, agency=agency)
-    new_m = map_frames(classify_measures, todo_m, jobs=workers, max_groups=50, progress=progress,
-                       desc="coding measures", model=measure_model)
-    return _added(new_p, todo_p, "problem_id"), _added(new_m, todo_m, "measure_id")
+    key_rows = pd.DataFrame({"report_id": list(keys or ()), "key": list((keys or {}).values())})
+    # the key rows of reports with measures but no problems (or problems but no measures) must still be
+    # written by one of the passes: each pass's first frame decides its chunks, so every report goes first once
+    with_p = key_rows[key_rows["report_id"].isin(set(todo_p["report_id"]))]
+    with_m = key_rows[key_rows["report_id"].isin(set(todo_m["report_id"]))]
+    # chunks of at most 50 reports: a chunk's feature matrices are the largest transient memory of the pipeline
+    new_p = map_frames(_problems_chunk, [todo_p, todo_m, with_p], jobs=workers, max_groups=50, progress=progress,
+                       desc="coding problems", model=model, cache=cache, agency=agency)
+    new_m = map_frames(_measures_chunk, [todo_m, with_m], jobs=workers, max_groups=50, progress=progress,
+                       desc="coding measures", model=measure_model, cache=cache)
+    new_p, new_m = new_p.set_index("problem_id"), new_m.set_index("measure_id")
+    # reports without rows of one kind get an empty entry of that kind, so that they count as cached
+    _store_kind(cache, "coded", key_rows[~key_rows.index.isin(with_p.index)], todo_p.iloc[:0], new_p.iloc[:0],
+                "problem_id")
+    _store_kind(cache, "coded-measures", key_rows[~key_rows.index.isin(with_m.index)], todo_m.iloc[:0],
+                new_m.iloc[:0], "measure_id")
+    return new_p, new_m
 
 
 def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookClassifier,
@@ -309,11 +350,12 @@ def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookC
     use_cache = cache is not None and model_key is not None
     keys = _report_keys(problems, measures, f"{source_fingerprint()}\0{model_key}", agency) if use_cache else {}
     cached = {rid: hit for rid, key in keys.items() if (hit := _read(cache, key)) is not None}
-    todo_p = problems[~problems["report_id"].isin(cached.keys())]
-    todo_m = measures[~measures["report_id"].isin(cached.keys())]
-    new_p, new_m = _code_new(todo_p, todo_m, model, measure_model, workers, progress, agency)
-    if use_cache:
-        _store(cache, keys, todo_p, todo_m, new_p, new_m)
+    # nothing cached (a cold run): the tables themselves, not a filtered copy of every text
+    todo_p = problems[~problems["report_id"].isin(cached.keys())] if cached else problems
+    todo_m = measures[~measures["report_id"].isin(cached.keys())] if cached else measures
+    todo_keys = {rid: key for rid, key in keys.items() if rid not in cached}
+    new_p, new_m = _code_new(todo_p, todo_m, model, measure_model, workers, progress,
+                             cache if use_cache else None, todo_keys, agency)
     parts_p = [new_p, *(p for p, _ in cached.values())]
     parts_m = [new_m, *(m for _, m in cached.values())]
     return (_join(problems, parts_p, "problem_id", new_p.columns),

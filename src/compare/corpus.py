@@ -159,13 +159,36 @@ def process_bytes(data: bytes, path: str, report_id: str | None = None, tokenize
 
 
 # --------------------------------------------------------------------------------------------- the cache entry
+def _offset_runs(offsets: np.ndarray) -> list[list[int]]:
+    """The offset map as runs ``[first index, its offset]`` within which the offset grows by one per character
+    (a few per report instead of one number per character)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if not len(offsets):
+        return []
+    starts = np.flatnonzero(np.diff(offsets) != 1) + 1
+    starts = np.concatenate([[0], starts])
+    return np.stack([starts, offsets[starts]], axis=1).tolist()
+
+
+def _offsets_from_runs(runs: list[list[int]], n: int) -> np.ndarray:
+    """:func:`_offset_runs` undone: the offset of each of ``n`` characters."""
+    if not runs:
+        return np.zeros(0, dtype=np.int32)
+    starts, values = np.asarray(runs, dtype=np.int64).T
+    lengths = np.diff(np.concatenate([starts, [n]]))
+    return (np.arange(n) + np.repeat(values - starts, lengths)).astype(np.int32)
+
+
 def _document_json(norm: Normalized) -> dict:
-    return {"raw": norm.raw, "text": norm.text, "offsets": norm.offsets.tolist(),
-            "deleted": [list(d) for d in norm.deleted], "traditional": norm.traditional}
+    return {"raw": norm.raw, "text": norm.text, "offset_runs": _offset_runs(norm.offsets),
+            "n_offsets": len(norm.offsets), "deleted": [list(d) for d in norm.deleted],
+            "traditional": norm.traditional}
 
 
 def _document_from(d: dict) -> Normalized:
-    return Normalized(raw=d["raw"], text=d["text"], offsets=np.asarray(d["offsets"], dtype=np.int32),
+    offsets = (_offsets_from_runs(d["offset_runs"], d["n_offsets"]) if "offset_runs" in d
+               else np.asarray(d["offsets"], dtype=np.int32))
+    return Normalized(raw=d["raw"], text=d["text"], offsets=offsets,
                       deleted=[tuple(x) for x in d["deleted"]], traditional=bool(d["traditional"]))
 
 
@@ -216,17 +239,28 @@ def process_file(path: PathLike, report_id: str | None = None, cache: Cache | No
     if entry is not None and "report" in entry:
         res = _from_entry(entry, path, rid)
         if tokenizer is not None and want_tokens:
-            res.tokens = cache.read_json("tokens", key)
+            res.tokens = _cached_tokens(entry, res, tokenizer)
         if tokenizer is None or not want_tokens or res.tokens is not None or not res.ok:
             return res
     res = process_bytes(data, path, rid, tokenizer, max_chars)
     doc = _document_json(res.document) if res.document is not None else None
-    cache.write_json("parse", key, {**res.rows(), "document": doc})
-    if res.tokens is not None:
-        cache.write_json("tokens", key, res.tokens)
+    # the problems' segmentations are in the tokenizer's own cache already; the measures' travel here
+    measure_tokens = res.tokens["measures"] if res.tokens is not None else None
+    cache.write_json("parse", key, {**res.rows(), "document": doc, "measure_tokens": measure_tokens})
     if not want_tokens:
         res.tokens = None
     return res
+
+
+def _cached_tokens(entry: dict, res: FileResult, tokenizer) -> dict | None:
+    """A cached report's tokens: the measures' from its entry, the problems' from the tokenizer's cache."""
+    from .documents import problem_document
+
+    if not isinstance(entry.get("measure_tokens"), list):
+        return None
+    problems = tokenizer.segment_all([problem_document(p["title"], p["text"]) for p in res.problems])
+    return {"dict_hash": tokenizer.dict_hash_, "problems": [list(s) for s in problems],
+            "measures": entry["measure_tokens"]}
 
 
 def _file_bytes(path: str, max_chars: int | None) -> bytes:
@@ -446,10 +480,33 @@ class _Columns:
         if len(parts) == 1:
             return parts[0]
         mixed = [c for c in self.columns if len({str(p[c].dtype) for p in parts}) > 1]
+        parts = _text_dtypes(parts, mixed)
+        mixed = [c for c in mixed if len({str(p[c].dtype) for p in parts}) > 1]
         out = pd.concat(parts, ignore_index=True)
         for c in mixed:
             out[c] = pd.DataFrame({c: out[c].tolist()})[c]
         return out
+
+
+def _text_dtypes(parts: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
+    """Chunks whose column is all missing take the text dtype of the other chunks of that column.
+
+    That is the dtype one DataFrame of all the rows infers, reached without turning a text column of the whole
+    corpus into Python strings (the fallback for other mixtures), which at 10,000 reports was the largest
+    transient memory of the gather.
+    """
+    casts: dict[str, object] = {}
+    for c in columns:
+        full = {str(p[c].dtype): p[c].dtype for p in parts if not p[c].isna().all()}
+        if len(full) == 1 and pd.api.types.is_string_dtype(next(iter(full.values()))) and "object" not in full:
+            casts[c] = next(iter(full.values()))
+    if not casts:
+        return parts
+    out = []
+    for p in parts:
+        todo = {c: d for c, d in casts.items() if p[c].dtype != d}
+        out.append(p.astype(todo) if todo else p)
+    return out
 
 
 _COLUMNS = {"reports": schema.REPORT_COLUMNS, "problems": schema.PROBLEM_COLUMNS,
@@ -526,6 +583,8 @@ def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache 
     """
     ids = ids if ids is not None else report_ids(paths)
     items = list(zip(map(str, paths), ids, strict=True))
+    if tokenizer is not None and engine == "local" and runner.resolve_jobs(jobs) > 1 and len(items) > 1:
+        _ = tokenizer.jieba  # loaded here once: forked workers inherit the dictionary instead of each loading it
     work = partial(_work, cache=cache, tokenizer=tokenizer, lazy=engine == "local", max_chars=max_chars)
     return gather(runner.imap(work, items, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress,
                               desc="reports", unit="file"))

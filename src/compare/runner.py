@@ -7,6 +7,8 @@ input order, whatever the engine.
 * ``engine="local"``, N workers: a :class:`concurrent.futures.ProcessPoolExecutor`, items handed out in
   chunks; the workers die with the parent (Linux ``PR_SET_PDEATHSIG``, and a watchdog elsewhere), so a killed
   build leaves no process behind;
+* inside :func:`shared_workers`, those calls share one pool whose workers are started once for the block
+  (a whole build), forked after the parent loaded what they need;
 * ``engine="dask"``: one task per item on a ``dask.distributed`` cluster (``scheduler`` is its address or a
   ``distributed.Client``); needs the ``compare[dask]`` extra.
 
@@ -17,6 +19,7 @@ under CI and in the notebooks a build executes).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -24,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["imap", "map_frames", "progress_bar", "resolve_jobs", "show_progress"]
+__all__ = ["imap", "map_frames", "progress_bar", "resolve_jobs", "shared_workers", "show_progress"]
 
 
 def resolve_jobs(jobs: int | None) -> int:
@@ -89,6 +92,39 @@ def pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent)
 
 
+_SHARED: dict[int, ProcessPoolExecutor] = {}  # the pools of the open shared_workers() blocks, by size
+
+
+@contextlib.contextmanager
+def shared_workers(jobs: int | None):
+    """Inside this block :func:`imap` and :func:`map_frames` with ``jobs`` workers use one pool, started once.
+
+    An entry point opens it around a whole build, so the worker processes are forked once (after the parent
+    has loaded what they share: jieba's dictionary, the model) instead of once per stage. Outside such a
+    block every call starts and ends its own pool, so workers never outlive the call that needed them.
+    """
+    workers = resolve_jobs(jobs)
+    if workers <= 1 or workers in _SHARED:
+        yield
+        return
+    ex = _SHARED[workers] = pool(workers)
+    try:
+        yield
+    finally:
+        _SHARED.pop(workers, None)
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _pool_for(workers: int):
+    shared = next((ex for n, ex in sorted(_SHARED.items()) if n >= workers), None)
+    if shared is not None:
+        yield shared
+        return
+    with pool(workers) as ex:
+        yield ex
+
+
 def imap(func: Callable, items: Sequence, jobs: int | None = 1, engine: str = "local", scheduler=None,
          progress: bool | None = None, desc: str = "items", unit: str = "item") -> Iterator:
     """``func(item)`` for every item, yielded in input order.
@@ -128,7 +164,7 @@ def _map_local(func, items, workers, progress, desc, unit):
         return
     # small chunks keep every worker busy to the end; a chunk of several items saves inter-process traffic
     chunk = max(1, min(16, len(items) // (workers * 8)))
-    with pool(workers) as ex:
+    with _pool_for(workers) as ex:
         yield from progress_bar(ex.map(func, items, chunksize=chunk), len(items), desc, progress, unit)
 
 
@@ -146,6 +182,32 @@ def _map_dask(func, items, scheduler, progress, desc, unit) -> list:
     finally:
         if client is not scheduler:
             client.close()
+
+
+def _map_window(func, tasks: Iterator, n: int, workers: int, progress, desc, unit) -> Iterator:
+    """``func(task)`` in worker processes, in order, with at most two tasks per worker made and in flight.
+
+    ``tasks`` is consumed only as workers free up, so the inputs that exist at once (chunks of tables, each a
+    copy of its rows) are bounded by the number of workers, not by the size of the corpus.
+    """
+    from collections import deque
+
+    with _pool_for(workers) as ex:
+        pending: deque = deque()
+        bar = progress_bar(None, n, desc, progress, unit)
+        try:
+            for task in tasks:
+                pending.append(ex.submit(func, task))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+                    bar.update(1)
+            while pending:
+                yield pending.popleft().result()
+                bar.update(1)
+        finally:
+            for f in pending:
+                f.cancel()
+            bar.close()
 
 
 def _call_chunk(args):
@@ -209,12 +271,16 @@ def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks
     bounds = _chunk_bounds(keys, workers, chunks, max_groups)
     if len(bounds) <= 2:
         return func(*frames, **kwargs)
-    tasks = []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        part = first.iloc[a:b]
-        wanted = set(part[by])
-        tasks.append((func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs))
-    parts = list(_map_local(_call_chunk, tasks, workers, progress, desc, "chunk"))
+
+    def tasks():  # made as they are handed out: only a few chunks' copies of the rows exist at once
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            part = first.iloc[a:b]
+            wanted = set(part[by])
+            yield func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs
+
+    n = len(bounds) - 1
+    parts = (list(_map_window(_call_chunk, tasks(), n, min(workers, n), progress, desc, "chunk")) if workers > 1
+             else [_call_chunk(t) for t in progress_bar(tasks(), n, desc, progress, "chunk")])
     out = pd.concat(parts)
     for col in out.columns:
         if len({str(p[col].dtype) for p in parts}) > 1:

@@ -142,6 +142,9 @@ class Study:
 
             inputs = model_inputs(self.codebook_path, config.USERDICT_PATH, config.STOPWORDS_PATH, self.labels_path)
             self._model = model_for_codebook(load_model(self.model_path, inputs=inputs), self.codebook)
+            tok = getattr(self._model, "tokenizer", None)
+            if tok is not None and getattr(tok, "dict_hash_", None) == self.tokenizer.dict_hash_:
+                tok.cache = self.cache  # the model reads the segmentations the per-file stage stored
         return self._model
 
     def measure_model(self):

@@ -49,6 +49,8 @@ MEMORY_CACHE_TOKENS = 500_000
 _JIEBA_LOCK = threading.Lock()
 #: One initialised jieba.Tokenizer per dictionary hash, shared by every JiebaTokenizer in the process.
 _JIEBA_INSTANCES: dict[str, object] = {}
+#: The in-memory segmentations per dictionary hash (:func:`_shared_segmentations`).
+_SEGMENTATIONS: dict[tuple[str, str | None], LRUCache] = {}
 
 
 def read_wordlist(path: str | os.PathLike | None) -> str:
@@ -80,6 +82,22 @@ def read_wordlist(path: str | os.PathLike | None) -> str:
 def is_punct(token: str) -> bool:
     """Whether ``token`` is only punctuation, symbols, separators, control characters or whitespace."""
     return all(unicodedata.category(ch)[0] in "PSZC" or ch.isspace() for ch in token)
+
+
+def _shared_segmentations(dict_hash: str, store: Cache | None) -> LRUCache:
+    """The in-memory segmentations of one dictionary and disk cache, shared by the tokenizers of both.
+
+    A segmentation is a function of the dictionary and the text alone, so a model's own tokenizer (loaded
+    with the model and given the study's cache) finds what the per-file stage's tokenizer segmented instead
+    of segmenting it again. Tokenizers of another disk cache keep their own memory, so each still fills its
+    cache.
+    """
+    key = (dict_hash, str(store.root) if store is not None and store.enabled else None)
+    memory = _SEGMENTATIONS.get(key)
+    if memory is None:
+        with _JIEBA_LOCK:
+            memory = _SEGMENTATIONS.setdefault(key, LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len))
+    return memory
 
 
 class JiebaTokenizer:
@@ -144,7 +162,6 @@ class JiebaTokenizer:
         self.dict_hash_ = digest("jieba", jieba.__version__, f"hmm={self.hmm}", self.userdict_text)
         # in-memory caches bounded by the number of tokens they hold (an LRU of cachetools), so a corpus of
         # any size never piles its segmentations up in memory: the disk cache is the long-term store
-        self._memory: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
         self._tokens: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
         self._kept: dict[str, bool] = {}  # keep() of every distinct raw token seen (a vocabulary, not a corpus)
         self._pid = os.getpid()
@@ -211,18 +228,46 @@ class JiebaTokenizer:
         """
         text = text or ""
         key = digest(self.dict_hash_, text)
-        hit = self._memory.get(key)
+        store = self._store()
+        memory = _shared_segmentations(self.dict_hash_, store)
+        hit = memory.get(key)
         if hit is not None:
             return hit
-        store = self._store()
         tokens = store.read_json("tokens", key) if store is not None else None
         if not (isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)):  # missing or damaged
             tokens = list(self.jieba.cut(text, HMM=self.hmm))
             if store is not None:
                 store.write_json("tokens", key, tokens)
         if len(tokens) <= MEMORY_CACHE_TOKENS:
-            self._memory[key] = tokens
+            memory[key] = tokens
         return tokens
+
+    def segment_all(self, texts: list[str]) -> list[list[str]]:
+        """:meth:`segment` of several texts, kept on disk as one entry (kind ``"tokens"``, keyed by them all).
+
+        The per-file stage stores a report's problem documents in one write, and coding reads them back in one
+        read (into the memory :meth:`segment` looks in first). An entry whose tokens do not join up to their
+        text is ignored.
+        """
+        texts = [t or "" for t in texts]
+        store = self._store()
+        memory = _shared_segmentations(self.dict_hash_, store)
+        keys = [digest(self.dict_hash_, t) for t in texts]
+        out = [memory.get(k) for k in keys]
+        if all(o is not None for o in out):
+            return out
+        batch = digest(self.dict_hash_, "segment_all", *keys)
+        entry = store.read_json("tokens", batch) if store is not None else None
+        if _joins_up(entry, texts):
+            out = entry
+        else:
+            out = [o if o is not None else list(self.jieba.cut(t, HMM=self.hmm)) for o, t in zip(out, texts, strict=True)]
+            if store is not None:
+                store.write_json("tokens", batch, out)
+        for k, o in zip(keys, out, strict=True):
+            if len(o) <= MEMORY_CACHE_TOKENS:
+                memory[k] = o
+        return out
 
     def keep(self, token: str) -> bool:
         """Whether a raw token is kept: not whitespace, punctuation, a pure number or a stopword."""
@@ -273,6 +318,12 @@ class JiebaTokenizer:
         return tuple(t for t in self.segment(term) if t.strip())
 
 
+def _joins_up(entry, texts: list[str]) -> bool:
+    """Whether ``entry`` (read from the cache) is a segmentation of each of ``texts``."""
+    return (isinstance(entry, list) and len(entry) == len(texts)
+            and all(isinstance(seg, list) and "".join(seg) == t for seg, t in zip(entry, texts, strict=True)))
+
+
 # -- one report's segmentation, reused for its measures -----------------------------------------------------
 @lru_cache(maxsize=1)
 def _jieba_blocks():
@@ -316,17 +367,15 @@ def _sub_segmentation(doc: str, seg: list[str], starts: list[int], blocks, a: in
     return out
 
 
-def _measure_segmentations(p: dict, measures: list[dict], tokenizer: JiebaTokenizer) -> tuple[list, list]:
-    """The segmentation of problem ``p``'s document, and of each of its measures' texts, in order."""
-    jb = tokenizer.jieba
+def _measure_segmentations(p: dict, measures: list[dict], tokenizer: JiebaTokenizer, seg: list[str]) -> list:
+    """The segmentation of each of problem ``p``'s measures' texts, in order, from ``seg`` (its document's)."""
 
     def cut(s: str) -> list[str]:
-        return list(jb.cut(s, HMM=tokenizer.hmm))
+        return list(tokenizer.jieba.cut(s, HMM=tokenizer.hmm))
 
     text = p["text"] or ""
     doc = problem_document(p["title"], text)
     head = len(doc) - len(text)
-    seg = list(tokenizer.segment(doc))  # jieba, or the token cache (which it fills)
     starts, pos = [], 0
     for t in seg:
         starts.append(pos)
@@ -341,7 +390,7 @@ def _measure_segmentations(p: dict, measures: list[dict], tokenizer: JiebaTokeni
             out_m.append(cut(mtext))
         else:
             out_m.append(_sub_segmentation(doc, seg, starts, blocks, head + at, head + at + len(mtext), cut))
-    return seg, out_m
+    return out_m
 
 
 def segment_report(problems: list[dict], measures: list[dict], tokenizer: JiebaTokenizer) -> dict:
@@ -366,12 +415,12 @@ def segment_report(problems: list[dict], measures: list[dict], tokenizer: JiebaT
     by_problem: dict[str, list[dict]] = {}
     for m in measures:
         by_problem.setdefault(m["problem_id"], []).append(m)
-    out_p: list[list[str]] = []
+    # jieba, or the token cache (which it fills, one entry for the report)
+    out_p = [list(s) for s in tokenizer.segment_all([problem_document(p["title"], p["text"]) for p in problems])]
     out_m: dict[int, list[str]] = {}
-    for p in problems:
+    for p, seg in zip(problems, out_p, strict=True):
         mine = by_problem.get(p["problem_id"], [])
-        seg, segs = _measure_segmentations(p, mine, tokenizer)
-        out_p.append(seg)
+        segs = _measure_segmentations(p, mine, tokenizer, seg)
         out_m.update({id(m): s for m, s in zip(mine, segs, strict=True)})
     # measures of no listed problem are segmented on their own
     measures_out = [out_m[id(m)] if id(m) in out_m else list(tokenizer.jieba.cut(m["text"] or "", HMM=tokenizer.hmm))
