@@ -158,3 +158,13 @@ def test_map_methods_by_size(monkeypatch, tokenizer):
     pca = embed_texts(texts, list(range(5)), tokenizer=lambda s: s.split(), n_components=3)
     assert pca.attrs["method"] == "pca" and list(pca.columns) == ["id", "x", "y"]
     assert abs(pca[["x", "y"]].to_numpy().mean(axis=0)).max() < 1e-9  # centred principal components
+
+
+def test_embed_vectors_equals_embed_texts(corpus, problems, tokenizer):
+    from compare.cluster import embed_vectors
+    from compare.documents import problem_documents
+
+    # ClusterResult.X is the LSA embed_texts computes: the map from it is the same, without tokenising again
+    again = embed_texts(problem_documents(corpus.problems), corpus.problems["problem_id"], seed=0,
+                        tokenizer=tokenizer)
+    pd.testing.assert_frame_equal(embed_vectors(problems.X, corpus.problems["problem_id"], seed=0), again)

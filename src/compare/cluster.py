@@ -54,6 +54,7 @@ __all__ = [
     "embed_measures",
     "embed_problems",
     "embed_texts",
+    "embed_vectors",
     "evaluate_clustering",
     "lsa_embed",
     "select_k",
@@ -557,21 +558,31 @@ def embed_texts(
         ``id``, ``x``, ``y``; ``attrs["method"]`` is the method used (``tsne``, ``pca`` or ``lsa``).
     """
     texts, ids = list(texts), list(ids)
-    if method == "auto":
-        method = "tsne" if len(texts) <= TSNE_MAX else "pca"
+    if method not in ("auto", "tsne", "pca", "lsa"):
+        raise ValueError(f"method must be 'auto', 'tsne', 'pca' or 'lsa', got {method!r}")
     if method == "lsa":
         X, _ = lsa_embed(texts, tokenizer=tokenizer, n_components=2, seed=seed)
         xy = X[:, :2] if X.shape[1] >= 2 else np.hstack([X, np.zeros((len(X), 1))])
-    elif method in ("tsne", "pca"):
-        X, _ = lsa_embed(texts, tokenizer=tokenizer, n_components=n_components, seed=seed)
-        if method == "tsne":
-            xy = _tsne(X, seed)
-        else:
-            xy = PCA(n_components=min(2, X.shape[1]), random_state=seed).fit_transform(X)
-            xy = xy if xy.shape[1] == 2 else np.hstack([xy, np.zeros((len(xy), 1))])
+        out = pd.DataFrame({"id": ids, "x": xy[:, 0].astype(float), "y": xy[:, 1].astype(float)})
+        out.attrs["method"] = method
+        return out
+    X, _ = lsa_embed(texts, tokenizer=tokenizer, n_components=n_components, seed=seed)
+    return embed_vectors(X, ids, method=method, seed=seed)
+
+
+def embed_vectors(X: np.ndarray, ids, method: str = "auto", seed: int = 0) -> pd.DataFrame:
+    """2-D coordinates of LSA vectors already computed (e.g. ``ClusterResult.X``: the texts are not tokenised
+    again). ``method``: ``tsne``, ``pca`` or ``auto`` as in :func:`embed_texts`; columns ``id, x, y``."""
+    if method == "auto":
+        method = "tsne" if len(X) <= TSNE_MAX else "pca"
+    if method == "tsne":
+        xy = _tsne(X, seed)
+    elif method == "pca":
+        xy = PCA(n_components=min(2, X.shape[1]), random_state=seed).fit_transform(X)
+        xy = xy if xy.shape[1] == 2 else np.hstack([xy, np.zeros((len(xy), 1))])
     else:
-        raise ValueError(f"method must be 'auto', 'tsne', 'pca' or 'lsa', got {method!r}")
-    out = pd.DataFrame({"id": ids, "x": xy[:, 0].astype(float), "y": xy[:, 1].astype(float)})
+        raise ValueError(f"method must be 'auto', 'tsne' or 'pca', got {method!r}")
+    out = pd.DataFrame({"id": list(ids), "x": xy[:, 0].astype(float), "y": xy[:, 1].astype(float)})
     out.attrs["method"] = method
     return out
 
