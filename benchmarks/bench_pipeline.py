@@ -223,8 +223,11 @@ def _variant(seed: _Seed, rng: random.Random, place: dict) -> str:
     return raw
 
 
-def build_corpus(out_dir: Path, n: int, seed: int = 0) -> dict:
+def build_corpus(out_dir: Path, n: int, seed: int = 0, fixed: dict[int, dict] | None = None) -> dict:
     """Write ``n`` distinct report variants into ``out_dir``; the i-th file depends only on ``seed`` and i.
+
+    ``fixed`` gives the place of some reports (index → a place of :func:`_places` of the report's level)
+    instead of a random one: places that share a name, or one bureau reporting twice (benchmarks/bench_study.py).
 
     Returns
     -------
@@ -244,7 +247,7 @@ def build_corpus(out_dir: Path, n: int, seed: int = 0) -> dict:
         s = seeds[i % len(seeds)]
         for attempt in range(100):
             rng = random.Random(f"{seed}:{i}:{attempt}")
-            text = _variant(s, rng, rng.choice(places[s.level]))
+            text = _variant(s, rng, (fixed or {}).get(i) or rng.choice(places[s.level]))
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
             if digest not in seen:
                 break

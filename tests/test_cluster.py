@@ -124,3 +124,47 @@ def test_embedding(corpus, tokenizer):
     assert lsa[["x", "y"]].abs().max().max() <= 1 + 1e-9
     with pytest.raises(ValueError):
         embed_texts(["a", "b", "c"], [1, 2, 3], method="umap", tokenizer=tokenizer)
+
+
+def _blobs(n_per: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(c, 0.05, size=(n_per, 3)) for c in ((1, 0, 0), (0, 1, 0), (0, 0, 1))])
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_large_n_samples_silhouette_and_ward(monkeypatch):
+    import compare.cluster as C
+
+    X = _blobs(40)
+    full = select_k(X, k_range=range(2, 5), n_seeds=1)
+    monkeypatch.setattr(C, "SAMPLE_MAX", 60)  # 120 documents: sampled
+    sampled = select_k(X, k_range=range(2, 5), n_seeds=1)
+    assert sampled.loc[sampled["best"], "k"].tolist() == full.loc[full["best"], "k"].tolist() == [3, 3]
+    labels = C._fit("agglomerative", X, 3, seed=0).labels_
+    # Ward on 60 sampled points, the other 60 by nearest centroid: the three blobs exactly
+    assert len(labels) == 120 and all(len(set(labels[i * 40:(i + 1) * 40])) == 1 for i in range(3))
+    assert len(set(labels)) == 3
+
+
+def test_map_methods_by_size(monkeypatch, tokenizer):
+    import compare.cluster as C
+
+    monkeypatch.setattr(C, "TSNE_SKLEARN_MAX", 50)
+    X = _blobs(30)  # 90 points: openTSNE
+    a, b = C._tsne(X, seed=0), C._tsne(X, seed=0)
+    assert a.shape == (90, 2) and np.isfinite(a).all() and (a == b).all()
+    monkeypatch.setattr(C, "TSNE_MAX", 3)
+    texts = ["养老 服务 监管", "殡葬 改革 宣传", "低保 救助 审核", "养老 机构 消防", "殡葬 管理 收费"]
+    pca = embed_texts(texts, list(range(5)), tokenizer=lambda s: s.split(), n_components=3)
+    assert pca.attrs["method"] == "pca" and list(pca.columns) == ["id", "x", "y"]
+    assert abs(pca[["x", "y"]].to_numpy().mean(axis=0)).max() < 1e-9  # centred principal components
+
+
+def test_embed_vectors_equals_embed_texts(corpus, problems, tokenizer):
+    from compare.cluster import embed_vectors
+    from compare.documents import problem_documents
+
+    # ClusterResult.X is the LSA embed_texts computes: the map from it is the same, without tokenising again
+    again = embed_texts(problem_documents(corpus.problems), corpus.problems["problem_id"], seed=0,
+                        tokenizer=tokenizer)
+    pd.testing.assert_frame_equal(embed_vectors(problems.X, corpus.problems["problem_id"], seed=0), again)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,3 +92,76 @@ def test_similar_pairs_compare_reports_that_share_a_name():
     s = similar_pairs(problems, reports, top_n=5, n_components=2, tokenizer=lambda t: t.replace("。", " ").split())
     assert len(s) == 2 and set(s.region_a) | set(s.region_b) == {"鼓楼区（南京市）", "鼓楼区（福州市）"}
     assert {s.problem_id_a.iloc[0], s.problem_id_b.iloc[0]} == {"nj:P01", "fz:P01"}
+
+
+def test_char_ngrams_count_as_scikit_learn():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from compare.similarity import _code_points, _ngram_counts
+
+    texts = ["加强养老服务  监管，一是 AB", "殡葬改革宣传不够。", "x", "二是完善制度二是完善制度"]
+    cps, lengths = _code_points(texts)
+    for n in (2, 3, 4):
+        ours, keys = _ngram_counts(cps, lengths, n)
+        names = ["".join(chr(int(k) >> 16 * (n - 1 - p) & 0xFFFF) for p in range(n)) for k in keys]
+        ref = CountVectorizer(analyzer="char", ngram_range=(n, n))
+        theirs = ref.fit_transform(texts)
+        cols = [ref.vocabulary_[t] for t in names]  # the same n-grams, in another column order
+        assert sorted(names) == sorted(ref.vocabulary_) and (ours.toarray() == theirs[:, cols].toarray()).all()
+
+
+def test_minhash_is_datasketch():
+    from datasketch import MinHash
+
+    from compare.similarity import _char_vectors, _fmix, minhash_signatures
+
+    texts = ["一是加强养老机构消防安全检查", "殡葬改革宣传不够深入", "二是"]
+    _, _, B, keys = _char_vectors(texts)
+    sig = minhash_signatures(B, keys, num_perm=16, seed=3)
+    hv = (_fmix(keys.astype(np.uint64), 64) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    for row in range(2):
+        m = MinHash(num_perm=16, seed=3, hashfunc=lambda x: x, scheme="affine32")
+        m.update_batch(hv[B.indices[B.indptr[row]:B.indptr[row + 1]]])
+        assert (sig[row] == m.hashvalues).all()
+    assert (sig[2] == 2**32 - 1).all()  # 二是 has no 4-gram: the empty MinHash
+
+
+_POOL = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定"
+         "行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些")
+
+
+def _copies(n_reports: int) -> pd.DataFrame:
+    """Every report answers two problems with one paragraph (one character changed), and one problem with a
+    paragraph that every report shares; its fourth measure is its own."""
+    import random
+
+    common = "严格落实养老机构安全管理责任，每季度开展一次消防安全隐患排查整治，建立问题清单并逐项销号。"
+    rows = []
+    for r in range(n_reports):
+        rng = random.Random(r)
+        own, other = "".join(rng.sample(_POOL, 40)), "".join(rng.sample(_POOL, 40))
+        edited = own[:20] + ("甲" if own[20] != "甲" else "乙") + own[21:]
+        for p, text in enumerate([own, edited, common, other]):
+            rows.append({"report_id": f"r{r}", "problem_id": f"r{r}:P{p}", "measure_id": f"r{r}:P{p}:M01",
+                         "text": text})
+    return pd.DataFrame(rows)
+
+
+def test_recycled_is_bounded_with_totals():
+    from compare.similarity import recycled
+
+    pairs, totals = recycled(_copies(30), per_measure=2, per_report=3)
+    # 30 within-report pairs (P0 ~ P1 of each report) and 30·29/2 = 435 pairs of the common paragraph exist
+    within = pairs[pairs.scope == "within report"]
+    assert set(zip(within.measure_id_a, within.measure_id_b, strict=True)) == {
+        (f"r{r}:P0:M01", f"r{r}:P1:M01") for r in range(30)}
+    across = pairs[pairs.scope == "across reports"]
+    assert across.measure_id_a.str.endswith("P2:M01").all() and (across.similarity == 1).all()
+    # shown: a measure's 2 best pairs, then a report's 3 best within and 3 best across (of either side)
+    assert len(across) <= 30 * 3  # each pair is kept by the report of one of its sides
+    assert totals.n_measures.eq(4).all() and totals.n_recycled_within.eq(2).all()
+    assert totals.n_recycled_across.eq(1).all()  # only the common paragraph is found in other reports
+    assert (totals.n_pairs_shown <= totals.n_pairs_found).all() and totals.n_pairs_found.ge(2).all()
+    assert "per report" in pairs.attrs["bound"]
+    assert list(totals.columns) == ["report_id", "n_measures", "n_recycled_within", "n_recycled_across",
+                                    "n_pairs_found", "n_pairs_shown"]

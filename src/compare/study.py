@@ -460,7 +460,7 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
     out["timeline"] = analysis.timeline(reports)
     out["keyness"] = similarity.keyness(problems, reports, top_n=12, tokenizer=tok, **by)
     out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed, tokenizer=tok, **by)
-    out["recycled_text"] = similarity.recycled_text(measures, reports)
+    out["recycled_text"], out["recycled_by_report"] = similarity.recycled(measures, reports)
     if len(problems) >= 4:
         clusters = clusters or cluster_problems(problems, None, seed=seed, tokenizer=tok)
         out["clusters"], out["cluster_terms"] = clusters.assignments, clusters.top_terms
