@@ -1201,13 +1201,11 @@ def problems_behind(
         _require(p, ["primary_code"], "problems")
         if codes == "all":
             _require(p, ["codes"], "problems")
-            carried = [
-                ([] if _blank(pc) else [str(pc)]) + _split_codes(sc)
-                for pc, sc in zip(p["primary_code"], p["codes"], strict=True)
-            ]
-        else:
-            carried = [[] if _blank(pc) else [str(pc)] for pc in p["primary_code"]]
+        second = p["codes"] if codes == "all" else [None] * len(p)
+        carried = [([] if _blank(pc) else [str(pc)]) + _split_codes(sc)
+                   for pc, sc in zip(p["primary_code"], second, strict=True)]
         keep &= pd.Series([bool(set(c) & set(wanted)) for c in carried], index=p.index)
+        keep &= ~p["problem_id"].isin(_needs_review(p))  # under no type, as in type_counts
     out = p[keep].copy()
     out["_order"] = out["region"].map({r: i for i, r in enumerate(pd.unique(_regions(reports, unit)["region"]))})
     sort_cols = ["_order", "seq"] if "seq" in out.columns else ["_order"]
