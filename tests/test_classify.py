@@ -299,3 +299,49 @@ def test_text_features_are_the_vectorizers_matrix(shipped_model, corpus):
     assert fast.shape == slow.shape == (46, slow.shape[1]) and fast.has_sorted_indices
     assert (fast != slow).nnz == 0
     assert fast.nnz == slow.nnz > 1000
+
+
+# Generic vocabulary of the inspection checklist (三个聚焦/四个落实): other units' party, cadre and finance
+# statements in words of the standard Party documents must not default to their line of business (DESIGN.md §4).
+# Statements written for these tests; one test per concept group of the codebook.
+def test_checklist_leadership_systems_are_party_building(model):
+    cases = [("集团党委把方向、管大局作用弱化", "国有资本运营公司"),
+             ("重大投资事项未经党委会前置研究", "城市建设投资集团"),
+             ("党委领导下的校长负责制落实有偏差", "师范学院"),
+             ("院党委领导作用发挥不充分", "县人民医院")]
+    for text, unit in cases:
+        assert model.explain(text, agency=unit)["primary_code"] == "party_building", text
+
+
+def test_checklist_branches_and_members_are_party_building(model):
+    cases = [("党支部战斗堡垒作用发挥不明显", "税务局"), ("软弱涣散村党组织整顿转化不到位", "镇党委"),
+             ("流动党员管理缺位", "街道党工委"), ("党费收缴标准把握不准", "统计局"),
+             ("党建工作与业务工作“两张皮”", "住房和城乡建设局")]
+    for text, unit in cases:
+        assert model.explain(text, agency=unit)["primary_code"] == "party_building", text
+
+
+def test_checklist_discipline_and_conduct_are_party_building(model):
+    cases = [("政治纪律和政治规矩意识淡薄", "水利局"), ("执纪问责失之于宽", "交通运输局"),
+             ("违规公务接待时有发生", "应急管理局"), ("文山会海现象仍然突出", "发展和改革局"),
+             ("思想政治工作针对性不强", "职业技术学院")]
+    for text, unit in cases:
+        assert model.explain(text, agency=unit)["primary_code"] == "party_building", text
+
+
+def test_checklist_staff_of_a_sector_are_cadre_management(model):
+    # §4: a sector's own professional work is its line of business; selecting and managing its staff is cadre work
+    assert model.explain("青年教师队伍梯次不合理，骨干教师流失", agency="第二中学")["primary_code"] == "cadre_management"
+    assert model.explain("课堂教学质量评价机制不健全", agency="第二中学")["primary_code"] == "mandate_general"
+    cases = [("医护人员配置不足，学科带头人断档", "中心医院"), ("职称评审把关不严", "农业农村局"),
+             ("编外用工管理不规范，存在混岗", "市场监督管理局"), ("干部人事档案专审不彻底", "审计局")]
+    for text, unit in cases:
+        assert model.explain(text, agency=unit)["primary_code"] == "cadre_management", text
+
+
+def test_checklist_money_and_property_are_finance_assets(model):
+    cases = [("执行财经纪律不严，决算编报不实", "人力资源和社会保障局"), ("三公经费管控不力", "退役军人事务局"),
+             ("工程招投标程序不规范", "水利局"), ("往来款长期挂账，债务底数不清", "开发区管委会"),
+             ("国有房产出租出借未经评估", "机关事务管理局")]
+    for text, unit in cases:
+        assert model.explain(text, agency=unit)["primary_code"] == "finance_assets", text

@@ -87,21 +87,21 @@ def test_calibration_set_reads_only_the_calibration_rows(tmp_path):
 
 def test_shipped_confidence_is_calibrated_out_of_sample(shipped_model):
     info = shipped_model.calibration_info_
-    # 75 leave-one-region-out predictions of the bundled labels (4 wrong) + 87 written statements (13 wrong)
-    assert info == {"n": 162, "n_training_folds": 75, "n_statements": 87, "errors": 17}
+    # 75 leave-one-region-out predictions of the bundled labels (3 wrong) + 87 written statements (13 wrong)
+    assert info == {"n": 162, "n_training_folds": 75, "n_statements": 87, "errors": 16}
     assert shipped_model.calibrator_.n_features_in_ == len(CONFIDENCE_FEATURES)
     assert shipped_model.review_threshold == 0.7
 
 
 def test_flagged_statements_are_clearly_worse(shipped_model):
-    """On the written statements the rules were developed on (not the calibration ones): 6 of 87 flagged,
-    2 of them coded as written, against 72 of the 81 unflagged."""
+    """On the written statements the rules were developed on (not the calibration ones): 5 of 87 flagged,
+    2 of them coded as written, against 74 of the 82 unflagged."""
     w = pd.read_csv(config.CALIBRATION_PATH, dtype=str, keep_default_na=False)
     w = w[w["role"] == "development"]
     ex = shipped_model.explain(list(w["title"]), agency=[a or None for a in w["agency"]])
     ok = np.array([e["primary_code"] for e in ex], dtype=object) == w["primary_code"].to_numpy(dtype=object)
     flagged = np.array([e["needs_review"] for e in ex])
-    assert (flagged.sum(), ok[flagged].sum(), ok[~flagged].sum()) == (6, 2, 72)
+    assert (flagged.sum(), ok[flagged].sum(), ok[~flagged].sum()) == (5, 2, 74)
 
 
 def test_unknown_unit_lowers_the_confidence_of_an_uncovered_statement(shipped_model):
