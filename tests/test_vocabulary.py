@@ -32,7 +32,7 @@ def test_no_codebook_term_is_split(vocab):
     )
 
 
-def test_unmatched_terms_are_reported(vocab):
+def test_unmatched_terms_are_reported(vocab, codebook):
     unmatched = vocab[vocab["unmatched"]]
     assert (unmatched["n_problems"] == 0).all() and (unmatched["n_measures"] == 0).all()
     if len(unmatched):
@@ -40,8 +40,14 @@ def test_unmatched_terms_are_reported(vocab):
         warnings.warn(
             f"{len(unmatched)} codebook terms match no bundled problem or measure: {terms}", stacklevel=1
         )
-    # most of the vocabulary must be grounded in the corpus it was gathered from
-    assert len(unmatched) <= 0.2 * len(vocab)
+    # the vocabulary gathered from the bundled corpus must be grounded in it: the civil-affairs field codes and
+    # the measure types. The cross-sector codes (party building, cadres, finance, general duties) also carry the
+    # checklist vocabulary of other units (党费, 三公经费 …), which no civil-affairs report needs to use; the
+    # boundary tests of test_classify and the held-out figures of the README check those instead.
+    fields = set(codebook.sector.field_codes)
+    grounded = vocab[(vocab["codebook"] == "measure") | vocab["code"].isin(fields)]
+    assert len(grounded) > 250
+    assert grounded["unmatched"].sum() <= 0.1 * len(grounded)
 
 
 def test_the_corpus_is_required(tokenizer, codebook):
