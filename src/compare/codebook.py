@@ -401,12 +401,17 @@ def _terms(value, where: str) -> tuple[str, ...]:
     return terms
 
 
+def _check_keys(raw: Mapping, allowed, where: str, what: str = "keys") -> None:
+    """A codebook mapping names only ``allowed`` keys (a typo is an error, never silently ignored)."""
+    unknown = set(raw) - set(allowed)
+    if unknown:
+        raise ValueError(f"{where}: unknown {what} {sorted(unknown)} (allowed: {sorted(allowed)})")
+
+
 def _parse_rule(raw, where: str) -> Rule:
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: a rule must be a mapping with any/all/none/weight, got {raw!r}")
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown rule keys {sorted(unknown)} (allowed: {sorted(_RULE_KEYS)})")
+    _check_keys(raw, _RULE_KEYS, where, "rule keys")
     any_ = _terms(raw.get("any"), where + " any")
     all_ = _terms(raw.get("all"), where + " all")
     none = _terms(raw.get("none"), where + " none")
@@ -425,9 +430,7 @@ def _parse_sector(raw, path: Path, ids: list[str]) -> Sector | None:
     where = f"{path}: sector"
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: expected a mapping with {sorted(_SECTOR_KEYS)}")
-    unknown = set(raw) - _SECTOR_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_SECTOR_KEYS)})")
+    _check_keys(raw, _SECTOR_KEYS, where)
     agencies = _terms(raw.get("agencies"), where + " agencies")
     fields = _terms(raw.get("field_codes"), where + " field_codes")
     other = raw.get("other_units")
@@ -447,9 +450,7 @@ def _parse_code(raw, i: int, path: Path) -> Code:
         raise ValueError(f"{path}: codes[{i}] must be a mapping, got {raw!r}")
     name = raw.get("code", f"codes[{i}]")
     where = f"{path}: code {name!r}"
-    unknown = set(raw) - _CODE_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_CODE_KEYS)})")
+    _check_keys(raw, _CODE_KEYS, where)
     missing = [k for k in _REQUIRED_CODE_KEYS if k not in raw]
     if missing:
         raise ValueError(f"{where}: missing keys {missing}")
@@ -503,9 +504,7 @@ def parse_codebook(data, path: Path | str = "<codebook>") -> Codebook:
     path = Path(path)
     if not isinstance(data, Mapping):
         raise ValueError(f"{path}: a codebook is a mapping with 'version' and 'codes'")
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)} (allowed: {sorted(_TOP_KEYS)})")
+    _check_keys(data, _TOP_KEYS, str(path), "top-level keys")
     raw_codes = data.get("codes")
     if not isinstance(raw_codes, list) or not raw_codes:
         raise ValueError(f"{path}: 'codes' must be a non-empty list")
