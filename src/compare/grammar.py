@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "CN_NUM", "cn_number",
+    "CN_NUM", "cn_number", "PARTY_ORG",
     "SECTION_RE", "PART_RE", "PAREN_RE", "NUMBER_RE", "TITLE_WRAPPERS", "PROBLEM_TEMPLATE_RE",
     "FIX_RE", "FIX_START_RE", "EFFECT_RE", "MEASURE_ORDINAL_RE", "MEASURE_NUMBER_RE", "SUBAREA_RE",
     "DATE_LINE_RE", "SIGNATURE_RE", "CONTACT_RE", "CHROME_RE", "META_DATE_RE", "UNIT_START_RE", "HEADING_START_RE",
@@ -33,6 +33,8 @@ __all__ = [
 # --- numerals -------------------------------------------------------------------------------------------
 #: the Chinese digits headings and ordinals are numbered with
 CN_NUM = "一二三四五六七八九十"
+#: the party organisations that issue a report (an alternation, to be grouped by the pattern using it)
+PARTY_ORG = "党组|党委|党工委|党总支"
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from .dates import LOOSE_DATE_TEXT, LOOSE_RANGE_RE, parse_date, parse_loose_date
-from .grammar import CHROME_RE, CONTACT_RE, DATE_LINE_RE, Line, cn_number, lines
+from .grammar import CHROME_RE, CONTACT_RE, DATE_LINE_RE, PARTY_ORG, Line, cn_number, lines
 from .parse import ParsedReport
 from .places import place_in_text, resolve_place
 from .recognize import Front, add_page_dates, front
@@ -46,12 +46,12 @@ META_KEYS = (
 #: a declared count above this is a misreading (no report lists that many problems or measures): null + warning
 MAX_DECLARED_COUNT = 100_000
 
-_ORG_END = r"(?:党组|党委|党工委|党总支|委员会|[省市县区州旗盟]委)"
+_ORG_END = rf"(?:{PARTY_ORG}|委员会|[省市县区州旗盟]委)"
 _ISSUER_RE = re.compile(rf"(中共[^，。；：\s“”《》]{{2,40}}?{_ORG_END})(?![^，。；：\s“”《》]{{0,3}}{_ORG_END})")
 _JOINT_RE = re.compile(r"^(中共[^，。；\s]{2,20}?[省市县区州旗盟]委)([^，。；\s]{2,20}人民政府)$")
 _SIGNATURE_ORG_RE = re.compile(rf"^(?:中共)?[^，。；：\s]{{2,40}}(?:{_ORG_END}|人民政府|局|厅|部)$")
-_CITED_RE = re.compile(r"《(中共[^《》，。]{2,40}?(?:党组|党委|党工委|党总支|委员会))关于")
-_INSPECTED_RE = re.compile(r"对((?:中共)?[^，。；、\s“”]{2,30}?(?:党组|党委|党工委|党总支))(?:进行|开展|实施)")
+_CITED_RE = re.compile(rf"《(中共[^《》，。]{{2,40}}?(?:{PARTY_ORG}|委员会))关于")
+_INSPECTED_RE = re.compile(rf"对((?:中共)?[^，。；、\s“”]{{2,30}}?(?:{PARTY_ORG}))(?:进行|开展|实施)")
 _NUM = "[一二三四五六七八九十\\d]+"
 _BODY_RE = re.compile(
     r"((?:中央|自治区党委|省委|市委|州委|盟委|县委|区委|旗委)"
@@ -176,7 +176,7 @@ def _party_org(issuer: str | None, pre: str = "") -> tuple[str | None, str, bool
         return None, "", False
     first = issuer.split(" ")[0]
     core = re.sub(r"^中共", "", first)
-    m = re.search(r"(党组|党委|党工委|党总支)$", core)
+    m = re.search(rf"({PARTY_ORG})$", core)
     if m:
         return m.group(1), core[: m.start()], False
     m = re.search(r"([省市县区州旗盟])(?:委员会|委)$", core)

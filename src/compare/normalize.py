@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .grammar import CHROME_RE, HEADING_START_RE, UNIT_START_RE
+from .grammar import CHROME_RE, HEADING_START_RE, PARTY_ORG, UNIT_START_RE
 
 # --- character classes --------------------------------------------------------------------------------
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -295,7 +295,7 @@ _TITLE_DONE = re.compile(r"(?:通报|报告)(?:\s*\d{4}[-./年]\d{1,2}[-./月]\d
 #: a whole title on one line: names the inspection and its rectification and ends as a title does
 _WHOLE_TITLE = re.compile(r"^[^。]*(?:巡察|巡视)[^。]*整改[^。]*(?:通报|报告|情况|进展)$")
 #: the end of a line that a title's second half continues: an issuer (``…局党组`` / ``关于…``) or 关于
-_TITLE_HEAD_END = re.compile(r"(?:党组|党委|党工委|党总支|委员会|[省市县区州旗]委|人民政府|关于)$")
+_TITLE_HEAD_END = re.compile(rf"(?:{PARTY_ORG}|委员会|[省市县区州旗]委|人民政府|关于)$")
 
 
 def _stands_alone(prev: str, nxt: str) -> bool:
