@@ -310,24 +310,19 @@ def cmd_agreement(args) -> int:
     """Agreement of two codings: Cohen's κ overall and per code, Krippendorff's α, confusion, disagreements."""
     import pandas as pd
 
-    from .labels import LabelError, agreement, coder_labels_path, read_labels
     from .study import default_study
 
-    study = default_study()
-    corpus = study.load(args.raw)
-    first = Path(args.first) if args.first else study.labels_path
     if args.second is None and args.coder is None:
         print("agreement needs --coder NAME (labels-import --coder) or --second FILE", file=sys.stderr)
         return 2
-    second = Path(args.second) if args.second else coder_labels_path(study.labels_path, args.coder)
-    try:
-        a, b = (read_labels(f, problems=corpus.problems, codebook=study.codebook) for f in (first, second))
-    except LabelError as exc:
-        print(exc, file=sys.stderr)
+    study = default_study()
+    res, why_not = study.agreement(study.load(args.raw), coder=args.coder or "second", first=args.first,
+                                   second=args.second)
+    if res is None:
+        print(why_not, file=sys.stderr)
         return 1
-    res = agreement(a, b, study.codebook, names=("first", args.coder or "second"))
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(f"{first.name} vs {second.name}")
+        print(" vs ".join(res.summary.attrs["files"]))
         print(res.summary.round(3).to_string(index=False))
         print("\nper code:\n" + res.per_code.round(3).to_string(index=False))
         print("\nconfusion (rows: first coder):\n" + res.confusion.to_string())

@@ -280,26 +280,28 @@ class Study:
                           "of at least two reports (python -m compare labels-export SHEET.xlsx, then labels-import).")
         return Training(corpus, mine.reset_index(drop=True), self.codebook, self.tokenizer), None
 
-    def agreement(self, corpus, coder: str = "second"):
-        """Agreement of the first coder's labels with coder ``coder``'s (:func:`compare.labels.agreement`) on
-        this corpus's problems, or the reason why not.
+    def agreement(self, corpus, coder: str = "second", first=None, second=None):
+        """Agreement of two codings of this corpus's problems (:func:`compare.labels.agreement`), or the reason
+        why not: by default the first coder's labels (:attr:`labels_path`) against coder ``coder``'s
+        (``labels-import --coder``); ``first`` / ``second`` name other label files.
 
-        Returns ``(Agreement, None)``, or ``(None, reason)`` — one line — when that coder has no label file
-        beside :attr:`labels_path` or it codes none of the corpus's problems.
+        Returns ``(Agreement, None)``, or ``(None, reason)`` — one line — when the second coding is missing or a
+        label file does not fit the corpus's problems.
         """
         from .labels import LabelError, agreement, coder_labels_path, read_labels
 
-        second = coder_labels_path(self.labels_path, coder)
+        first = Path(first) if first is not None else self.labels_path
+        second = Path(second) if second is not None else coder_labels_path(self.labels_path, coder)
         if not second.exists():
             return None, (f"No second coding: {second.name} is missing (python -m compare labels-export SHEET.xlsx "
                           f"--blind, then labels-import SHEET.xlsx --coder {coder}).")
         try:
-            a, b = (read_labels(f, problems=corpus.problems, codebook=self.codebook)
-                    for f in (self.labels_path, second))
+            a, b = (read_labels(f, problems=corpus.problems, codebook=self.codebook) for f in (first, second))
         except LabelError as exc:
             return None, f"No agreement on this corpus: {exc}"
-        return agreement(a, b, self.codebook, names=("first", coder)), None
-
+        res = agreement(a, b, self.codebook, names=("first", coder))
+        res.summary.attrs["files"] = (first.name, second.name)  # which two codings, for a printed header
+        return res, None
 
 def built_clusters(results: dict[str, pd.DataFrame]):
     """The build's problem clusters as a :class:`compare.cluster.ClusterResult` read from its tables
