@@ -168,3 +168,27 @@ def test_segment_all_ignores_an_entry_that_is_not_the_texts_segmentation(files):
 
     tokens_module._SEGMENTATIONS.clear()  # forget the memory: only the damaged entry remains
     assert fresh.segment_all(texts) == expected
+
+
+def test_problem_tokens_read_each_reports_documents_once_without_jieba(files, monkeypatch):
+    import pandas as pd
+
+    from compare import tokens as tokens_module
+    from compare.tokens import problem_tokens
+
+    ud, sw, cache = files
+    problems = pd.DataFrame({"report_id": ["a", "a", "b"], "title": ["完善台账", "核查家庭", f"建立{WORD}"],
+                             "text": ["切实完善低保边缘家庭台账，30户。", "进一步核查。", f"建立{WORD}。"]})
+    docs = [problem_document(t, x) for t, x in zip(problems.title, problems.text, strict=True)]
+    first = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache / "p"))
+    for _, grp in problems.groupby("report_id", sort=False):  # as the per-file stage stores them: one entry a report
+        first.segment_all([problem_document(t, x) for t, x in zip(grp.title, grp.text, strict=True)])
+    expected = [first.tokenize(d) for d in docs]
+    assert expected[0] == ["完善", "台账", "完善", "低保边缘家庭", "台账", "户"]  # stopwords, numbers, punctuation out
+    tokens_module._SEGMENTATIONS.clear()
+    other = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache / "p"))
+    monkeypatch.setattr(JiebaTokenizer, "jieba", property(lambda self: pytest.fail("segmented again")))
+    known = problem_tokens(problems, other)
+    assert [known(d) for d in docs] == expected
+    with pytest.raises(pytest.fail.Exception):
+        known("一个没有见过的文本")  # any other text goes to the tokenizer (here: jieba, forbidden)

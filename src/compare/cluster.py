@@ -522,7 +522,7 @@ def cluster_measures(measures: pd.DataFrame, labels, *, tokenizer, **kwargs) -> 
 
 def _tsne(X: np.ndarray, seed: int) -> np.ndarray:
     """t-SNE (cosine, PCA initialisation) of LSA vectors: scikit-learn's up to :data:`TSNE_SKLEARN_MAX` points
-    (Barnes-Hut, slow beyond), openTSNE's FFT-accelerated one above (one thread: deterministic given ``seed``)."""
+    (Barnes-Hut, slow beyond), openTSNE's FFT-accelerated one above (on every core: the same coordinates as on one, given ``seed``)."""
     perplexity = max(1.0, min(30.0, (len(X) - 1) / 3))
     if len(X) <= TSNE_SKLEARN_MAX:
         return TSNE(n_components=2, metric="cosine", init="pca", perplexity=perplexity,
@@ -530,7 +530,7 @@ def _tsne(X: np.ndarray, seed: int) -> np.ndarray:
     from openTSNE import TSNE as OpenTSNE
 
     return np.asarray(OpenTSNE(n_components=2, metric="cosine", initialization="pca", perplexity=perplexity,
-                               random_state=seed, n_jobs=1, verbose=False).fit(X))
+                               random_state=seed, n_jobs=-1, verbose=False).fit(X))
 
 
 def embed_texts(

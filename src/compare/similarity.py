@@ -29,6 +29,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from .analysis import units
 from .cluster import lsa_embed
+from .documents import problem_documents
 
 
 def _regions(problems: pd.DataFrame, reports: pd.DataFrame, unit: str = "report") -> pd.Series:
@@ -39,10 +40,6 @@ def _regions(problems: pd.DataFrame, reports: pd.DataFrame, unit: str = "report"
 
 def _unit_order(reports: pd.DataFrame, unit: str) -> list[str]:
     return list(pd.unique(units(reports, unit)["region"]))
-
-
-def _docs(problems: pd.DataFrame) -> list[str]:
-    return (problems.title.fillna("") + "。" + problems.text.fillna("")).tolist()
 
 
 _ADMIN = {"省", "市", "区", "县", "镇", "乡", "村", "街道", "全县", "全市", "全区", "全省", "各镇", "各街道", "各县",
@@ -167,7 +164,7 @@ def keyness(problems: pd.DataFrame, reports: pd.DataFrame, measure: str = "lr", 
     """
     regions = _regions(problems, reports, unit)
     vec = CountVectorizer(tokenizer=tokenizer, lowercase=False, token_pattern=None)
-    X = vec.fit_transform(_docs(problems))
+    X = vec.fit_transform(problem_documents(problems))
     terms = vec.get_feature_names_out()
     sides = _target_sides(regions, target, reference)
     used = np.ones(len(regions), bool) if sides is None else sides[0] | sides[1]
@@ -233,7 +230,7 @@ def similar_pairs(problems: pd.DataFrame, reports: pd.DataFrame, top_n: int = 20
         most similar first.
     """
     regions = _regions(problems, reports, unit).to_numpy()
-    Z, _ = lsa_embed(_docs(problems), tokenizer=tokenizer, n_components=n_components, seed=seed, min_df=1,
+    Z, _ = lsa_embed(problem_documents(problems), tokenizer=tokenizer, n_components=n_components, seed=seed, min_df=1,
                      max_df=1.0)
     k = min(len(Z), n_neighbors + 1)
     near = NearestNeighbors(n_neighbors=k, algorithm="kd_tree").fit(Z).kneighbors(Z, return_distance=False)

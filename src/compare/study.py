@@ -442,6 +442,7 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
                   unit: str = DEFAULT_BY, weighting: str = "pooled") -> dict[str, pd.DataFrame]:
     from . import analysis, similarity
     from .cluster import cluster_problems, embed_problems
+    from .tokens import problem_tokens
 
     reports = corpus.reports[corpus.reports.is_report]
     problems = corpus.problems[corpus.problems.report_id.isin(reports.report_id)]
@@ -460,6 +461,7 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
     out["concreteness"] = flags
     out["concreteness_by_region"] = analysis.concreteness_by_region(flags)
     out["timeline"] = analysis.timeline(reports)
+    tok = problem_tokens(problems, tok)  # each problem segmented once, for keyness, pairs, clusters and map
     out["keyness"] = similarity.keyness(problems, reports, top_n=12, tokenizer=tok, **by)
     out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed, tokenizer=tok, **by)
     out["recycled_text"], out["recycled_by_report"] = similarity.recycled(measures, reports)

@@ -25,6 +25,7 @@ import io
 import logging
 import os
 import re
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -36,7 +37,7 @@ from cachetools import LRUCache
 from .cache import Cache, digest
 from .documents import problem_document
 
-__all__ = ["JiebaTokenizer", "is_punct", "read_wordlist", "segment_report"]
+__all__ = ["JiebaTokenizer", "KnownTokens", "is_punct", "problem_tokens", "read_wordlist", "segment_report"]
 
 #: Pure numbers: arabic (half/full width) digits with decimal points, separators, percent signs.
 _NUMBER_RE = re.compile(r"^[\d.．,，%％‰+\-~～]+$")
@@ -163,7 +164,8 @@ class JiebaTokenizer:
         # in-memory caches bounded by the number of tokens they hold (an LRU of cachetools), so a corpus of
         # any size never piles its segmentations up in memory: the disk cache is the long-term store
         self._tokens: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
-        self._kept: dict[str, bool] = {}  # keep() of every distinct raw token seen (a vocabulary, not a corpus)
+        # every distinct raw token seen → its content token ("" when not kept): a vocabulary, not a corpus
+        self._kept: dict[str, str] = {}
         self._pid = os.getpid()
 
     def __getstate__(self) -> dict:
@@ -293,29 +295,72 @@ class JiebaTokenizer:
         text = text or ""
         hit = self._tokens.get(text)
         if hit is None:
-            kept = self._kept
-            if len(kept) > 1_000_000:  # a vocabulary this large is not a vocabulary: start over
-                kept.clear()
-            hit = []
-            for t in self.segment(text):
-                ok = kept.get(t)
-                if ok is None:
-                    ok = kept[t] = self.keep(t)
-                if ok:
-                    hit.append(t.strip())
+            hit = self._content_tokens(self.segment(text))
             if len(hit) <= MEMORY_CACHE_TOKENS:
                 self._tokens[text] = hit
         return list(hit)
 
     __call__ = tokenize
 
+    def _content_tokens(self, segmentation: list[str]) -> list[str]:
+        """The tokens of a raw segmentation that :meth:`keep` keeps, stripped; each distinct token one string."""
+        kept = self._kept
+        if len(kept) > 1_000_000:  # a vocabulary this large is not a vocabulary: start over
+            kept.clear()
+        out = []
+        for t in segmentation:
+            word = kept.get(t)
+            if word is None:
+                word = kept[t] = sys.intern(t.strip()) if self.keep(t) else ""
+            if word:
+                out.append(word)
+        return out
+
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         """:meth:`tokenize` over several texts."""
         return [self.tokenize(t) for t in texts]
 
+    def tokenize_all(self, texts: list[str]) -> list[list[str]]:
+        """:meth:`tokenize` of several texts through :meth:`segment_all` (one cache entry for them all)."""
+        return [self._content_tokens(seg) for seg in self.segment_all(texts)]
+
     def is_split(self, term: str) -> tuple[str, ...]:
         """Return jieba's segmentation of ``term`` on its own (one element when the term survives)."""
         return tuple(t for t in self.segment(term) if t.strip())
+
+
+class KnownTokens:
+    """A tokenizer that knows the tokens of some texts already, and asks ``tokenizer`` about any other.
+
+    The analyses of a build read every problem's document several times (keyness, alike problems, clustering,
+    the map); :func:`problem_tokens` reads the per-file stage's segmentations back once per report, and this
+    hands them to each vectorizer, so none of them segments again.
+    """
+
+    def __init__(self, tokenizer, texts: list[str], tokens: list[list[str]]):
+        self.tokenizer = tokenizer
+        self._known = dict(zip(texts, tokens, strict=True))
+
+    def __call__(self, text: str) -> list[str]:
+        hit = self._known.get(text)
+        return hit if hit is not None else self.tokenizer(text)
+
+
+def problem_tokens(problems, tokenizer) -> KnownTokens:
+    """The content tokens of every problem's :func:`compare.documents.problem_document`, as a :class:`KnownTokens`.
+
+    A report's documents are read together (:meth:`JiebaTokenizer.tokenize_all`: the one cache entry the
+    per-file stage wrote for them); a tokenizer without that method is asked about each document.
+    """
+    docs = [problem_document(t, x) for t, x in zip(problems["title"], problems["text"], strict=True)]
+    if not hasattr(tokenizer, "tokenize_all"):
+        return KnownTokens(tokenizer, docs, [tokenizer(d) for d in docs])
+    tokens: list[list[str]] = [[] for _ in docs]
+    groups = problems["report_id"].astype(str).reset_index(drop=True)
+    for _, idx in groups.groupby(groups, sort=False).indices.items():
+        for i, toks in zip(idx, tokenizer.tokenize_all([docs[i] for i in idx]), strict=True):
+            tokens[i] = toks
+    return KnownTokens(tokenizer, docs, tokens)
 
 
 def _joins_up(entry, texts: list[str]) -> bool:
