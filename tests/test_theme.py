@@ -145,3 +145,48 @@ def test_show_inline_registers_a_png_formatter_once(monkeypatch):
     assert png.type_printers[Figure] is first
     monkeypatch.setattr(ipython, "get_ipython", lambda: None)
     T.show_inline()  # outside IPython nothing happens
+
+
+def _png(text: str):
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(2, 0.5), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.text(0.05, 0.3, text, fontsize=14)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_subset_draws_what_it_holds_and_the_whole_font_fills_in(tmp_path, project_cache):
+    from fontTools.ttLib import TTFont
+
+    cache = Cache(tmp_path / "cache")
+    path = T.make_subset(["民政局", "养老"], cache)
+    assert path.is_relative_to((tmp_path / "cache" / "fonts").resolve())
+    assert T.make_subset(["养老", "民政局"], cache) == path  # the same characters: made once
+    with TTFont(str(path), lazy=True) as font:
+        held = set(map(chr, font["cmap"].getBestCmap()))
+        assert set("民政局养老") <= held and "硚" not in held and "A" in held and "，" in held
+        assert font["name"].getDebugName(1) == T.SUBSET_NAME
+    assert path.stat().st_size < 200_000  # against 16 MB for the whole font
+    text = "民政局 硚口区 ABC"  # 硚 (and 口, 区) are not in the subset
+    with T.theme():
+        plain = _png(text)
+    try:
+        T.use_subset(path)
+        with T.theme():
+            assert matplotlib.rcParams["font.family"][:2] == [T.SUBSET_NAME, T.FONT_NAME]
+            assert (_png(text) == plain).all()  # the same pixels: nothing is lost, glyphs come from either font
+            fig = Figure(figsize=(2, 0.5))
+            fig.text(0.1, 0.3, "民政局养老")
+            fig.savefig(tmp_path / "a.pdf")
+            fig.text(0.1, 0.6, "硚")
+            fig.savefig(tmp_path / "b.pdf")
+    finally:
+        T.use_subset(None)
+    a, b = (tmp_path / "a.pdf").read_bytes(), (tmp_path / "b.pdf").read_bytes()
+    assert b"NotoSansCJKSCSubset-Regular" in a and b"NotoSansCJKsc-Regular" not in a  # the subset alone
+    assert b"NotoSansCJKsc-Regular" in b  # the whole font only for the character the subset lacks
+    with T.theme():
+        assert matplotlib.rcParams["font.family"][0] == T.FONT_NAME

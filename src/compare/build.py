@@ -180,19 +180,31 @@ def draw_figures(analyses: dict, lang: str, figs_dir, codebooks: dict, cache=Non
     """Draw and save every page of every figure in one language, here; returns how many files were written."""
     from .study import figure_pages, figure_tables
 
-    return sum(_draw_page((figure_tables(analyses, name), name, lang, page, pages, figs_dir, codebooks, cache))
+    font = _font_subset(analyses, codebooks, cache)
+    return sum(_draw_page((figure_tables(analyses, name), name, lang, page, pages, figs_dir, codebooks, cache, font))
                for name, page, pages in figure_pages(analyses))
+
+
+def _font_subset(analyses: dict, codebooks: dict, cache):
+    """The font subset of what these figures show (:func:`compare.theme.make_subset`), made once per build."""
+    from .study import figure_texts
+    from .theme import make_subset, use_cache
+
+    if cache is not None:
+        use_cache(cache)
+    return make_subset(figure_texts(analyses, **codebooks), cache)
 
 
 def _draw_page(task) -> int:
     """One page of one figure in one language, laid out once and saved as PNG, SVG and PDF (a runner task)."""
     from .export import save_figure
     from .study import draw_figure, figure_file
-    from .theme import use_cache
+    from .theme import use_cache, use_subset
 
-    tables, name, lang, page, pages, figs_dir, codebooks, cache = task
+    tables, name, lang, page, pages, figs_dir, codebooks, cache, font = task
     if cache is not None:
         use_cache(cache)  # the font's light copy is made once, in the study's cache
+    use_subset(font)
     fig = draw_figure(tables, name, lang, page, **codebooks)
     return len(save_figure(fig, figure_file(name, page, pages, lang), figs_dir))
 
@@ -206,7 +218,8 @@ def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict, ca
     tables = {name: figure_tables(analyses, name) for name, _, _ in pages}
     order = {"08_distinctive_terms": 0, "01_heatmap_region_type": 1, "04_problem_map": 2}
     pages.sort(key=lambda p: (order.get(p[0], 3), p[1]))
-    tasks = [(tables[name], name, lang, page, n, folder, codebooks, cache)
+    font = _font_subset(analyses, codebooks, cache)
+    tasks = [(tables[name], name, lang, page, n, folder, codebooks, cache, font)
              for name, page, n in pages for lang in LANGS]
     return sum(imap(_draw_page, tasks, jobs=jobs, desc="figures", unit="page"))
 

@@ -127,6 +127,22 @@ _BY = {"zh": {"problems": "问题数", "measures": "措施数", "terms": "词频
               "cluster": "similar profiles"}}
 
 
+#: Words the charts add to their data, by language.
+_WORDING = {
+    "zh": {"one_marker": "{n} 个地区，标记不区分地区", "impossible_order": "! 日期顺序不可能", "n_problems": "（{n} 个问题）"},
+    "en": {"one_marker": "{n} units; markers do not tell them apart", "impossible_order": "! dates in an impossible order",
+           "n_problems": "({n} problems)"},
+}
+
+
+def drawn_texts() -> list[str]:
+    """The texts the charts draw besides their tables' and the axis labels: the page notes of every kind and
+    the words of :data:`_WORDING`, in both languages (for the build's font subset, :func:`compare.theme.make_subset`)."""
+    page = Page(2, 5, 30, 1000, 850)
+    notes = [page.note(lang, by, what) for lang in _BY for by in _BY[lang] for what in _WHAT[lang]]
+    return notes + [w for words in _WORDING.values() for w in words.values()]
+
+
 @dataclass(frozen=True)
 class Page:
     """Where a page stands among the pages of a chart: page ``number`` of ``of``, ``k`` units a page,
@@ -823,8 +839,7 @@ def _map_markers(regions: list, max_markers: int, lang: str) -> tuple[dict, str 
     """A marker per region when there are few; else one marker for all and a note saying so."""
     if len(regions) <= max_markers:
         return {r: _MARKERS[i % len(_MARKERS)] for i, r in enumerate(regions)}, None
-    note = (f"{len(regions)} 个地区，标记不区分地区" if lang == "zh"
-            else f"{len(regions)} units; markers do not tell them apart")
+    note = _WORDING[lang]["one_marker"].format(n=len(regions))
     return dict.fromkeys(regions, "o"), note
 
 
@@ -1090,7 +1105,7 @@ def _gantt_legend(ax, approx: bool, lang: str, odd: bool = False) -> None:
         handles.append(Patch(facecolor=_GANTT_BAR, edgecolor="white", hatch="///", label=axis_label("approx", lang)))
     if odd:
         handles.append(Line2D([], [], linestyle="none", marker="$!$", color=_GANTT_ODD, markersize=7,
-                              label="! 日期顺序不可能" if lang == "zh" else "! dates in an impossible order"))
+                              label=_WORDING[lang]["impossible_order"]))
     _legend_outside(ax, [_wrapped(h, 24) for h in handles])
 
 
@@ -1177,7 +1192,7 @@ def _panel_title(region, sizes: dict | None, lang: str, width: int = 24) -> str:
     name = region_label(region, lang)
     if not sizes or region not in sizes:
         return wrap_label(name, width)
-    count = f"（{int(sizes[region])} 个问题）" if lang == "zh" else f"({int(sizes[region])} problems)"
+    count = _WORDING[lang]["n_problems"].format(n=int(sizes[region]))
     joined = name + count if lang == "zh" else f"{name} {count}"
     return joined if display_width(joined) <= width else f"{wrap_label(name, width)}\n{count}"
 

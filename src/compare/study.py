@@ -520,6 +520,34 @@ def figure_tables(results: dict[str, pd.DataFrame], name: str) -> dict[str, pd.D
     return {k: results[k] for k in needed if k in results}
 
 
+#: Columns of the analysis tables that no figure draws (long texts), left out of :func:`figure_texts`.
+_UNDRAWN = {"title", "text", "text_a", "text_b", "title_a", "title_b", "evidence"}
+
+
+def figure_texts(results: dict[str, pd.DataFrame], codebook=None, measure_codebook=None) -> list[str]:
+    """The texts the figures of ``results`` can show: titles, source lines, axis labels, code names and the
+    labels in their tables (for :func:`compare.theme.make_subset`; a text missed here is still drawn)."""
+    from .analysis import CONCRETENESS_FLAGS
+    from .names import AXIS_LABELS
+    from .plots import drawn_texts
+
+    texts = [*TITLES["zh"].values(), *TITLES["en"].values(), *SOURCE.values(), "…", *drawn_texts()]
+    texts += [t for labels in (AXIS_LABELS, CONCRETENESS_FLAGS) for pair in labels.values() for t in pair]
+    for cb in (codebook, measure_codebook):
+        if cb is not None:
+            texts += [*cb.names("zh").values(), *cb.names("en").values()]
+    seen = set()
+    for name in FIGURES:
+        for key, df in figure_tables(results, name).items():
+            if key in seen:
+                continue
+            seen.add(key)
+            for col in df.columns:
+                if col not in _UNDRAWN and (df[col].dtype == object or pd.api.types.is_string_dtype(df[col])):
+                    texts += [str(v) for v in df[col].dropna().unique()]
+    return texts
+
+
 def draw_figure(results: dict[str, pd.DataFrame], name: str, lang: str = "zh", page: int = 1, codebook=None,
                 measure_codebook=None):
     """Page ``page`` of figure ``name`` (a key of :data:`FIGURES`) from :func:`run_analyses` output."""
