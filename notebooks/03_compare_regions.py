@@ -64,7 +64,7 @@ figs["01_heatmap_region_type"]
 # measures. Here the two largest units, then the largest against the rest.
 
 # %%
-pair = study.compare(corpus, largest[0], largest[1] if len(largest) > 1 else None, unit=unit)
+pair = study.compare(corpus, largest[0], largest[1] if len(largest) > 1 else None, unit=unit, results=results)
 print(pair.summary())
 
 # %%
@@ -72,7 +72,7 @@ styled(pair.types[["name_zh", "n_a", "share_a", "low_a", "high_a", "n_b", "share
                    "p", "residual", "small"]].round(3))
 
 # %%
-rest = study.compare(corpus, largest[0], unit=unit)
+rest = study.compare(corpus, largest[0], unit=unit, results=results)
 rest.terms.groupby("direction").head(8)
 
 # %% [markdown]

@@ -128,3 +128,17 @@ def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
     corpus, results = default_study().open_build(Folders(config.RAW_DIR, province_build / "none", province_build),
                                                  note=missing.append, analyses=False)
     assert results == {} and len(missing) == 1 and missing[0].startswith("No build in ")
+
+
+def test_compare_reads_the_builds_concreteness_flags_when_made_by_the_same_unit(province_build, monkeypatch):
+    from compare import analysis
+    from compare.study import Folders, default_study
+
+    study = default_study()
+    corpus, results = study.open_build(Folders(config.RAW_DIR, province_build, province_build / "export"))
+    fresh = study.compare(corpus, "广东省", "河南省", unit="province")
+    monkeypatch.setattr(analysis, "concreteness", lambda *a, **k: pytest.fail("flags found again"))
+    built = study.compare(corpus, "广东省", "河南省", unit="province", results=results)
+    pd.testing.assert_frame_equal(built.measures, fresh.measures)
+    with pytest.raises(pytest.fail.Exception):  # made by province: no use for a comparison by place
+        study.compare(corpus, "海珠区", "许昌市", unit="place", results=results)

@@ -152,9 +152,9 @@ def cmd_compare(args) -> int:
     study = Study.resolve()
     folders = Folders.from_env()
     folders = Folders(args.raw or folders.raw, args.out or folders.out, folders.export)
-    corpus, _ = study.open_build(folders, unit=args.by or DEFAULT_BY,
-                                 note=lambda line: print(f"compare: {line}", file=sys.stderr), analyses=False)
-    result = study.compare(corpus, args.a, args.b, unit=args.by or DEFAULT_BY, top_n=args.top)
+    corpus, results = study.open_build(folders, unit=args.by or DEFAULT_BY,
+                                       note=lambda line: print(f"compare: {line}", file=sys.stderr))
+    result = study.compare(corpus, args.a, args.b, unit=args.by or DEFAULT_BY, top_n=args.top, results=results)
     if args.json:
         doc = {k: getattr(result, k).to_dict("records") for k in ("types", "terms", "measures")}
         print(json.dumps({"a": result.a, "b": result.b, "unit": result.unit, **doc,

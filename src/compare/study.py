@@ -239,13 +239,16 @@ class Study:
         corpus = self.code(self.load(folders.raw))
         return corpus, self.analyses(corpus, unit=unit) if analyses else {}
 
-    def compare(self, corpus, a, b=None, unit: str = DEFAULT_BY, top_n: int = 10) -> Comparison:
+    def compare(self, corpus, a, b=None, unit: str = DEFAULT_BY, top_n: int = 10, results=None) -> Comparison:
         """Compare unit(s) ``a`` with ``b``, or with every other unit (``b=None``): types, terms and measures.
 
         ``a`` and ``b`` are unit labels (:func:`compare.analysis.units`), or any text that names exactly one
-        unit: the start of its label (``海珠区`` for ``海珠区（广州市）``). See :class:`Comparison`.
+        unit: the start of its label (``海珠区`` for ``海珠区（广州市）``). ``results``: the build's analysis
+        tables, whose concreteness flags of every measure are used when they were made by the same ``unit``
+        (instead of finding them again). See :class:`Comparison`.
         """
         from . import analysis, similarity
+        from .tokens import problem_tokens
 
         reports = corpus.reports[corpus.reports.is_report]
         problems = corpus.problems[corpus.problems.report_id.isin(reports.report_id)]
@@ -254,9 +257,14 @@ class Study:
         a = [find_unit(labels, x) for x in ([a] if isinstance(a, str) else a)]
         b = None if b is None else [find_unit(labels, x) for x in ([b] if isinstance(b, str) else b)]
         types = analysis.compare_units(problems, reports, a, b, codebook=self.codebook, unit=unit)
-        terms = similarity.keyness(problems, reports, top_n=top_n, tokenizer=self.tokenizer, unit=unit, target=a,
+        terms = similarity.keyness(problems, reports, top_n=top_n, tokenizer=problem_tokens(problems, self.tokenizer),
+                                   unit=unit, target=a,
                                    reference=b, negative=True)
-        flags = analysis.concreteness(measures, corpus.mentions, problems, reports, unit=unit)
+        built = (results or {}).get("concreteness")
+        if built is not None and built.attrs.get("unit") == unit:
+            flags = built
+        else:
+            flags = analysis.concreteness(measures, corpus.mentions, problems, reports, unit=unit)
         measures_cmp = analysis.compare_concreteness(flags, a, b)
         return Comparison(types.attrs["a"], types.attrs["b"], unit, types, terms, measures_cmp)
 
