@@ -331,10 +331,13 @@ def test_every_figure_fits_a_page_at_any_number_of_units(books, tables_at, name,
                 fig.savefig(out / f"{figure_file(name, page, of, lang)}.png", dpi=150)
 
 
-@pytest.mark.parametrize(("n", "expected"), [(3, 1), (30, 1), (150, 4), (1000, 5)])
-def test_pages_of_the_heatmap(books, tables_at, n, expected):
+@pytest.mark.parametrize(("n", "expected", "at_most_5"), [(3, 1, 1), (30, 1, 1), (150, 3, 4), (1000, 3, 5)])
+def test_pages_of_the_heatmap(books, tables_at, n, expected, at_most_5):
+    """45 units a page, three pages at most (``build --max-pages`` sets another cap)."""
     pages = [p for nm, p, of in figure_pages(tables_at(n)) if nm == "01_heatmap_region_type"]
     assert pages == list(range(1, expected + 1))
+    pages = [p for nm, p, of in figure_pages(tables_at(n), max_pages=5) if nm == "01_heatmap_region_type"]
+    assert pages == list(range(1, at_most_5 + 1))
 
 
 def test_pages_cover_the_largest_units_once(books):
@@ -354,7 +357,7 @@ def test_pages_cover_the_largest_units_once(books):
     note = " ".join(t.get_text() for t in first.findobj(matplotlib.text.Text))
     assert "第 1/4 页：共 150 个地区，按问题数排序，每页 40 个" in note
     heat = draw_figure(unit_tables(1000, *books), "01_heatmap_region_type", "zh", 1, *books)
-    assert any("第 1/5 页：共 1000 个地区，取问题数最多的 225 个，按构成相似排序，每页 45 个；另有 775 个未显示（见数据表）"
+    assert any("第 1/3 页：共 1000 个地区，取问题数最多的 135 个，按构成相似排序，每页 45 个；另有 865 个未显示（见数据表）"
                in t.get_text() for t in heat.findobj(matplotlib.text.Text))
 
 

@@ -20,6 +20,7 @@ import re
 import shutil
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,19 +151,44 @@ def _inputs_stamp(corpus, extra: dict) -> str:
 
 
 def write_tables(corpus, analyses: dict, layout_tables: Path, layout_analysis: Path, unit: str = "place",
-                 weighting: str = "pooled") -> int:
+                 weighting: str = "pooled", jobs: int | None = 1) -> int:
     """The six corpus tables (Parquet + CSV) and the analysis tables (CSV + XLSX for people, Parquet and
-    :data:`compare.study.ANALYSES_META` for the notebooks, which read them with :func:`compare.study.read_analyses`)."""
-    from .export import save_corpus, save_table
+    :data:`compare.study.ANALYSES_META` for the notebooks, which read them with :func:`compare.study.read_analyses`).
+
+    Each table is a task of the runner, the largest first (a spreadsheet of 13,000 rows takes seconds); the
+    warnings the workers give are given here again, in table order.
+    """
+    from .export import CORPUS_FORMATS
+    from .runner import imap
     from .study import ANALYSES_META
 
-    n = len(save_corpus(corpus, layout_tables))
-    for name, df in analyses.items():
-        n += len(save_table(df, name, layout_analysis, formats=("csv", "xlsx")))
-        n += len(save_table(_parquet_safe(df), name, layout_analysis, formats=("parquet",)))
+    tasks = [(df, name, layout_tables, CORPUS_FORMATS) for name, df in corpus.tables().items()]
+    tasks += [(df, name, layout_analysis, ("csv", "xlsx")) for name, df in analyses.items()]
+    order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0]) * (3 if "xlsx" in tasks[i][3] else 1))
+    done = dict(zip(order, imap(_write_table, [tasks[i] for i in order], jobs=jobs), strict=True))
+    n = 0
+    for i in range(len(tasks)):
+        written, caught = done[i]
+        n += written
+        for message, category in caught:
+            warnings.warn(message, category, stacklevel=2)
     meta = {"unit": unit, "weighting": weighting, "tables": list(analyses)}
     atomic_write(layout_analysis / ANALYSES_META, json.dumps(meta, ensure_ascii=False, indent=2))
     return n + 1
+
+
+def _write_table(task) -> tuple[int, list]:
+    """One table in its formats (an analysis table also as Parquet, for the notebooks): a runner task, which
+    returns the number of files written and the warnings given."""
+    from .export import save_table
+
+    df, name, folder, formats = task
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        n = len(save_table(df, name, folder, formats=formats))
+        if "xlsx" in formats:
+            n += len(save_table(_parquet_safe(df), name, folder, formats=("parquet",)))
+    return n, [(str(w.message), w.category) for w in caught]
 
 
 def _parquet_safe(df):
@@ -174,15 +200,6 @@ def _parquet_safe(df):
             if len(kinds) > 1:
                 out[col] = out[col].map(lambda v: v if v is None or v != v else str(v))
     return out
-
-
-def draw_figures(analyses: dict, lang: str, figs_dir, codebooks: dict, cache=None) -> int:
-    """Draw and save every page of every figure in one language, here; returns how many files were written."""
-    from .study import figure_pages, figure_tables
-
-    font = _font_subset(analyses, codebooks, cache)
-    return sum(_draw_page((figure_tables(analyses, name), name, lang, page, pages, figs_dir, codebooks, cache, font))
-               for name, page, pages in figure_pages(analyses))
 
 
 def _font_subset(analyses: dict, codebooks: dict, cache):
@@ -201,25 +218,25 @@ def _draw_page(task) -> int:
     from .study import draw_figure, figure_file
     from .theme import use_cache, use_subset
 
-    tables, name, lang, page, pages, figs_dir, codebooks, cache, font = task
+    tables, name, lang, page, pages, figs_dir, codebooks, cache, font, max_pages = task
     if cache is not None:
         use_cache(cache)  # the font's light copy is made once, in the study's cache
     use_subset(font)
-    fig = draw_figure(tables, name, lang, page, **codebooks)
+    fig = draw_figure(tables, name, lang, page, max_pages=max_pages, **codebooks)
     return len(save_figure(fig, figure_file(name, page, pages, lang), figs_dir))
 
 
-def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict, cache) -> int:
+def _figures(analyses: dict, folder: Path, jobs: int | None, codebooks: dict, cache, max_pages: int) -> int:
     """Every page of every figure in every language, each a task of the runner (the largest first)."""
     from .runner import imap
     from .study import figure_pages, figure_tables
 
-    pages = figure_pages(analyses)
+    pages = figure_pages(analyses, max_pages)
     tables = {name: figure_tables(analyses, name) for name, _, _ in pages}
     order = {"08_distinctive_terms": 0, "01_heatmap_region_type": 1, "04_problem_map": 2}
     pages.sort(key=lambda p: (order.get(p[0], 3), p[1]))
     font = _font_subset(analyses, codebooks, cache)
-    tasks = [(tables[name], name, lang, page, n, folder, codebooks, cache, font)
+    tasks = [(tables[name], name, lang, page, n, folder, codebooks, cache, font, max_pages)
              for name, page, n in pages for lang in LANGS]
     return sum(imap(_draw_page, tasks, jobs=jobs, desc="figures", unit="page"))
 
@@ -395,6 +412,14 @@ def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 6
 
 
 # --------------------------------------------------------------------------------------------- the build
+def _check_options(raw: Path, layout: Layout, max_pages: int | None) -> None:
+    """What can be told wrong before anything is read: the reports folder, the outputs, the pages."""
+    _check_raw(raw)
+    _check_writable(layout)
+    if max_pages is not None and max_pages < 1:
+        raise BuildError(f"--max-pages {max_pages}: a figure needs at least one page")
+
+
 def _check_raw(raw: Path) -> None:
     if not raw.exists():
         raise BuildError(f"{raw}: no such folder of reports (give one with --raw DIR)")
@@ -424,7 +449,8 @@ def _check_writable(layout: Layout) -> None:
 def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "local", scheduler=None,
           figures: bool = True, notebooks: bool = True, quiet: bool = False, progress: bool | None = None,
           codebook_path=None, measure_codebook_path=None, cache_dir=None, layout: Layout | None = None,
-          by: str | None = None, weighting: str = "pooled", max_chars: int | None = None) -> dict:
+          by: str | None = None, weighting: str = "pooled", max_chars: int | None = None,
+          max_pages: int | None = None) -> dict:
     """Run the whole study on a folder of reports and write every output (see the module docstring).
 
     Parameters
@@ -445,6 +471,8 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     max_chars : int, optional
         The reader's size limit per file (default :data:`compare.io.DEFAULT_MAX_CHARS`): a bigger file is an
         ``errors`` row ``too_large`` and the build goes on.
+    max_pages : int, optional
+        Pages of each figure at most (default :data:`compare.study.MAX_PAGES`; the rest is in the tables).
 
     Returns
     -------
@@ -462,19 +490,17 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     by = by or DEFAULT_BY
     raw = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
     layout = layout or (Layout.under(out_dir) if out_dir is not None else Layout.project())
-    _check_raw(raw)
-    _check_writable(layout)
-    study = Study.resolve(codebook_path=codebook_path, measure_codebook_path=measure_codebook_path,
-                          cache_dir=cache_dir, max_chars=max_chars)
-    stage = _Stages(quiet)
+    _check_options(raw, layout, max_pages)
+    study, stage = Study.resolve(codebook_path=codebook_path, measure_codebook_path=measure_codebook_path,
+                                 cache_dir=cache_dir, max_chars=max_chars), _Stages(quiet)
     with runner.shared_workers(jobs if engine == "local" else 1):  # one pool for both stages, forked once
         with stage("load"):
             corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
         with stage("classify"):
             study.code(corpus, jobs=jobs, progress=progress)
     _check_by(corpus, by, weighting)
-    state = _BuildState(layout, corpus, study, raw, stage, by, weighting)
-    state.tables()
+    state = _BuildState(layout, corpus, study, raw, stage, by, weighting, max_pages)
+    state.tables(jobs)
     if figures:
         state.figures(jobs)
     if notebooks:
@@ -486,13 +512,15 @@ class _BuildState:
     """One build's progress through the parts; each part is committed with the summary written after it."""
 
     def __init__(self, layout: Layout, corpus, study, raw: Path, stage: _Stages, by: str = "place",
-                 weighting: str = "pooled"):
+                 weighting: str = "pooled", max_pages: int | None = None):
         self.layout, self.corpus, self.study, self.raw, self.stage = layout, corpus, study, raw, stage
-        self.by, self.weighting = by, weighting
+        from .study import MAX_PAGES
+
+        self.by, self.weighting, self.max_pages = by, weighting, max_pages or MAX_PAGES
         self.previous = _read_summary(layout)
         self.staging = _Staging(layout)
         base = _inputs_stamp(corpus, {**study.stamp_inputs(), "by": by, "weighting": weighting})
-        self.stamps = {"tables": base, "figures": digest(base, "figures", *LANGS),
+        self.stamps = {"tables": base, "figures": digest(base, "figures", *LANGS, f"pages={self.max_pages}"),
                        "reports": digest(base, "reports", *(p.read_bytes() for p in study.notebooks()))}
         self.outputs = {p: dict(self.previous.get("outputs", {}).get(p, {})) for p in PARTS}
         self.done: dict[str, str] = {p: s for p, s in self.previous.get("stamps", {}).items()
@@ -517,13 +545,13 @@ class _BuildState:
                 self.analyses = self.study.analyses(self.corpus, unit=self.by, weighting=self.weighting)
         return self.analyses
 
-    def tables(self) -> None:
+    def tables(self, jobs) -> None:
         if self._fresh("tables"):
             return
         analyses = self._analyses()
         with self.stage("tables"):
             write_tables(self.corpus, analyses, self.staging.folder("tables", 0), self.staging.folder("tables", 1),
-                         self.by, self.weighting)
+                         self.by, self.weighting, jobs=jobs)
             self._commit("tables")
 
     def figures(self, jobs) -> None:
@@ -533,7 +561,8 @@ class _BuildState:
         analyses = self._analyses()
         with self.stage("figures"):
             if analyses:
-                _figures(analyses, self.staging.folder("figures"), jobs, self.study.codebooks(), self.study.cache)
+                _figures(analyses, self.staging.folder("figures"), jobs, self.study.codebooks(), self.study.cache,
+                         self.max_pages)
             self._commit("figures")
             self.n_figures = sum(1 for p in self.outputs["figures"] if p.endswith(".png"))
 

@@ -137,7 +137,7 @@ def cmd_build(args) -> int:
     summary = build(raw_dir=args.raw, out_dir=args.out, jobs=args.jobs, engine=args.engine,
                     scheduler=args.scheduler, figures=not args.no_figures, notebooks=not args.no_notebooks,
                     codebook_path=args.codebook, measure_codebook_path=args.measure_codebook, by=args.by,
-                    weighting=args.weight,
+                    weighting=args.weight, max_pages=args.max_pages,
                     max_chars=int(args.max_mb * 1_000_000) if getattr(args, "max_mb", None) else None)
     return 0 if summary.get("ok", True) else 1
 
@@ -435,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "agency, year or a column of the reports table")
     b.add_argument("--weight", choices=["pooled", "mean"], default="pooled",
                    help="a unit's shares: its problems pooled (default) or the mean of its reports' shares")
+    b.add_argument("--max-pages", type=int, default=None, metavar="N",
+                   help="pages of each figure at most (default 3); the units beyond are in the tables")
     b.add_argument("--no-figures", action="store_true")
     b.add_argument("--no-notebooks", action="store_true")
     b.add_argument("--max-mb", type=float, default=None,

@@ -136,7 +136,8 @@ def _settle_layout(fig) -> None:
     """Lay ``fig`` out once and keep that layout for every format (and every later save).
 
     Constrained layout settles over a few passes (e.g. a colorbar's tick labels depend on the axes width), so it
-    runs until the axes move less than 1e-7 of the page; the positions are then fixed (layout engine
+    runs until the axes move less than 1e-4 of the page (0.03 mm on A4; a third pass would move them by about
+    that much); the positions are then fixed (layout engine
     ``"none"``), so PNG, SVG and PDF are drawn without a layout pass each, and a figure saved again comes out
     byte for byte the same."""
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
@@ -148,7 +149,7 @@ def _settle_layout(fig) -> None:
     for _ in range(_MAX_LAYOUT_PASSES):
         engine.execute(fig)
         after = _positions(fig)
-        if len(after) == len(before) and all(abs(a - b) < 1e-7 for p, q in zip(after, before, strict=True)
+        if len(after) == len(before) and all(abs(a - b) < _SETTLED for p, q in zip(after, before, strict=True)
                                              for a, b in zip(p, q, strict=True)):
             break
         before = after
@@ -156,6 +157,8 @@ def _settle_layout(fig) -> None:
 
 
 _MAX_LAYOUT_PASSES = 6
+#: How little (a fraction of the page) the axes may move in a pass for the layout to count as settled.
+_SETTLED = 1e-4
 
 
 def _positions(fig) -> list[tuple[float, ...]]:
@@ -379,6 +382,10 @@ def _format_sheet(ws, part: pd.DataFrame) -> None:
         ws.column_dimensions[get_column_letter(i)].width = width
 
 
+#: The formats of the corpus tables: Parquet (read back by :meth:`compare.corpus.Corpus.load`) and CSV.
+CORPUS_FORMATS = ("parquet", "csv")
+
+
 def save_corpus(corpus, out_dir: str | Path) -> list[Path]:
     """Write the six tables of a :class:`compare.corpus.Corpus` as Parquet and CSV with BOM under ``out_dir``.
 
@@ -387,5 +394,5 @@ def save_corpus(corpus, out_dir: str | Path) -> list[Path]:
     """
     written: list[Path] = []
     for name, df in corpus.tables().items():
-        written += save_table(df, name, out_dir, formats=("parquet", "csv"))
+        written += save_table(df, name, out_dir, formats=CORPUS_FORMATS)
     return written

@@ -494,13 +494,14 @@ _CODEBOOK_OF = {"heatmap_region_type": "problems", "bars_type_by_region": "probl
 #: Units (rows, columns or panels) a page of each figure holds; beyond, the figure is split into pages.
 PAGE_UNITS = {"01_heatmap_region_type": 45, "02_bars_type_by_region": 40, "03_recurring_matrix": 30,
               "05_measure_types": 40, "06_concreteness": 45, "07_timeline": 40, "08_distinctive_terms": 9}
-#: Pages the build writes of a figure at most; the units beyond them are in the tables (and a note says so).
-MAX_PAGES = 5
+#: Pages the build writes of a figure at most (``build --max-pages``); the units beyond them are in the tables
+#: (and a note on the last page says so). Three pages hold 135 units of the heatmap and 120 of the bars.
+MAX_PAGES = 3
 #: The keyword that sets a chart's units a page (the timeline counts reports, the others units).
 _PAGE_ARG = {"timeline_gantt": "max_rows"}
 
 
-def figure_pages(results: dict[str, pd.DataFrame]) -> list[tuple[str, int, int]]:
+def figure_pages(results: dict[str, pd.DataFrame], max_pages: int = MAX_PAGES) -> list[tuple[str, int, int]]:
     """``(figure name, page, pages)`` of every page the build draws from :func:`run_analyses` output."""
     from .plots import n_pages
 
@@ -510,7 +511,7 @@ def figure_pages(results: dict[str, pd.DataFrame]) -> list[tuple[str, int, int]]
         if df is None or df.empty:
             continue
         n = len(df) if table == "timeline" else df["region"].nunique()
-        pages = n_pages(n, PAGE_UNITS.get(name), MAX_PAGES)
+        pages = n_pages(n, PAGE_UNITS.get(name), max_pages)
         out += [(name, page, pages) for page in range(1, pages + 1)]
     return out
 
@@ -557,7 +558,7 @@ def figure_texts(results: dict[str, pd.DataFrame], codebook=None, measure_codebo
 
 
 def draw_figure(results: dict[str, pd.DataFrame], name: str, lang: str = "zh", page: int = 1, codebook=None,
-                measure_codebook=None):
+                measure_codebook=None, max_pages: int = MAX_PAGES):
     """Page ``page`` of figure ``name`` (a key of :data:`FIGURES`) from :func:`run_analyses` output."""
     from . import plots
 
@@ -570,7 +571,7 @@ def draw_figure(results: dict[str, pd.DataFrame], name: str, lang: str = "zh", p
     if fn == "distinctive_terms" and "type_counts" in results:
         extra["sizes"] = results["type_counts"].drop_duplicates("region").set_index("region")["n_region"]
     if name in PAGE_UNITS:
-        extra.update({_PAGE_ARG.get(fn, "max_units"): PAGE_UNITS[name], "page": page, "max_pages": MAX_PAGES})
+        extra.update({_PAGE_ARG.get(fn, "max_units"): PAGE_UNITS[name], "page": page, "max_pages": max_pages})
     return getattr(plots, fn)(results[table], lang=lang, title=TITLES[lang][name], source=SOURCE[lang], **extra)
 
 
