@@ -241,7 +241,7 @@ def test_bad_arguments_give_one_clear_line_and_leave_the_outputs_alone(raw, clea
     assert bad_out.returncode == 2 and "out" in bad_out.stderr and "Traceback" not in bad_out.stderr
     no_pages = cli("build", "--raw", str(raw), "--out", str(out), "--max-pages", "0")
     assert no_pages.returncode == 2 and no_pages.stderr.strip() == \
-        "compare build: --max-pages 0: a figure needs at least one page"
+        "compare: error: --max-pages 0: a figure needs at least one page (--debug shows the traceback)"
     debug = cli("--debug", "build", "--raw", str(tmp_path / "nope"), "--out", str(out))
     assert "Traceback" in debug.stderr
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
