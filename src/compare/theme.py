@@ -144,11 +144,15 @@ def font_path() -> Path:
 
 
 def _register_font(path: Path) -> None:
-    fm = font_manager.fontManager
     name = font_manager.FontProperties(fname=str(path)).get_name()
     if name != FONT_NAME:
         raise RuntimeError(f"{path} holds the font {name!r}, not {FONT_NAME!r}")
-    # Keep exactly one font of that name, ours: a system copy of Noto Sans CJK SC must not win.
+    _add_font(path, name)  # exactly one font of that name, ours: a system copy of Noto Sans CJK SC must not win
+
+
+def _add_font(path: Path, name: str) -> None:
+    """Register ``path`` as the only font named ``name`` with matplotlib, forgetting its earlier lookups."""
+    fm = font_manager.fontManager
     fm.ttflist = [f for f in fm.ttflist if f.name != name]
     fm.addfont(str(path))
     cached = getattr(fm, "_findfont_cached", None)
@@ -250,12 +254,7 @@ def use_subset(path: Path | None) -> None:
     the whole font alone. Entry points call this in every process that draws a build's figures."""
     if path is not None and path != _STATE["subset"]:
         font_path()
-        fm = font_manager.fontManager
-        fm.ttflist = [f for f in fm.ttflist if f.name != SUBSET_NAME]
-        fm.addfont(str(path))
-        cached = getattr(fm, "_findfont_cached", None)
-        if cached is not None and hasattr(cached, "cache_clear"):
-            cached.cache_clear()
+        _add_font(path, SUBSET_NAME)
     _STATE["subset"] = path
 
 
