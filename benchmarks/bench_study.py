@@ -17,7 +17,7 @@ psutil can read it, the pages forked workers share with their parent counted onc
 process tree, sampled likewise: on a shared machine a steadier figure than the wall time), the growth of every stage
 between consecutive sizes scaled to a tenfold corpus, t(10·N)/t(N) = (t₂/t₁)^(log 10 / log(N₂/N₁)), and the
 build's time over jieba's for the same files in the same run. Targets (pass/miss): growth ≤ 11 per stage, the
-build of 1,000 reports ≤ 600 s, the largest process ≤ 2 GiB, the build of 150 reports ≤ 15 × jieba.
+build of 1,000 reports ≤ 600 s, the largest process ≤ 2 GiB (its resident set) and all of them ≤ 2 GiB by PSS, the build of 150 reports ≤ 15 × jieba.
 
 Usage::
 
@@ -42,7 +42,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import _places, build_corpus, run_variant  # noqa: E402  (the one corpus generator)
 
-TARGETS = {"growth": 11.0, "build_1000_s": 600.0, "peak_mb": 2048.0, "vs_jieba_150": 15.0}
+#: peak_mb: all processes together by PSS; largest_process_mb: the resident set of the largest one (issue 11).
+TARGETS = {"growth": 11.0, "build_1000_s": 600.0, "peak_mb": 2048.0, "largest_process_mb": 2048.0,
+           "vs_jieba_150": 15.0}
 
 
 def fixed_places() -> dict[int, dict]:
@@ -73,7 +75,7 @@ class _Sampler:
                 procs = [self.root, *self.root.children(recursive=True)]
             except psutil.Error:
                 return
-            rss = pss = cpu = 0.0
+            rss = pss = cpu = largest = 0.0
             try:
                 t = self.root.cpu_times()
                 cpu = t.children_user + t.children_system  # of the workers that ended
@@ -83,12 +85,15 @@ class _Sampler:
                 try:
                     t = p.cpu_times()
                     cpu += t.user + t.system
-                    rss += p.memory_info().rss
+                    one = p.memory_info().rss
+                    rss += one
+                    largest = max(largest, one)
                     if k % 10 == 0:  # PSS reads /proc/PID/smaps: every second only
                         pss += getattr(p.memory_full_info(), "pss", 0.0)
                 except psutil.Error:
                     pass
-            self.samples.append((time.perf_counter(), rss / 2**20, pss / 2**20 if k % 10 == 0 else None, cpu))
+            self.samples.append((time.perf_counter(), rss / 2**20, pss / 2**20 if k % 10 == 0 else None, cpu,
+                                 largest / 2**20))
             k += 1
             time.sleep(self.every)
 
@@ -122,6 +127,7 @@ def run_build(raw: Path, out: Path, cache: Path, notebooks: bool, threads: int |
             "cpu_s": round(sampler.samples[-1][3], 1) if sampler.samples else None,
             "peak_rss_mb": round(max((s[1] for s in sampler.samples), default=0.0), 1),
             "peak_pss_mb": round(max(pss), 1) if pss else None,
+            "peak_rss_largest_mb": round(max((s[4] for s in sampler.samples), default=0.0), 1),
             "reports": summary["reports"], "problems": summary["problems"], "measures": summary["measures"],
             "errors": summary["errors"], "figures": summary["figures"]}
 
@@ -147,6 +153,8 @@ def evaluate(out: dict) -> dict:
         res["build_1000_s"] = (t, t <= TARGETS["build_1000_s"])
     peak = max(r["build"]["peak_pss_mb"] or r["build"]["peak_rss_mb"] for r in runs.values())
     res["peak_mb"] = (peak, peak <= TARGETS["peak_mb"])
+    largest = max(r["build"]["peak_rss_largest_mb"] for r in runs.values())
+    res["largest_process_mb"] = (largest, largest <= TARGETS["largest_process_mb"])
     if "150" in runs:
         ratio = runs["150"]["build_vs_jieba"]
         res["vs_jieba_150"] = (ratio, ratio <= TARGETS["vs_jieba_150"])

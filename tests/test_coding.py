@@ -37,10 +37,14 @@ def _entries(cache_dir):
     return sorted(p.name for p in (cache_dir / "coded").rglob("*.parquet"))
 
 
-def test_cold_parallel_and_warm_equal_the_direct_run(corpus, direct, cache_dir, code):
+def test_cold_parallel_and_warm_equal_the_direct_run(corpus, direct, cache_dir, code, monkeypatch):
     cold = code(corpus.problems, corpus.measures, jobs=2)
-    assert len(_entries(cache_dir)) == 3  # one entry per report
+    assert len(_entries(cache_dir)) == 4  # one entry per report, and one of the three together
+    reads = []
+    real = Cache.read_frame
+    monkeypatch.setattr(Cache, "read_frame", lambda self, kind, key: reads.append(kind) or real(self, kind, key))
     warm = code(corpus.problems, corpus.measures, jobs=1)
+    assert reads == ["coded", "coded-measures"]  # the same reports: the corpus's entry, not one per report
     for got in (cold, warm):
         pd.testing.assert_frame_equal(got[0], direct[0])
         pd.testing.assert_frame_equal(got[1], direct[1])
@@ -63,7 +67,7 @@ def test_only_new_or_changed_reports_are_coded(corpus, direct, cache_dir, monkey
     first = corpus.reports.report_id.iloc[0]
     code(corpus.problems[corpus.problems.report_id != first],
          corpus.measures[corpus.measures.report_id != first])
-    assert len(_entries(cache_dir)) == 2
+    assert len(_entries(cache_dir)) == 3  # two reports, and the two together
     seen = _spy(monkeypatch)
     got, _ = code(corpus.problems, corpus.measures)
     assert seen == [[first]]  # the two cached reports were not classified again

@@ -68,7 +68,6 @@ def test_png_is_the_pdf_drawn_by_pdfium_and_looks_like_matplotlibs_own(fig, tmp_
     import io
 
     import numpy as np
-
     import pypdfium2
 
     png, pdf = save_figure(fig, "raster", tmp_path, formats=("png", "pdf"), dpi=150)

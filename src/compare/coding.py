@@ -349,6 +349,10 @@ def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookC
     agency = None if agency is None else {k: (None if pd.isna(v) else str(v)) for k, v in dict(agency).items()}
     use_cache = cache is not None and model_key is not None
     keys = _report_keys(problems, measures, f"{source_fingerprint()}\0{model_key}", agency) if use_cache else {}
+    whole = _corpus_key(keys) if use_cache and 0 < len(keys) <= CORPUS_ENTRY_MAX_REPORTS else None
+    if whole and (hit := _read(cache, whole)) is not None:  # the reports of a run before: two reads in all
+        return (_join(problems, [hit[0]], "problem_id", hit[0].columns),
+                _join(measures, [hit[1]], "measure_id", hit[1].columns))
     cached = {rid: hit for rid, key in keys.items() if (hit := _read(cache, key)) is not None}
     # nothing cached (a cold run): the tables themselves, not a filtered copy of every text
     todo_p = problems[~problems["report_id"].isin(cached.keys())] if cached else problems
@@ -358,5 +362,23 @@ def code_tables(problems: pd.DataFrame, measures: pd.DataFrame, model: CodebookC
                              cache if use_cache else None, todo_keys, agency)
     parts_p = [new_p, *(p for p, _ in cached.values())]
     parts_m = [new_m, *(m for _, m in cached.values())]
-    return (_join(problems, parts_p, "problem_id", new_p.columns),
-            _join(measures, parts_m, "measure_id", new_m.columns))
+    coded_p = _join(problems, parts_p, "problem_id", new_p.columns)
+    coded_m = _join(measures, parts_m, "measure_id", new_m.columns)
+    if whole:
+        _write(cache, whole, coded_p.set_index("problem_id")[list(new_p.columns)],
+               coded_m.set_index("measure_id")[list(new_m.columns)])
+    return coded_p, coded_m
+
+
+#: Corpora of at most this many reports also keep their codes as one cache entry (of each kind), keyed by all
+#: the reports' keys: a warm run over the same reports reads two files instead of two per report (100 reports:
+#: 0.5 s -> 0.05 s). Larger corpora skip it: the entry would hold every evidence text of the corpus at once.
+CORPUS_ENTRY_MAX_REPORTS = 2_000
+
+
+def _corpus_key(keys: dict[str, str]) -> str:
+    """The key of a corpus's codes: a digest of every report's key, in report order."""
+    h = hashlib.sha256(b"corpus")
+    for rid in sorted(keys):
+        h.update(f"{rid}\0{keys[rid]}\0".encode())
+    return h.hexdigest()
