@@ -17,7 +17,8 @@ psutil can read it, the pages forked workers share with their parent counted onc
 process tree, sampled likewise: on a shared machine a steadier figure than the wall time), the growth of every stage
 between consecutive sizes scaled to a tenfold corpus, t(10·N)/t(N) = (t₂/t₁)^(log 10 / log(N₂/N₁)), and the
 build's time over jieba's for the same files in the same run. Targets (pass/miss): growth ≤ 11 per stage, the
-build of 1,000 reports ≤ 600 s, the largest process ≤ 2 GiB (its resident set) and all of them ≤ 2 GiB by PSS, the build of 150 reports ≤ 15 × jieba.
+build of 1,000 reports ≤ 600 s, the largest process ≤ 2 GiB (its resident set) and all of them ≤ 2 GiB by PSS,
+the build of 150 reports ≤ 15 × jieba.
 
 Usage::
 

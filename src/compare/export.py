@@ -4,8 +4,9 @@ Stage: presentation (DESIGN.md section 2), the last step before the files. Every
 :func:`compare.cache.atomic_path`, so a reader, or a build killed half-way, sees the old file or the new one,
 never a torn one.
 
-* :func:`save_figure` writes PNG (300 dpi, PDFium's rendering of the PDF), SVG and PDF with deterministic metadata — no dates, a fixed SVG
-  hash salt — so saving the same figure twice gives byte-identical SVG and PDF files.
+* :func:`save_figure` writes PNG (300 dpi, PDFium's rendering of the PDF), SVG and PDF with deterministic
+  metadata — no dates, a fixed SVG hash salt — so saving the same figure twice gives byte-identical SVG and PDF
+  files.
 * :func:`save_table` writes CSV (UTF-8 with a BOM, so Excel opens it as UTF-8; CRLF rows), XLSX and Parquet. In CSV and XLSX a
   text cell that a spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
   carriage return) gets a leading ``'``, as OWASP advises against CSV injection; numbers stay numbers.
@@ -129,18 +130,15 @@ def save_figure(
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
-                if fmt == "svg":
-                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
-                    paths.append(path)
-                    continue
-                if pdf is None:
+                if fmt != "svg" and pdf is None:
                     buf = io.BytesIO()
                     fig.savefig(buf, format="pdf", dpi=dpi, metadata=_METADATA["pdf"], facecolor="white")
                     pdf = buf.getvalue()
-                if fmt == "pdf":
+                if fmt == "svg":
+                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
+                elif fmt == "pdf":
                     Path(tmp).write_bytes(pdf)
-                else:
-                    # the size matplotlib's own PNG has: the figure's inches × dpi, truncated
+                else:  # the size matplotlib's own PNG has: the figure's inches × dpi, truncated
                     _raster(pdf, dpi, tuple(int(x * dpi) for x in fig.get_size_inches()), tmp)
             paths.append(path)
     return paths
