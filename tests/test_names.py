@@ -109,3 +109,27 @@ def test_plots_reexports_the_names_for_one_release():
 
     assert P.region_label is N.region_label and P.wrap_label is N.wrap_label
     assert P.REGION_NAMES_EN is N.REGION_NAMES_EN
+
+
+def test_shorten_label_cuts_the_middle_of_the_longest_part():
+    label = "新城区（南京市） · 民政局 · r00003_minzhengju_zhenggai_2025-05-13"
+    assert N.display_width(label) == 65
+    assert N.shorten_label(label, 48) == "新城区（南京市） · 民政局 · r00003_minzh…5-05-13"  # the report id loses its middle
+    assert N.shorten_label(label, 65) == label
+    assert N.shorten_label("鼓楼区（南京市）", 10) == "鼓楼区…）"  # one part: the middle of the whole
+    for width in (5, 12, 30, 48):
+        assert N.display_width(N.shorten_label(label, width)) <= width
+
+
+def test_shorten_labels_keeps_labels_apart():
+    a = "Xincheng District (Nanjing) · Minzhengju · r00003_minzhengju_zhenggai_2025-05-13"
+    b = "Xincheng District (Nanjing) · Minzhengju · r00010_minzhengju_zhenggai_2025-05-13"
+    assert N.shorten_label(a, 48) == N.shorten_label(b, 48)  # alone, both lose the digits that tell them apart
+    assert N.shorten_labels([a, b, "Gulou District (Nanjing)"], 48) == [
+        "Xinchen…ing) · Minzhengju · r00003_minzh…5-05-13",
+        "Xinchen…ing) · Minzhengju · r00010_minzh…5-05-13",
+        "Gulou District (Nanjing)",
+    ]
+    same = ["x" * 30 + "1" + "y" * 30, "x" * 30 + "2" + "y" * 30]  # one part, told apart only in the middle
+    assert N.shorten_labels(same, 20) == ["xxxxxxxxxx…yyyyy #1", "xxxxxxxxxx…yyyyy #2"]
+    assert N.shorten_labels(["a", "a"], 20) == ["a", "a"]  # equal labels stay equal

@@ -25,6 +25,8 @@ __all__ = [
     "display_width",
     "flag_label",
     "region_label",
+    "shorten_label",
+    "shorten_labels",
     "wrap_label",
 ]
 
@@ -149,6 +151,99 @@ def wrap_label(text: str, width: int = 16) -> str:
     if line.strip():
         lines.append(line.rstrip())
     return "\n".join(lines)
+
+
+def shorten_label(text: str, width: int = 40, sep: str = " · ") -> str:
+    """Shorten a label to at most ``width`` columns (a Chinese character counts two) by cutting out the middle of
+    its longest parts.
+
+    A unit label is parts joined by ``sep`` (``鼓楼区（南京市） · 2023 · 民政局 · r0042_nanjing_gulou``): the longest
+    part loses its middle to ``…`` first (a report id before the place), so that every part still shows its
+    start and its end; a label that fits is returned unchanged. Charts shorten unit labels this way; the
+    tables keep them whole.
+
+    Parameters
+    ----------
+    text : str
+    width : int
+        Columns at most (at least 5).
+    sep : str
+        What joins the parts.
+
+    Returns
+    -------
+    str
+        E.g. ``"Xincheng District (Nanjing) · Minzhengju · r00…05-13"`` at ``width=48``.
+    """
+    return _shorten_parts(str(text), width, sep, keep_last=False)
+
+
+def shorten_labels(labels, width: int = 40, sep: str = " · ") -> list[str]:
+    """:func:`shorten_label` of each label, still telling apart the labels that differ.
+
+    Two labels that only differ in a middle cut out (``… · r00003_…_2025-05-13`` and ``… · r00010_…``) are
+    shortened again with their last part (what tells them apart) kept before the others (down to twelve
+    columns each); labels that still coincide get `` #1``, `` #2`` … in their order.
+
+    Parameters
+    ----------
+    labels : iterable of str
+    width, sep
+        As :func:`shorten_label`.
+
+    Returns
+    -------
+    list of str
+        In the order given; as many distinct values as ``labels`` has.
+    """
+    labels = [str(v) for v in labels]
+    out = [_shorten_parts(v, width, sep, keep_last=False) for v in labels]
+    for again in (lambda v: _shorten_parts(v, width, sep, keep_last=True), None):
+        seen: dict[str, list[int]] = {}
+        for i, v in enumerate(out):
+            seen.setdefault(v, []).append(i)
+        clashes = [ix for ix in seen.values() if len({labels[i] for i in ix}) > 1]
+        for ix in clashes:
+            for k, i in enumerate(ix, 1):
+                out[i] = again(labels[i]) if again else f"{_cut_middle(out[i], width - 3 - len(str(k)))} #{k}"
+    return out
+
+
+def _shorten_parts(text: str, width: int, sep: str, keep_last: bool) -> str:
+    """Cut the middle of the longest part until ``text`` fits, no part below eight columns (with ``keep_last``,
+    the others first, down to twelve, then the last); when every part is short, the middle of the whole."""
+    parts, width = text.split(sep), max(width, 5)
+    over = display_width(text) - width
+    while over > 0:
+        floor, k = 8, max(range(len(parts)), key=lambda i: display_width(parts[i]))
+        if keep_last and len(parts) > 1:
+            k = max(range(len(parts) - 1), key=lambda i: display_width(parts[i]))
+            floor = 12
+            if display_width(parts[k]) <= floor:
+                floor, k = 8, len(parts) - 1
+        have = display_width(parts[k])
+        if have <= floor:  # every part is short already: the label as a whole loses its middle
+            return _cut_middle(text, width)
+        parts[k] = _cut_middle(parts[k], max(have - over, floor))
+        over = display_width(sep.join(parts)) - width
+    return sep.join(parts)
+
+
+def _cut_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` columns: its start (two thirds of the room) and its end, joined by ``…``."""
+    if display_width(text) <= width:
+        return text
+    room = width - 1
+    head = tail = ""
+    for ch in text:
+        if display_width(head) + _char_width(ch) > (2 * room) // 3:
+            break
+        head += ch
+    for ch in reversed(text):
+        if display_width(head) + display_width(tail) + _char_width(ch) > room:
+            break
+        tail = ch + tail
+    return head.rstrip() + "…" + tail.lstrip()
 
 
 #: English names that pinyin would get wrong or that have a customary form; extend as needed.

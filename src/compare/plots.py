@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ from .names import (
     display_width,
     flag_label,
     region_label,
+    shorten_labels,
     wrap_label,
 )
 from .theme import FONT_NAME, THEME, set_theme, show_inline, theme
@@ -317,6 +319,21 @@ def _slant_top_labels(ax) -> None:
 
 
 # --------------------------------------------------------------------------------------------- 1 heatmap
+#: A unit's label in a chart is at most this many columns (:func:`compare.names.shorten_label`: its middle cut
+#: out); the tables keep it whole. 48 columns of 7 pt take about 2.4 inches.
+UNIT_LABEL_WIDTH = 48
+
+
+def _unit_names(regions, lang: str) -> list[str]:
+    """The units' labels as a chart draws them: :func:`region_label`, shortened to :data:`UNIT_LABEL_WIDTH`
+    (labels that differ stay apart: :func:`compare.names.shorten_labels`)."""
+    return shorten_labels([region_label(r, lang) for r in regions], UNIT_LABEL_WIDTH)
+
+
+def _unit_name(region, lang: str) -> str:
+    return _unit_names([region], lang)[0]
+
+
 #: Up to this many units a chart tells units apart by colour or marker (beyond, a legend of them would not be read).
 COLOR_UNITS = 8
 #: Up to this many units a matrix has a column per unit; beyond, a row per unit (a page holds many more rows).
@@ -377,7 +394,7 @@ def heatmap_region_type(
     ns = _pivot(counts, "code", "n", codes, shown).T
     fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 2.9)))
     _unit_matrix(ax, shares, ns.map(lambda n: "" if pd.isna(n) else f"{int(n)}"), cmap,
-                 [region_label(r, lang) for r in shown], [labels[c] for c in codes],
+                 _unit_names(shown, lang), [labels[c] for c in codes],
                  axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
     return _finish(fig, ax, title, source, note=_note(where, lang, "cluster"))
 
@@ -405,7 +422,7 @@ def _heatmap_wide(counts, codes, labels, regions, value, ax, lang, title, source
                       aspect="auto", interpolation="nearest")
     if (fig.get_figwidth() - 3.6) / len(regions) >= 0.55:  # room for "12\n34%" in a cell
         _annotate_cells(ax, shares, ns, colormap, vmax)
-    _matrix_ticks(ax, [region_label(r, lang) for r in regions], [wrap_label(labels[c], 24) for c in codes])
+    _matrix_ticks(ax, _unit_names(regions, lang), [wrap_label(labels[c], 24) for c in codes])
     _no_spines(ax)
     _cell_grid(ax, len(codes), len(regions))
     _colorbar(fig, ax, image, axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
@@ -450,15 +467,31 @@ def _unit_matrix(ax, values: pd.DataFrame, texts: pd.DataFrame, cmap: str, rows:
                 rgba = colormap(v / vmax) if not pd.isna(v) else (0.94, 0.94, 0.94, 1)
                 ax.text(j, i, t, ha="center", va="center", fontsize=6.5, color=_text_color(rgba))
     ax.set_yticks(range(len(rows)), rows)
-    # column names upright above the cells, wrapped to a cell's width (7 pt: a column of wrap_label is ~3.6 pt)
-    width = max(6, int((ax.figure.get_figwidth() - 3.4) * 72 / max(len(cols), 1) / 3.6))
-    ax.set_xticks(range(len(cols)), [wrap_label(c, width) for c in cols])
+    width = _column_width(ax.figure.get_figwidth(), rows, len(cols))
+    if _longest_word(cols) <= width:  # column names upright above the cells, wrapped to a cell's width
+        ax.set_xticks(range(len(cols)), [wrap_label(c, width) for c in cols])
+    else:  # a word wider than a cell: the names run upwards, in two lines at most
+        ax.set_xticks(range(len(cols)), [wrap_label(c, 26) for c in cols], rotation=90)
     ax.tick_params(length=0, axis="both", labelsize=7)
     ax.xaxis.tick_top()
     _no_spines(ax)
     _cell_grid(ax, len(rows), len(cols))
     ax.grid(which="minor", color="white", linewidth=1)
     _colorbar(ax.figure, ax, image, bar_label, shrink=0.5)
+
+
+def _longest_word(labels) -> int:
+    """The widest piece :func:`wrap_label` cannot break: a Latin word, else a Chinese character (2)."""
+    pieces = [display_width(w) for c in labels for w in re.findall(r"[A-Za-z0-9'’\-.,&/()%]+", str(c))]
+    return max(pieces + [2 if any(display_width(ch) == 2 for ch in str(c)) else 0 for c in labels], default=0)
+
+
+def _column_width(fig_width: float, rows: list[str], n_cols: int) -> int:
+    """How many columns of 7-pt text (≈ 3.7 pt each, a Chinese character two) fit a cell of a matrix whose
+    row names are ``rows``, less one for a gap: the figure less the row names, the colour bar and margins."""
+    names_pt = 3.6 * max((display_width(line) for r in rows for line in str(r).split("\n")), default=0)
+    cell_pt = (fig_width * 72 - names_pt - 100) / max(n_cols, 1)
+    return max(4, int(cell_pt / 3.7) - 1)
 
 
 def _matrix_ticks(ax, columns: list[str], rows: list[str], extra: str | None = None) -> None:
@@ -524,7 +557,7 @@ def _bars_by_region(counts, cat_col, value, stacked, codebook, annotate, ax, lan
                         ha="left", fontsize=6.5 if dense else 8, color="#555555")
     else:
         _grouped_bars(ax, y, values, ns, colors, annotate, is_share)
-    names = [region_label(r, lang) for r in regions]
+    names = _unit_names(regions, lang)
     ax.set_yticks(y, names if dense else [wrap_label(n, 18) for n in names])
     if dense:
         ax.tick_params(axis="y", labelsize=7)
@@ -738,7 +771,7 @@ def recurring_matrix(
         _dot_row(ax, i, ns.loc[code].to_numpy(), colors[code], max_size, max_n, numbers=not many,
                  covered=f"{int(covered[code])}/{len(every)}")
     _dot_frame(ax, len(codes), len(regions))
-    _matrix_ticks(ax, [region_label(r, lang) for r in regions], [wrap_label(labels[c], 24) for c in codes],
+    _matrix_ticks(ax, _unit_names(regions, lang), [wrap_label(labels[c], 24) for c in codes],
                   extra=axis_label("regions_covered", lang))
     _no_spines(ax)
     return _finish(fig, ax, title, source, note=_note(where, lang))
@@ -856,7 +889,7 @@ def _map_legend(ax, codes, colors, labels, markers: dict, lang: str) -> None:
     if markers:
         handles += [_heading(" "), _heading(axis_label("region", lang))]
         handles += [Line2D([], [], linestyle="none", marker=m, markersize=7, color="#555555",
-                           label=wrap_label(region_label(r, lang), 26)) for r, m in markers.items()]
+                           label=wrap_label(_unit_name(r, lang), 26)) for r, m in markers.items()]
     leg = _legend_outside(ax, handles)
     for text, handle in zip(leg.get_texts(), handles, strict=True):
         if handle.get_marker() in (None, "None", "none", ""):
@@ -935,7 +968,8 @@ def _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang,
     if where is None:
         shown = _ranked(shown, sizes)
     shares = _pivot(by_region, "flag", "share", flags, shown).T.astype(float)
-    names = [region_label(r, lang) + (f" (n={int(sizes[r])})" if sizes and r in sizes else "") for r in shown]
+    names = [name + (f" (n={int(sizes[r])})" if sizes and r in sizes else "")
+             for r, name in zip(shown, _unit_names(shown, lang), strict=True)]
     fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 3.0)))
     _unit_matrix(ax, shares, shares.map(lambda v: "" if pd.isna(v) else _pct(v)), "Greens", names,
                  [flag_label(f, lang) for f in flags], axis_label("share_measures", lang))
@@ -948,7 +982,7 @@ def _flag_bars(ax, y, shares: pd.DataFrame, n_measures: dict, colors: list[str],
     for i, region in enumerate(shares.columns):
         offs = y - 0.4 + height * (i + 0.5)
         vals = shares[region].to_numpy()
-        name = region_label(region, lang)
+        name = _unit_name(region, lang)
         if region in n_measures:
             name += f" (n={int(n_measures[region])})"
         ax.barh(offs, np.nan_to_num(vals), height=height * 0.9, color=colors[i], label=name)
@@ -1000,7 +1034,7 @@ def timeline_gantt(
     check_lang(lang)
     _need(timeline, ["region", *_GANTT_DATES], "timeline_gantt")
     tl, note = _timeline_page(timeline, max_rows, page, max_pages, lang)
-    names = [region_label(r, lang) for r in tl["region"]]
+    names = _unit_names(tl["region"], lang)
     dup = pd.Series(names).duplicated(keep=False)
     if dup.any() and "report_id" in tl.columns:
         names = [f"{n} ({rid})" if d else n for n, d, rid in zip(names, dup, tl["report_id"], strict=True)]
@@ -1189,7 +1223,7 @@ def _term_sizes(terms: pd.DataFrame, sizes) -> tuple[dict | None, str]:
 
 def _panel_title(region, sizes: dict | None, lang: str, width: int = 24) -> str:
     """The unit's label and, with ``sizes``, its number of problems (on a line of its own when both do not fit)."""
-    name = region_label(region, lang)
+    name = _unit_name(region, lang)
     if not sizes or region not in sizes:
         return wrap_label(name, width)
     count = _WORDING[lang]["n_problems"].format(n=int(sizes[region]))
