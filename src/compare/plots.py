@@ -418,8 +418,7 @@ def _heatmap_wide(counts, codes, labels, regions, value, ax, lang, title, source
     fig, ax = _new_figure(ax, (max(4.8, 1.25 * len(regions) + 3.6), max(3.2, 0.46 * len(codes) + 1.9)))
     colormap = colormaps[cmap].with_extremes(bad="#f0f0f0")
     vmax = _vmax(shares)
-    image = ax.imshow(np.ma.masked_invalid(shares.to_numpy()), cmap=colormap, vmin=0, vmax=vmax,
-                      aspect="auto", interpolation="nearest")
+    image = _cells(ax, shares.to_numpy(dtype=float), colormap, vmax)
     if (fig.get_figwidth() - 3.6) / len(regions) >= 0.55:  # room for "12\n34%" in a cell
         _annotate_cells(ax, shares, ns, colormap, vmax)
     _matrix_ticks(ax, _unit_names(regions, lang), [wrap_label(labels[c], 24) for c in codes])
@@ -427,6 +426,18 @@ def _heatmap_wide(counts, codes, labels, regions, value, ax, lang, title, source
     _cell_grid(ax, len(codes), len(regions))
     _colorbar(fig, ax, image, axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
     return _finish(fig, ax, title, source)
+
+
+def _cells(ax, values: np.ndarray, colormap, vmax: float):
+    """The cells of a matrix as vector quadrilaterals (row 0 on top, cell centres at the integers), not an
+    image: a PDF or SVG holds a few hundred rectangles instead of a 300-dpi raster (0.4 s less a page and
+    format), and they stay sharp in every viewer."""
+    rows, cols = values.shape
+    mesh = ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5, np.ma.masked_invalid(values),
+                         cmap=colormap, vmin=0, vmax=vmax, edgecolors="none", snap=True, zorder=0)  # under the grid
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    return mesh
 
 
 def _vmax(shares: pd.DataFrame) -> float:
@@ -458,8 +469,7 @@ def _unit_matrix(ax, values: pd.DataFrame, texts: pd.DataFrame, cmap: str, rows:
     """Units as rows × categories as columns: colour = share, each cell's text (small), names in 7 pt."""
     colormap = colormaps[cmap].with_extremes(bad="#f0f0f0")
     vmax = _vmax(values)
-    image = ax.imshow(np.ma.masked_invalid(values.to_numpy(dtype=float)), cmap=colormap, vmin=0, vmax=vmax,
-                      aspect="auto", interpolation="nearest")
+    image = _cells(ax, values.to_numpy(dtype=float), colormap, vmax)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v, t = values.iat[i, j], texts.iat[i, j]
