@@ -133,3 +133,13 @@ def test_shorten_labels_keeps_labels_apart():
     same = ["x" * 30 + "1" + "y" * 30, "x" * 30 + "2" + "y" * 30]  # one part, told apart only in the middle
     assert N.shorten_labels(same, 20) == ["xxxxxxxxxx…yyyyy #1", "xxxxxxxxxx…yyyyy #2"]
     assert N.shorten_labels(["a", "a"], 20) == ["a", "a"]  # equal labels stay equal
+
+
+def test_unbreakable_width_is_what_wrap_label_keeps_on_a_line():
+    assert N.unbreakable_width("Cadre management") == 10
+    assert N.unbreakable_width("cross-cutting duties") == 13
+    assert N.unbreakable_width("引用数字") == 2
+    assert N.unbreakable_width("") == 0
+    for text in ("General, mandate & cross-cutting duties", "仅表态（加强、提高、学习等）"):
+        lines = N.wrap_label(text, N.unbreakable_width(text)).split("\n")
+        assert max(map(N.display_width, lines)) <= max(N.unbreakable_width(text), 4)

@@ -27,6 +27,7 @@ __all__ = [
     "region_label",
     "shorten_label",
     "shorten_labels",
+    "unbreakable_width",
     "wrap_label",
 ]
 
@@ -111,6 +112,17 @@ _NO_LINE_START = set("，。、；：？！）》」』”’%％·—…,.;:?!)
 _NO_LINE_END = set("（《「『“‘([{")
 
 
+#: What :func:`wrap_label` does not break: a run of Latin letters, digits and their punctuation.
+_WORD = r"[A-Za-z0-9'’\-.,&/()%]+"
+
+
+def unbreakable_width(text: str) -> int:
+    """The widest piece of ``text`` that :func:`wrap_label` keeps on one line: a Latin word, else a Chinese
+    character (2); 0 for an empty text."""
+    text = str(text)
+    return max([display_width(w) for w in re.findall(_WORD, text)] + [display_width(c) for c in text], default=0)
+
+
 def wrap_label(text: str, width: int = 16) -> str:
     """Wrap a label to lines of at most ``width`` columns (a Chinese character counts two).
 
@@ -131,7 +143,7 @@ def wrap_label(text: str, width: int = 16) -> str:
     text = str(text)
     if display_width(text) <= width:
         return text
-    tokens = re.findall(r"[A-Za-z0-9'’\-.,&/()%]+\s*|\s+|.", text)
+    tokens = re.findall(_WORD + r"\s*|\s+|.", text)
     lines: list[str] = []
     line = ""
     for tok in tokens:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +49,7 @@ from .names import (
     flag_label,
     region_label,
     shorten_labels,
+    unbreakable_width,
     wrap_label,
 )
 from .theme import FONT_NAME, THEME, set_theme, show_inline, theme
@@ -319,8 +319,8 @@ def _slant_top_labels(ax) -> None:
 
 
 # --------------------------------------------------------------------------------------------- 1 heatmap
-#: A unit's label in a chart is at most this many columns (:func:`compare.names.shorten_label`: its middle cut
-#: out); the tables keep it whole. 48 columns of 7 pt take about 2.4 inches.
+#: A unit's label in a chart is at most this many columns (:func:`compare.names.shorten_labels`: the middle of
+#: its longest part cut out); the tables keep it whole. 48 columns of 7 pt take about 2.4 inches.
 UNIT_LABEL_WIDTH = 48
 
 
@@ -478,7 +478,7 @@ def _unit_matrix(ax, values: pd.DataFrame, texts: pd.DataFrame, cmap: str, rows:
                 ax.text(j, i, t, ha="center", va="center", fontsize=6.5, color=_text_color(rgba))
     ax.set_yticks(range(len(rows)), rows)
     width = _column_width(ax.figure.get_figwidth(), rows, len(cols))
-    if _longest_word(cols) <= width:  # column names upright above the cells, wrapped to a cell's width
+    if max(map(unbreakable_width, cols), default=0) <= width:  # column names upright above the cells, wrapped to a cell's width
         ax.set_xticks(range(len(cols)), [wrap_label(c, width) for c in cols])
     else:  # a word wider than a cell: the names run upwards, in two lines at most
         ax.set_xticks(range(len(cols)), [wrap_label(c, 26) for c in cols], rotation=90)
@@ -488,12 +488,6 @@ def _unit_matrix(ax, values: pd.DataFrame, texts: pd.DataFrame, cmap: str, rows:
     _cell_grid(ax, len(rows), len(cols))
     ax.grid(which="minor", color="white", linewidth=1)
     _colorbar(ax.figure, ax, image, bar_label, shrink=0.5)
-
-
-def _longest_word(labels) -> int:
-    """The widest piece :func:`wrap_label` cannot break: a Latin word, else a Chinese character (2)."""
-    pieces = [display_width(w) for c in labels for w in re.findall(r"[A-Za-z0-9'’\-.,&/()%]+", str(c))]
-    return max(pieces + [2 if any(display_width(ch) == 2 for ch in str(c)) else 0 for c in labels], default=0)
 
 
 def _column_width(fig_width: float, rows: list[str], n_cols: int) -> int:
