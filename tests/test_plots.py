@@ -20,7 +20,9 @@ from compare import analysis as A
 from compare import config
 from compare import plots as P
 from compare.codebook import load_codebook
+from compare.export import _settle_layout
 from compare.study import FIGURES, draw_figure, figure_file, figure_pages
+from compare.theme import theme
 
 FIXTURES = Path(__file__).parent / "data" / "analysis"
 SOURCE = {"zh": "来源：各局巡察整改进展情况通报；compare 编码", "en": "Source: progress reports; coded with compare"}
@@ -274,8 +276,9 @@ def check_page(fig: Figure) -> list[str]:
     """What is wrong with a figure: larger than A4 at 300 dpi, text under 6 pt or cut off by the page edge, two
     texts that overlap or touch."""
     FigureCanvasAgg(fig)
-    for _ in range(2):
-        fig.canvas.draw()
+    with theme():
+        _settle_layout(fig)  # the layout the build saves (one pass, then fixed)
+    fig.canvas.draw()
     problems = []
     px = sorted(round(v * 300) for v in fig.get_size_inches())
     if px[0] > _A4_PX[0] or px[1] > _A4_PX[1]:
