@@ -143,3 +143,9 @@ def test_unbreakable_width_is_what_wrap_label_keeps_on_a_line():
     for text in ("General, mandate & cross-cutting duties", "仅表态（加强、提高、学习等）"):
         lines = N.wrap_label(text, N.unbreakable_width(text)).split("\n")
         assert max(map(N.display_width, lines)) <= max(N.unbreakable_width(text), 4)
+
+
+def test_wrap_label_never_starts_a_line_with_the_separator_of_a_unit_label():
+    assert N.wrap_label("Yunlong District (Wuxi) · 2023", 24) == "Yunlong District (Wuxi)\n2023"
+    assert N.wrap_label("鼓楼区（南京市） · 2023", 18) == "鼓楼区（南京市） ·\n2023"
+    assert N.wrap_label("Yunlong District (Guangzhou) · 2024", 24) == "Yunlong District\n(Guangzhou) · 2024"

@@ -114,6 +114,8 @@ _NO_LINE_END = set("（《「『“‘([{")
 
 #: What :func:`wrap_label` does not break: a run of Latin letters, digits and their punctuation.
 _WORD = r"[A-Za-z0-9'’\-.,&/()%]+"
+#: What joins the parts of a unit label (``鼓楼区（南京市） · 2023``): a line may end with it, none starts with it.
+_SEPARATOR = r"\s+·\s+"
 
 
 def unbreakable_width(text: str) -> int:
@@ -143,13 +145,16 @@ def wrap_label(text: str, width: int = 16) -> str:
     text = str(text)
     if display_width(text) <= width:
         return text
-    tokens = re.findall(_WORD + r"\s*|\s+|.", text)
+    tokens = re.findall(_SEPARATOR + "|" + _WORD + r"\s*(?!·)|\s+|.", text)
     lines: list[str] = []
     line = ""
     for tok in tokens:
         w_line = display_width(line)
         w_tok = display_width(tok.rstrip())
-        if line and w_line + w_tok > width and tok.strip():
+        if line and re.fullmatch(_SEPARATOR, tok) and w_line + w_tok > width:
+            lines.append(line.rstrip())  # a label's parts (鼓楼区（南京市） · 2023): the line break separates them
+            line = ""
+        elif line and w_line + w_tok > width and tok.strip():
             # carry characters over so that closing punctuation does not start the new line and
             # opening punctuation does not end the old one
             carry = tok.lstrip()
