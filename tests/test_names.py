@@ -30,6 +30,8 @@ FIXTURES = Path(__file__).parent / "data" / "analysis"
         ("彭水苗族土家族自治县（重庆市）", "Pengshui Miao and Tujia Autonomous County (Chongqing)"),
         ("宁乡市（长沙市）", "Ningxiang City (Changsha)"),
         ("宜昌高新区（宜昌市）", "Yichang High-tech Zone (Yichang)"),
+        ("高新区（南京市）", "High-tech Zone (Nanjing)"),  # a zone named by its kind alone
+        ("经开区（合肥市）", "Economic Development Zone (Hefei)"),
         ("上海市青浦区", "Qingpu District (Shanghai)"),
         ("中央", "Central"),
         ("武汉经开区（武汉市）", "Wuhan Economic Development Zone (Wuhan)"),

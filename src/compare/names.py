@@ -355,6 +355,9 @@ def _peel_ethnic_groups(stem: str) -> tuple[str, list[str]]:
 def _single_region_en(name: str) -> str:
     if name in REGION_NAMES_EN:
         return REGION_NAMES_EN[name]
+    zone = dict(_ADMIN_SUFFIXES).get(name)
+    if zone and len(name) >= 3:  # a zone named by its kind alone: 高新区 is a High-tech Zone, not "Gao New Area"
+        return zone
     for suffix, english in _ADMIN_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             stem, groups = name[: -len(suffix)], []
