@@ -309,6 +309,8 @@ _ADMIN_SUFFIXES = (
     ("镇", "Town"),
     ("乡", "Township"),
 )
+#: The English of each kind of unit, for a name that is its kind alone (高新区).
+_ADMIN_KINDS = dict(_ADMIN_SUFFIXES)
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 _WITH_PARENT = re.compile(r"^(.+?)（(.+?)）$")
 _COMPOSITE = re.compile(r"^(.{2,}?(?:省|市|自治区|自治州|地区|盟))(.{2,}(?:区|县|市|旗|镇|乡|街道))$")
@@ -355,7 +357,7 @@ def _peel_ethnic_groups(stem: str) -> tuple[str, list[str]]:
 def _single_region_en(name: str) -> str:
     if name in REGION_NAMES_EN:
         return REGION_NAMES_EN[name]
-    zone = dict(_ADMIN_SUFFIXES).get(name)
+    zone = _ADMIN_KINDS.get(name)
     if zone and len(name) >= 3:  # a zone named by its kind alone: 高新区 is a High-tech Zone, not "Gao New Area"
         return zone
     for suffix, english in _ADMIN_SUFFIXES:

@@ -330,10 +330,6 @@ def _unit_names(regions, lang: str) -> list[str]:
     return shorten_labels([region_label(r, lang) for r in regions], UNIT_LABEL_WIDTH)
 
 
-def _unit_name(region, lang: str) -> str:
-    return _unit_names([region], lang)[0]
-
-
 #: Up to this many units a chart tells units apart by colour or marker (beyond, a legend of them would not be read).
 COLOR_UNITS = 8
 #: Up to this many units a matrix has a column per unit; beyond, a row per unit (a page holds many more rows).
@@ -893,7 +889,8 @@ def _map_legend(ax, codes, colors, labels, markers: dict, lang: str) -> None:
     if markers:
         handles += [_heading(" "), _heading(axis_label("region", lang))]
         handles += [Line2D([], [], linestyle="none", marker=m, markersize=7, color="#555555",
-                           label=wrap_label(_unit_name(r, lang), 26)) for r, m in markers.items()]
+                           label=wrap_label(name, 26))
+                    for name, m in zip(_unit_names(markers, lang), markers.values(), strict=True)]
     leg = _legend_outside(ax, handles)
     for text, handle in zip(leg.get_texts(), handles, strict=True):
         if handle.get_marker() in (None, "None", "none", ""):
@@ -983,10 +980,9 @@ def _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang,
 def _flag_bars(ax, y, shares: pd.DataFrame, n_measures: dict, colors: list[str], lang: str) -> None:
     """A group of bars per flag, one bar per region (labelled with its number of measures), shares printed."""
     height = 0.8 / shares.shape[1]
-    for i, region in enumerate(shares.columns):
+    for i, (region, name) in enumerate(zip(shares.columns, _unit_names(shares.columns, lang), strict=True)):
         offs = y - 0.4 + height * (i + 0.5)
         vals = shares[region].to_numpy()
-        name = _unit_name(region, lang)
         if region in n_measures:
             name += f" (n={int(n_measures[region])})"
         ax.barh(offs, np.nan_to_num(vals), height=height * 0.9, color=colors[i], label=name)
@@ -1200,10 +1196,11 @@ def distinctive_terms(
     note = _note(where, lang, by)
     fig, axes = _panels(terms, regions, top_n, ncols, ax)
     rows = max(min(top_n, int(terms.groupby("region", sort=False).size().max())), 1)
-    for k, region in enumerate(regions):
+    for k, (region, name) in enumerate(zip(regions, _unit_names(regions, lang), strict=True)):
         sub = terms[terms["region"] == region].sort_values("score", ascending=False, kind="stable").head(top_n)
         xmax = float(sub["score"].max()) if len(sub) else 1.0
-        _term_panel(axes[k], sub, rows, xmax, color, _panel_title(region, sizes if by == "problems" else None, lang))
+        count = sizes.get(region) if sizes and by == "problems" else None
+        _term_panel(axes[k], sub, rows, xmax, color, _panel_title(name, count, lang))
     _label_last_row(axes, len(regions), ncols or min(3, len(regions)), axis_label("score", lang))
     return _finish(fig, None, title, source, fig_title=True, note=note)
 
@@ -1225,12 +1222,12 @@ def _term_sizes(terms: pd.DataFrame, sizes) -> tuple[dict | None, str]:
     return None, "problems"
 
 
-def _panel_title(region, sizes: dict | None, lang: str, width: int = 24) -> str:
-    """The unit's label and, with ``sizes``, its number of problems (on a line of its own when both do not fit)."""
-    name = _unit_name(region, lang)
-    if not sizes or region not in sizes:
+def _panel_title(name: str, n_problems, lang: str, width: int = 24) -> str:
+    """The unit's label as drawn and, when known, its number of problems (on a line of its own when both do not
+    fit)."""
+    if n_problems is None:
         return wrap_label(name, width)
-    count = _WORDING[lang]["n_problems"].format(n=int(sizes[region]))
+    count = _WORDING[lang]["n_problems"].format(n=int(n_problems))
     joined = name + count if lang == "zh" else f"{name} {count}"
     return joined if display_width(joined) <= width else f"{wrap_label(name, width)}\n{count}"
 
