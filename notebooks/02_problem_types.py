@@ -16,8 +16,8 @@
 # %% [markdown]
 # # 02 · 问题类型 / Problem types
 #
-# 每个问题按 `data/codebook.yaml` 的九个类型编码：关键词规则给出证据，监督学习模型（jieba 分词 + TF-IDF +
-# 线性模型，用 `data/labels/problems.csv` 的人工编码训练）给出判断。
+# 每个问题按 `src/compare/resources/codebook.yaml` 的九个类型编码：关键词规则给出证据，监督学习模型（jieba 分词 + TF-IDF +
+# 线性模型，用 `src/compare/resources/labels/problems.csv` 的人工编码训练）给出判断。
 #
 # Every problem is coded into one of the nine types of the codebook, with the evidence shown (the build coded
 # them; this notebook reads its tables). Where hand labels exist for the corpus's problems, the classifier is

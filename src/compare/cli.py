@@ -362,7 +362,7 @@ def _add_label_commands(sub) -> None:
     le = sub.add_parser("labels-export", help="write the problems table as a sheet for hand coding")
     le.add_argument("out", type=Path, help="coding sheet, .xlsx or .csv")
     le.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
-    le.add_argument("--prefill", action="store_true", help="fill in the codes of data/labels/problems.csv")
+    le.add_argument("--prefill", action="store_true", help="fill in the codes of resources/labels/problems.csv")
     le.add_argument("--blind", action="store_true", help="for an independent coder: no codes, a 'clear' column")
     le.add_argument("--uncertain", type=int, default=None, metavar="N",
                     help="only the N problems the coder is least sure of (lowest confidence)")
@@ -371,7 +371,7 @@ def _add_label_commands(sub) -> None:
     li.add_argument("file", type=Path, help="the coded .xlsx or .csv")
     li.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
     li.add_argument("--out", type=Path, default=None, help="label file to write")
-    li.add_argument("--write", action="store_true", help="write to data/labels/problems.csv")
+    li.add_argument("--write", action="store_true", help="write to resources/labels/problems.csv")
     li.add_argument("--force", action="store_true", help="overwrite an existing label file")
     li.add_argument("--complete", action="store_true", help="every row must have a primary code")
     li.add_argument("--coder", default=None, help="a second (third …) coder: write problems_<NAME>.csv beside "
@@ -449,8 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--measures", action="store_true", help="code measure types (rules of the measure codebook)")
     c.add_argument("--agency", default=None, help="the unit the texts come from, e.g. 卫生健康局 (default: 民政)")
     c.set_defaults(func=cmd_classify)
-    t = sub.add_parser("train", help="fit the problem classifier on data/labels and write the shipped model")
-    t.add_argument("--labels", type=Path, default=None, help="label file (default data/labels/problems.csv)")
+    t = sub.add_parser("train", help="fit the problem classifier on resources/labels and write the shipped model")
+    t.add_argument("--labels", type=Path, default=None, help="label file (default resources/labels/problems.csv)")
     t.add_argument("--raw", type=Path, default=None, help="folder of reports (default data/raw)")
     t.add_argument("--out", type=Path, default=None, help="model file (default: inside the package)")
     t.add_argument("--no-eval", action="store_true", help="skip the leave-one-region-out evaluation")

@@ -7,7 +7,7 @@ the list of codes (a second sheet of the workbook, or ``<name>_codes.csv`` next 
 table: unknown codes, unknown ids, duplicate ids and malformed rows raise one :class:`LabelError` that
 lists *every* offending row — nothing is dropped silently.
 
-The label file format (``data/labels/problems.csv``) is
+The label file format (``resources/labels/problems.csv``) is
 ``problem_id, report_id, seq, title, primary_code, secondary_codes, rationale``, plus an optional ``clear``
 (yes/no: the coder found the item clear-cut); ``secondary_codes`` are joined by ``;`` (``；``, ``,``, ``，``,
 ``、`` and spaces are accepted when reading, as typed in Excel). A coding sheet's ``note`` column is read as
