@@ -121,8 +121,16 @@ def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
     clusters = built_clusters(results)  # notebook 02 shows the build's clusters where there are no hand labels
     assert len(clusters.assignments) == 75 and set(clusters.k) == {"kmeans", "agglomerative"}
     assert clusters.metrics_table().columns.tolist() == ["silhouette"] and len(clusters.terms("kmeans", 3))
-    figs = default_study().figures(results, "en", only=["05_measure_types"])
-    assert list(figs) == ["05_measure_types"]
+    from compare import study as study_module
+
+    drawn = []
+    draw = study_module.draw_figure
+    with pytest.MonkeyPatch.context() as mp:  # only the figures asked for are drawn, not those sharing a table
+        mp.setattr(study_module, "draw_figure", lambda res, name, *a, **k: drawn.append(name) or draw(res, name, *a, **k))
+        figs = default_study().figures(results, "en", only=["05_measure_types", "02_bars_type_by_region"])
+    assert list(figs) == drawn == ["02_bars_type_by_region", "05_measure_types"]
+    with pytest.raises(ValueError, match="no figure named 02_bars; the figures are 01_heatmap_region_type"):
+        default_study().figures(results, "en", only=["02_bars"])
     missing = []
     # where no build is, open_build computes instead and says so in one line
     corpus, results = default_study().open_build(Folders(config.RAW_DIR, province_build / "none", province_build),

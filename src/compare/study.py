@@ -207,18 +207,9 @@ class Study:
 
     def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh",
                 only: list[str] | None = None) -> dict[str, object]:
-        """The figures of :data:`FIGURES` drawn from ``results``; ``only`` draws just the named ones (and those
-        sharing their tables), which is quicker in a notebook that shows a few."""
-        if only is not None:
-            tables = {FIGURES[n][1] for n in only} | ({"recurring_types"} & set(results))
-            results = {k: v for k, v in results.items() if k in tables}
-        figs = make_figures(results, lang, **self.codebooks())
-        if only is not None:
-            import matplotlib.pyplot as plt
-
-            for name in [n for n in figs if n not in only]:
-                plt.close(figs.pop(name))
-        return figs
+        """The first page of each figure of :data:`FIGURES` drawn from ``results``; ``only`` draws just the
+        named ones, which is quicker in a notebook that shows a few."""
+        return make_figures(results, lang, only=only, **self.codebooks())
 
     def open_build(self, folders: Folders, unit: str = DEFAULT_BY, note=print,
                    analyses: bool = True) -> tuple[object, dict[str, pd.DataFrame]]:
@@ -576,21 +567,26 @@ def draw_figure(results: dict[str, pd.DataFrame], name: str, lang: str = "zh", p
 
 
 def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh", codebook=None,
-                 measure_codebook=None) -> dict[str, object]:
-    """Draw the first page of every figure of :data:`FIGURES` from :func:`run_analyses` output, in one language
-    (the build draws every page: :func:`figure_pages`, :func:`draw_figure`).
+                 measure_codebook=None, only: list[str] | None = None) -> dict[str, object]:
+    """Draw the first page of every figure of :data:`FIGURES` (or of those named in ``only``) from
+    :func:`run_analyses` output, in one language (the build draws every page: :func:`figure_pages`,
+    :func:`draw_figure`).
 
     Returns
     -------
     dict of str to matplotlib.figure.Figure
-        Keyed by the figure's stable file name (without language suffix).
+        Keyed by the figure's stable file name (without language suffix), in the order of :data:`FIGURES`; a
+        figure whose table is missing or empty is left out.
     """
     from .codebook import load_codebook
 
+    unknown = sorted(set(only or ()) - set(FIGURES))
+    if unknown:
+        raise ValueError(f"no figure named {', '.join(unknown)}; the figures are {', '.join(FIGURES)}")
     books = {"codebook": codebook or load_codebook(config.CODEBOOK_PATH),
              "measure_codebook": measure_codebook or load_codebook(config.MEASURE_CODEBOOK_PATH)}
     return {name: draw_figure(results, name, lang, 1, **books)
-            for name, page, _ in figure_pages(results) if page == 1}
+            for name, page, _ in figure_pages(results) if page == 1 and (only is None or name in only)}
 
 
 # --------------------------------------------------------------------------------------------- the default study
