@@ -18,7 +18,8 @@
 #
 # Which weaknesses recur across the bureaus and which are local, how concrete the claimed measures are, and
 # how long each step took. The tables are the build's (read, not recomputed); every one can be traced back to
-# the problems behind it.
+# the problems behind it. The charts are the build's too, every page (`folders.figures`); run by hand, the
+# notebook draws their first pages from the tables instead.
 
 # %%
 import pandas as pd
@@ -35,7 +36,8 @@ study = default_study()
 pd.set_option("display.max_colwidth", 60)
 corpus, results = study.open_build(folders)  # what the build wrote; computed only when there is no build
 figs = study.figures(results, lang="zh", only=["01_heatmap_region_type", "03_recurring_matrix",
-                                               "08_distinctive_terms", "06_concreteness", "07_timeline"])
+                                               "08_distinctive_terms", "06_concreteness", "07_timeline"],
+                     built=folders.figures)
 tc = results["type_counts"]
 unit, weighting = tc.attrs["unit"], tc.attrs["weighting"]
 largest = tc.drop_duplicates("region").sort_values("n_region", ascending=False, kind="stable").region.tolist()

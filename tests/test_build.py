@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from compare import config
 from compare.build import BuildError, build
@@ -131,6 +133,20 @@ def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
     assert list(figs) == drawn == ["02_bars_type_by_region", "05_measure_types"]
     with pytest.raises(ValueError, match="no figure named 02_bars; the figures are 01_heatmap_region_type"):
         default_study().figures(results, "en", only=["02_bars"])
+    # the build's pages where they are, in page order (p10 after p2), at a third of their pixels wide
+    built = province_build / "built-figures"
+    built.mkdir(exist_ok=True)
+    for page, width in ((1, 2400), (2, 1800), (10, 1200)):
+        Image.new("RGB", (width, 900), "white").save(built / f"07_timeline_p{page}_en.png")
+    drawn.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(study_module, "draw_figure", lambda res, name, *a, **k: drawn.append(name) or draw(res, name, *a, **k))
+        figs = default_study().figures(results, "en", only=["07_timeline", "05_measure_types"], built=built)
+    assert drawn == ["05_measure_types"] and list(figs) == ["05_measure_types", "07_timeline"]
+    assert [p.name for p in figs["07_timeline"].paths] == ["07_timeline_p1_en.png", "07_timeline_p2_en.png",
+                                                            "07_timeline_p10_en.png"]
+    assert [(i.width, Image.open(io.BytesIO(i.data)).size) for i in figs["07_timeline"].images()] == [
+        (800, (1200, 450)), (600, (900, 450)), (400, (600, 450))]
     missing = []
     # where no build is, open_build computes instead and says so in one line
     corpus, results = default_study().open_build(Folders(config.RAW_DIR, province_build / "none", province_build),

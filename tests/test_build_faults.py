@@ -6,9 +6,12 @@ folder, on copies of the bundled reports and on fixtures written here.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -19,12 +22,17 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
+from PIL import Image
 
 from compare import config
 
 pytestmark = pytest.mark.slow
 
 CLEAN_CACHE = {}
+#: The figures notebook 03 shows, in its order (one page each on the bundled reports).
+NB03_FIGURES = ["01_heatmap_region_type", "03_recurring_matrix", "08_distinctive_terms", "06_concreteness",
+                "07_timeline"]
+_PNG_RE = re.compile(r'<img[^>]+src="data:image/png;base64,([^"]+)"')
 
 
 def run_build(out: Path, raw: Path, cache: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -114,6 +122,12 @@ def test_a_build_killed_running_notebooks_redoes_them(raw, tmp_path):
                     "04_export_figures.html"]
     # notebook 04 exported into the build's folder, nothing into the project's figures/
     assert sorted(p.suffix for p in (out / "reports" / "export").rglob("*.png"))
+    # notebook 03 shows the build's figures (drawn before the kill, from these tables), each at half resolution
+    page = (out / "reports" / "03_compare_regions.html").read_text(encoding="utf-8")
+    shown = [Image.open(io.BytesIO(base64.b64decode(d))) for d in _PNG_RE.findall(page)]
+    built = [Image.open(out / "figures" / f"{name}_zh.png") for name in NB03_FIGURES]
+    assert [im.size for im in shown] == [((w + 1) // 2, (h + 1) // 2) for w, h in (im.size for im in built)]
+    assert all(a.tobytes() == b.reduce(2).tobytes() for a, b in zip(shown, built, strict=True))
 
 
 def test_a_deleted_or_changed_output_is_redone_and_nothing_else(raw, clean, tmp_path):

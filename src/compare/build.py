@@ -379,11 +379,12 @@ def _run_notebook(nb_path: Path, out: Path, timeout: int, env: dict) -> Path:
 
 
 def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 600, progress: bool | None = None,
-                      jobs: int | None = 1, notebooks: list[Path] | None = None) -> list[Path]:
+                      jobs: int | None = 1, notebooks: list[Path] | None = None, figures=None) -> list[Path]:
     """Execute the notebooks (each in a fresh kernel) and write them as HTML into ``out_dir``.
 
     The kernels are told the folders through the environment (:class:`compare.study.Folders`): ``raw`` the
-    reports, ``out`` the build's tables, ``export`` where notebook 04 writes. With ``jobs`` > 1 that many
+    reports, ``out`` the build's tables, ``export`` where notebook 04 writes, ``figures`` the build's figures
+    drawn from those tables (notebook 03 shows them; None: it draws its own). With ``jobs`` > 1 that many
     notebooks run at once. Each notebook is executed once and written twice (:func:`export_html`):
     ``out_dir/NN_name.html`` in full and ``out_dir/reader/NN_name.html`` without code. Returns the full HTML
     files in notebook order.
@@ -391,14 +392,15 @@ def execute_notebooks(out_dir, raw=None, out=None, export=None, timeout: int = 6
     from concurrent.futures import ThreadPoolExecutor
 
     from .runner import progress_bar, resolve_jobs
-    from .study import ENV_EXPORT, ENV_OUT, ENV_RAW
+    from .study import ENV_EXPORT, ENV_FIGURES, ENV_OUT, ENV_RAW
 
     books = notebooks if notebooks is not None else sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
     out_dir = Path(out_dir)
     env = dict(os.environ)
     # absolute: a kernel runs in its notebook's folder, where a relative --raw would name another folder
-    env.update({k: str(Path(v).resolve()) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export))
-                if v is not None})
+    env.pop(ENV_FIGURES, None)  # figures of another build are not these tables' figures
+    env.update({k: str(Path(v).resolve()) for k, v in ((ENV_RAW, raw), (ENV_OUT, out), (ENV_EXPORT, export),
+                                                       (ENV_FIGURES, figures)) if v is not None})
     env["COMPARE_PROGRESS"] = "0"  # an executed report is read, not watched: no progress bars in it
     # the kernels import this very package (a relative PYTHONPATH would name another folder from theirs)
     env["PYTHONPATH"] = os.pathsep.join([str(config.PACKAGE_DIR.parent),
@@ -572,7 +574,8 @@ class _BuildState:
         with self.stage("notebooks"):
             execute_notebooks(self.staging.folder("reports"), raw=self.raw, out=self.layout.tables,
                               export=self.staging.folder("reports") / "export", jobs=jobs, progress=progress,
-                              notebooks=self.study.notebooks())
+                              notebooks=self.study.notebooks(),
+                              figures=self.layout.figures if self.done.get("figures") == self.stamps["figures"] else None)
             self._commit("reports")
 
     def _summary(self, ok: bool, total: float | None = None) -> dict:

@@ -9,6 +9,7 @@ calls on the default study, for interactive use.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,8 @@ SOURCE = {
 
 #: Environment variables through which the build tells the notebooks what to read and where to write.
 ENV_RAW, ENV_OUT, ENV_EXPORT = "COMPARE_RAW", "COMPARE_OUT", "COMPARE_EXPORT"
+#: Set by the build only when the figures in that folder are its own, drawn from the tables in ``COMPARE_OUT``.
+ENV_FIGURES = "COMPARE_FIGURES"
 #: The unit the build and the study compare by unless told otherwise (``build --by``; :func:`compare.analysis.units`).
 DEFAULT_BY = "place"
 #: What ``build --by`` offers besides a column of the reports (:data:`compare.analysis.UNITS`).
@@ -69,19 +72,22 @@ ANALYSES_META = "analyses.json"
 
 @dataclass
 class Folders:
-    """The folders a notebook works with: the reports, the build's output, and where an export goes."""
+    """The folders a notebook works with: the reports, the build's output, where an export goes, and the
+    build's figures (None: not known to be drawn from these tables, so a notebook draws its own)."""
 
     raw: Path
     out: Path
     export: Path
+    figures: Path | None = None
 
     @classmethod
     def from_env(cls) -> Folders:
-        """The folders the build passed (``COMPARE_RAW``/``COMPARE_OUT``/``COMPARE_EXPORT``), else the project's."""
+        """The folders the build passed (``COMPARE_RAW``/``OUT``/``EXPORT``/``FIGURES``), else the project's."""
         raw = Path(os.environ.get(ENV_RAW) or config.RAW_DIR)
         out = Path(os.environ.get(ENV_OUT) or config.PROCESSED_DIR)
         export = Path(os.environ.get(ENV_EXPORT) or out / "export")
-        return cls(raw, out, export)
+        figures = os.environ.get(ENV_FIGURES)
+        return cls(raw, out, export, Path(figures) if figures else None)
 
 
 @dataclass
@@ -205,11 +211,20 @@ class Study:
             df.attrs.update(unit=unit, weighting=weighting)
         return out
 
-    def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh",
-                only: list[str] | None = None) -> dict[str, object]:
+    def figures(self, results: dict[str, pd.DataFrame], lang: str = "zh", only: list[str] | None = None,
+                built: Path | None = None) -> dict[str, object]:
         """The first page of each figure of :data:`FIGURES` drawn from ``results``; ``only`` draws just the
-        named ones, which is quicker in a notebook that shows a few."""
-        return make_figures(results, lang, only=only, **self.codebooks())
+        named ones, which is quicker in a notebook that shows a few.
+
+        ``built``: the folder of the build's figures (``Folders.figures``). A figure whose PNG pages are there
+        is shown from them, every page (:class:`compare.views.FigurePages`), instead of drawn again.
+        """
+        from .views import FigurePages
+
+        names = _figure_names(only)
+        shown = {n: FigurePages(pages) for n in names if built is not None and (pages := built_pages(built, n, lang))}
+        drawn = make_figures(results, lang, only=[n for n in names if n not in shown], **self.codebooks())
+        return {n: shown.get(n, drawn.get(n)) for n in names if n in shown or n in drawn}
 
     def open_build(self, folders: Folders, unit: str = DEFAULT_BY, note=print,
                    analyses: bool = True) -> tuple[object, dict[str, pd.DataFrame]]:
@@ -512,6 +527,17 @@ def figure_file(name: str, page: int, pages: int, lang: str) -> str:
     return f"{name}_{lang}" if pages == 1 else f"{name}_p{page}_{lang}"
 
 
+def built_pages(folder: Path, name: str, lang: str) -> list[Path]:
+    """The PNG pages of figure ``name`` in ``lang`` that a build wrote into ``folder`` (:func:`figure_file`), in
+    page order; empty when there are none."""
+    one = Path(folder) / f"{figure_file(name, 1, 1, lang)}.png"
+    if one.is_file():
+        return [one]
+    pages = {int(m.group(1)): p for p in Path(folder).glob(f"{name}_p*_{lang}.png")
+             if (m := re.fullmatch(rf"{re.escape(name)}_p(\d+)_{lang}\.png", p.name))}
+    return [pages[k] for k in sorted(pages)]
+
+
 def figure_tables(results: dict[str, pd.DataFrame], name: str) -> dict[str, pd.DataFrame]:
     """The analysis tables figure ``name`` draws from (what a worker drawing it needs, no more)."""
     fn, table, _ = FIGURES[name]
@@ -580,13 +606,19 @@ def make_figures(results: dict[str, pd.DataFrame], lang: str = "zh", codebook=No
     """
     from .codebook import load_codebook
 
-    unknown = sorted(set(only or ()) - set(FIGURES))
-    if unknown:
-        raise ValueError(f"no figure named {', '.join(unknown)}; the figures are {', '.join(FIGURES)}")
+    names = _figure_names(only)
     books = {"codebook": codebook or load_codebook(config.CODEBOOK_PATH),
              "measure_codebook": measure_codebook or load_codebook(config.MEASURE_CODEBOOK_PATH)}
     return {name: draw_figure(results, name, lang, 1, **books)
-            for name, page, _ in figure_pages(results) if page == 1 and (only is None or name in only)}
+            for name, page, _ in figure_pages(results) if page == 1 and name in names}
+
+
+def _figure_names(only: list[str] | None) -> list[str]:
+    """The figures of :data:`FIGURES` named in ``only`` (None: all), in that order; a ValueError for another name."""
+    unknown = sorted(set(only or ()) - set(FIGURES))
+    if unknown:
+        raise ValueError(f"no figure named {', '.join(unknown)}; the figures are {', '.join(FIGURES)}")
+    return [n for n in FIGURES if only is None or n in only]
 
 
 # --------------------------------------------------------------------------------------------- the default study

@@ -10,6 +10,7 @@ an analysis; the functions take the tables the coding stage wrote (``problems`` 
   the model's top words as lists, not one packed ``evidence`` string.
 * :func:`styled` is a pandas Styler for any table: text cells left-aligned, wrapped (``white-space:
   pre-wrap``) within a maximum width and never cut, highlighted columns marked.
+* :class:`FigurePages` shows the PNG pages of a figure the build drew, instead of drawing it again.
 * :func:`save_view_xlsx` writes the same view as XLSX through :func:`compare.export.save_workbook` (atomic,
   reproducible): wrapped left-aligned cells, the terms in bold dark red as rich text inside the cell
   (``openpyxl.cell.rich_text.CellRichText``), every text cell formula-safe (:func:`compare.export.xlsx_text`).
@@ -30,6 +31,7 @@ from .export import save_workbook, xlsx_text
 from .names import code_label, display_width, region_label
 
 __all__ = [
+    "FigurePages",
     "MARK_STYLE",
     "TEXT_STYLE",
     "evidence_table",
@@ -348,3 +350,42 @@ def _column_widths(ws, df: pd.DataFrame, max_width: int) -> None:
         sample = [col, *df[col].iloc[:200].tolist()]
         widest = max(max((display_width(line) for line in str(v).split("\n")), default=0) for v in sample)
         ws.column_dimensions[get_column_letter(i)].width = min(widest + 2, max_width)
+
+
+class FigurePages:
+    """The pages of a figure the build drew (its 300-dpi PNGs), shown in a notebook one below the other.
+
+    Each page is shown at half its resolution (150 dpi) and at the width of a figure drawn inline (100 dpi),
+    so a notebook embeds a quarter of the pixels and shows what the files hold, without drawing the figure
+    again. ``paths`` are the files.
+    """
+
+    #: Screen pixels per 300-dpi pixel (an inline figure is drawn at 100 dpi) and the downscaling factor.
+    SHOWN, REDUCE = 1 / 3, 2
+
+    def __init__(self, paths: Sequence[str | Path]):
+        self.paths = [Path(p) for p in paths]
+
+    def __repr__(self) -> str:
+        return f"FigurePages({', '.join(p.name for p in self.paths)})"
+
+    def images(self) -> list:
+        """One ``IPython.display.Image`` a page."""
+        import io
+
+        from IPython.display import Image as Shown
+        from PIL import Image
+
+        out = []
+        for path in self.paths:
+            with Image.open(path) as im:
+                width = round(im.width * self.SHOWN)
+                buf = io.BytesIO()
+                im.reduce(self.REDUCE).save(buf, format="png")
+            out.append(Shown(data=buf.getvalue(), format="png", width=width))
+        return out
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(*self.images())
