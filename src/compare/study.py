@@ -455,7 +455,7 @@ def _units(reports: pd.DataFrame) -> dict:
 def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0,
                   unit: str = DEFAULT_BY, weighting: str = "pooled") -> dict[str, pd.DataFrame]:
     from . import analysis, similarity
-    from .cluster import cluster_problems, embed_problems
+    from .cluster import cluster_problems, embed_problems, embed_vectors
     from .tokens import problem_tokens
 
     reports = corpus.reports[corpus.reports.is_report]
@@ -486,7 +486,10 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
         assign = clusters.assignments.set_index("id")["kmeans"].reindex(problems.problem_id)
         out["recurring_themes"] = similarity.recurring_themes(problems, reports, assign.to_numpy(),
                                                               clusters.terms("kmeans", 6).to_dict(), **by)
-        pts = embed_problems(problems, seed=seed, tokenizer=tok)
+        ids = problems.problem_id.tolist()
+        # the map of the clusters' own LSA vectors when they are of these problems (the same TF-IDF and SVD)
+        pts = (embed_vectors(clusters.X, ids, seed=seed).rename(columns={"id": "problem_id"})
+               if clusters.assignments["id"].tolist() == ids else embed_problems(problems, seed=seed, tokenizer=tok))
         region = problems.report_id.astype(str).map(analysis.units(reports, unit).set_index("report_id").region)
         out["problem_map"] = pts.assign(primary_code=problems.primary_code.to_numpy(), region=region.to_numpy(),
                                         title=problems.title.to_numpy())
