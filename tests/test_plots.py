@@ -373,6 +373,25 @@ def test_pages_cover_the_largest_units_once(books):
                in t.get_text() for t in heat.findobj(matplotlib.text.Text))
 
 
+def _mesh(fig: Figure):
+    """The cells of a matrix page (one QuadMesh)."""
+    return next(c for c in fig.axes[0].collections if isinstance(c, matplotlib.collections.QuadMesh))
+
+
+def test_the_pages_of_a_matrix_share_one_colour_scale(books):
+    """A colour means the same share on every page: the top of the scale is the largest share among the units of
+    all pages, neither the page's own largest nor that of a unit left out."""
+    results = unit_tables(150, *books)
+    meshes = [_mesh(draw_figure(results, "01_heatmap_region_type", "en", page, *books)) for page in (1, 2, 3)]
+    assert [m.norm.vmax for m in meshes] == [pytest.approx(5 / 7)] * 3
+    # the pages' own largest shares differ: 9/13, 5/7 and 7/11 would have been three scales
+    assert [float(m.get_array().max()) for m in meshes] == pytest.approx([9 / 13, 5 / 7, 7 / 11])
+    counts = results["type_counts"]
+    assert counts.share_of_region.max() == pytest.approx(6 / 7)  # in one of the 15 units beyond the pages
+    flags = [_mesh(draw_figure(results, "06_concreteness", "en", page, *books)).norm.vmax for page in (1, 2, 3)]
+    assert flags == [1.0] * 3
+
+
 def test_max_pages_says_what_is_left_out(books):
     results = unit_tables(150, *books)
     fig = P.bars_type_by_region(results["type_counts"], codebook=books[0], page=2, max_pages=2, lang="en")

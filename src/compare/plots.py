@@ -208,6 +208,13 @@ def _top(regions: list, sizes: dict | None, k: int | None, page: int = 1,
     return _paginate(_ranked(regions, sizes), k, page, max_pages)
 
 
+def _on_pages(regions: list, sizes: dict | None, k: int | None, max_pages: int | None) -> list:
+    """The units on any page of :func:`_top` (those beyond ``max_pages`` pages left out)."""
+    if k is None or len(regions) <= k:
+        return list(regions)
+    return _ranked(regions, sizes)[: k * n_pages(len(regions), k, max_pages)]
+
+
 def _cap_units(df: pd.DataFrame, sizes: dict | None, max_units: int | None, page: int,
                max_pages: int | None = None) -> tuple[pd.DataFrame, list, Page | None]:
     """The rows of the units on page ``page`` (:func:`_top`), the units in page order, and the page."""
@@ -385,18 +392,20 @@ def heatmap_region_type(
     units = _unique(counts["region"])
     if len(units) <= WIDE_UNITS:
         return _heatmap_wide(counts, codes, labels, units, value, ax, lang, title, source, cmap)
-    shown, where = _clustered_page(counts, codes, units, value, max_units, page, max_pages)
+    shown, where, kept = _clustered_page(counts, codes, units, value, max_units, page, max_pages)
     shares = _pivot(counts, "code", value, codes, shown).T.astype(float)
     ns = _pivot(counts, "code", "n", codes, shown).T
     fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 2.9)))
     _unit_matrix(ax, shares, ns.map(lambda n: "" if pd.isna(n) else f"{int(n)}"), cmap,
                  _unit_names(shown, lang), [labels[c] for c in codes],
-                 axis_label(value if value in AXIS_LABELS else "share_of_region", lang))
+                 axis_label(value if value in AXIS_LABELS else "share_of_region", lang),
+                 vmax=_vmax(_pivot(counts, "code", value, codes, kept)))  # one scale for every page
     return _finish(fig, ax, title, source, note=_note(where, lang, "cluster"))
 
 
-def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> tuple[list, Page | None]:
-    """The units of page ``page``: the largest (``max_units * max_pages``), ordered by their profiles."""
+def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> tuple[list, Page | None, list]:
+    """The units of page ``page``: the largest (``max_units * max_pages``), ordered by their profiles; the page;
+    the units of every page."""
     kept = _ranked(units, _sizes(counts, "n_region"))
     if max_units is not None and max_pages:
         kept = kept[: max_units * max_pages]
@@ -404,7 +413,7 @@ def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> 
     shown, where = _paginate(kept, max_units, page, None)
     if where is not None:
         where = Page(where.number, where.of, where.k, len(units), len(units) - len(kept))
-    return shown, where
+    return shown, where, kept
 
 
 def _heatmap_wide(counts, codes, labels, regions, value, ax, lang, title, source, cmap) -> Figure:
@@ -461,10 +470,11 @@ def _cluster_order(units: list, profiles: pd.DataFrame) -> list:
 
 
 def _unit_matrix(ax, values: pd.DataFrame, texts: pd.DataFrame, cmap: str, rows: list[str], cols: list[str],
-                 bar_label: str) -> None:
-    """Units as rows × categories as columns: colour = share, each cell's text (small), names in 7 pt."""
+                 bar_label: str, vmax: float | None = None) -> None:
+    """Units as rows × categories as columns: colour = share, each cell's text (small), names in 7 pt.
+    ``vmax``: the top of the colour scale (the pages of one figure share it); None: the largest of ``values``."""
     colormap = colormaps[cmap].with_extremes(bad="#f0f0f0")
-    vmax = _vmax(values)
+    vmax = vmax if vmax is not None else _vmax(values)
     image = _cells(ax, values.to_numpy(dtype=float), colormap, vmax)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
@@ -965,6 +975,8 @@ def bars_concreteness(
 def _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang, title, source) -> Figure:
     """Many units: a row per unit (most measures first), a column per flag, the share printed in each cell."""
     sizes = _sizes(by_region, "n_measures")
+    paged = _pivot(by_region, "flag", "share", flags, _on_pages(_unique(by_region["region"]), sizes, max_units,
+                                                               max_pages))
     by_region, shown, where = _cap_units(by_region, sizes, max_units, page, max_pages)
     if where is None:
         shown = _ranked(shown, sizes)
@@ -973,7 +985,8 @@ def _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang,
              for r, name in zip(shown, _unit_names(shown, lang), strict=True)]
     fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 3.0)))
     _unit_matrix(ax, shares, shares.map(lambda v: "" if pd.isna(v) else _pct(v)), "Greens", names,
-                 [flag_label(f, lang) for f in flags], axis_label("share_measures", lang))
+                 [flag_label(f, lang) for f in flags], axis_label("share_measures", lang),
+                 vmax=_vmax(paged))  # one scale for every page
     return _finish(fig, ax, title, source, note=_note(where, lang, "measures"))
 
 
