@@ -180,10 +180,10 @@ def notebook_03(browser, lab):
     _wait(browser, lambda: browser.execute_script(
         "const a = window.jupyterapp; const w = a && a.shell.currentWidget;"
         "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
-        " && w.content && w.content.widgets.length);"), 120, "the notebook and its kernel")
+        " && w.content && w.content.widgets.length);"), 300, "the notebook and its kernel")
     _wait(browser, lambda: browser.execute_script(
         "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle';"),
-          120, "an idle kernel")
+          300, "an idle kernel")
     browser.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells');")
     try:
         _wait(browser, lambda: _all_ran(browser.execute_script(_PROMPTS_JS)), RUN_SECONDS, "every cell to run",
