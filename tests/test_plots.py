@@ -378,9 +378,9 @@ def _mesh(fig: Figure):
     return next(c for c in fig.axes[0].collections if isinstance(c, matplotlib.collections.QuadMesh))
 
 
-def test_the_pages_of_a_matrix_share_one_colour_scale(books):
-    """A colour means the same share on every page: the top of the scale is the largest share among the units of
-    all pages, neither the page's own largest nor that of a unit left out."""
+def test_the_pages_of_a_matrix_share_one_scale(books):
+    """A colour (a dot size) means the same share (count) on every page: the top of the scale is the largest among
+    the units of all pages, neither the page's own largest nor that of a unit left out."""
     results = unit_tables(150, *books)
     meshes = [_mesh(draw_figure(results, "01_heatmap_region_type", "en", page, *books)) for page in (1, 2, 3)]
     assert [m.norm.vmax for m in meshes] == [pytest.approx(5 / 7)] * 3
@@ -390,6 +390,14 @@ def test_the_pages_of_a_matrix_share_one_colour_scale(books):
     assert counts.share_of_region.max() == pytest.approx(6 / 7)  # in one of the 15 units beyond the pages
     flags = [_mesh(draw_figure(results, "06_concreteness", "en", page, *books)).norm.vmax for page in (1, 2, 3)]
     assert flags == [1.0] * 3
+    # the recurring matrix: one dot size for a count on every page (120 points² for the largest count of the 90
+    # units on its pages, 40 problems; the pages' own largest counts are 40, 28 and 20)
+    largest = []
+    for page in (1, 2, 3):
+        fig = draw_figure(results, "03_recurring_matrix", "en", page, *books)
+        dots = np.concatenate([c.get_sizes() for c in fig.axes[0].collections if len(c.get_sizes())])
+        largest.append(float(dots.max()))
+    assert largest == pytest.approx([120.0, 120.0 * 28 / 40, 120.0 * 20 / 40])
 
 
 def test_max_pages_says_what_is_left_out(books):

@@ -769,10 +769,11 @@ def recurring_matrix(
         raise ValueError("recurring_matrix: no codes to draw")
     every = _unique(counts["region"])
     covered = (_pivot(counts, "code", "n", codes, every).fillna(0) > 0).sum(axis=1)
+    paged = _pivot(counts, "code", "n", codes, _on_pages(every, _sizes(counts, "n_region"), max_units, max_pages))
+    max_n = max(int(paged.fillna(0).to_numpy().max()), 1)  # one dot size for a count on every page
     counts, regions, where = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, max_pages)
     colors, labels = _category_style(codes, codebook, lang)
     ns = _pivot(counts, "code", "n", codes, regions).fillna(0).astype(int)
-    max_n = max(int(ns.to_numpy().max()), 1)
     many = len(regions) > WIDE_UNITS
     if many:
         max_size = min(max_size, 120.0)
