@@ -215,6 +215,15 @@ def _on_pages(regions: list, sizes: dict | None, k: int | None, max_pages: int |
     return _ranked(regions, sizes)[: k * n_pages(len(regions), k, max_pages)]
 
 
+def _scale_top(df: pd.DataFrame, row: str, value: str, rows: Sequence, size: str, max_units: int | None,
+               max_pages: int | None) -> float:
+    """The top of a scale every page of a figure shares: the largest ``value`` among the units of all its pages
+    (ranked by ``size``, :func:`_on_pages`), so a colour or a dot size means the same on each; 1 when none is
+    positive. Each page taking its own largest made one colour mean another share on every page."""
+    units = _on_pages(_unique(df["region"]), _sizes(df, size), max_units, max_pages)
+    return _vmax(_pivot(df, row, value, rows, units))
+
+
 def _cap_units(df: pd.DataFrame, sizes: dict | None, max_units: int | None, page: int,
                max_pages: int | None = None) -> tuple[pd.DataFrame, list, Page | None]:
     """The rows of the units on page ``page`` (:func:`_top`), the units in page order, and the page."""
@@ -392,20 +401,19 @@ def heatmap_region_type(
     units = _unique(counts["region"])
     if len(units) <= WIDE_UNITS:
         return _heatmap_wide(counts, codes, labels, units, value, ax, lang, title, source, cmap)
-    shown, where, kept = _clustered_page(counts, codes, units, value, max_units, page, max_pages)
+    shown, where = _clustered_page(counts, codes, units, value, max_units, page, max_pages)
     shares = _pivot(counts, "code", value, codes, shown).T.astype(float)
     ns = _pivot(counts, "code", "n", codes, shown).T
     fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 2.9)))
     _unit_matrix(ax, shares, ns.map(lambda n: "" if pd.isna(n) else f"{int(n)}"), cmap,
                  _unit_names(shown, lang), [labels[c] for c in codes],
                  axis_label(value if value in AXIS_LABELS else "share_of_region", lang),
-                 vmax=_vmax(_pivot(counts, "code", value, codes, kept)))  # one scale for every page
+                 vmax=_scale_top(counts, "code", value, codes, "n_region", max_units, max_pages))
     return _finish(fig, ax, title, source, note=_note(where, lang, "cluster"))
 
 
-def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> tuple[list, Page | None, list]:
-    """The units of page ``page``: the largest (``max_units * max_pages``), ordered by their profiles; the page;
-    the units of every page."""
+def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> tuple[list, Page | None]:
+    """The units of page ``page``: the largest (``max_units * max_pages``), ordered by their profiles."""
     kept = _ranked(units, _sizes(counts, "n_region"))
     if max_units is not None and max_pages:
         kept = kept[: max_units * max_pages]
@@ -413,7 +421,7 @@ def _clustered_page(counts, codes, units, value, max_units, page, max_pages) -> 
     shown, where = _paginate(kept, max_units, page, None)
     if where is not None:
         where = Page(where.number, where.of, where.k, len(units), len(units) - len(kept))
-    return shown, where, kept
+    return shown, where
 
 
 def _heatmap_wide(counts, codes, labels, regions, value, ax, lang, title, source, cmap) -> Figure:
@@ -769,8 +777,7 @@ def recurring_matrix(
         raise ValueError("recurring_matrix: no codes to draw")
     every = _unique(counts["region"])
     covered = (_pivot(counts, "code", "n", codes, every).fillna(0) > 0).sum(axis=1)
-    paged = _pivot(counts, "code", "n", codes, _on_pages(every, _sizes(counts, "n_region"), max_units, max_pages))
-    max_n = max(int(paged.fillna(0).to_numpy().max()), 1)  # one dot size for a count on every page
+    max_n = _scale_top(counts, "code", "n", codes, "n_region", max_units, max_pages)  # one dot size on every page
     counts, regions, where = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, max_pages)
     colors, labels = _category_style(codes, codebook, lang)
     ns = _pivot(counts, "code", "n", codes, regions).fillna(0).astype(int)
@@ -976,8 +983,7 @@ def bars_concreteness(
 def _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang, title, source) -> Figure:
     """Many units: a row per unit (most measures first), a column per flag, the share printed in each cell."""
     sizes = _sizes(by_region, "n_measures")
-    paged = _pivot(by_region, "flag", "share", flags, _on_pages(_unique(by_region["region"]), sizes, max_units,
-                                                               max_pages))
+    vmax = _scale_top(by_region, "flag", "share", flags, "n_measures", max_units, max_pages)
     by_region, shown, where = _cap_units(by_region, sizes, max_units, page, max_pages)
     if where is None:
         shown = _ranked(shown, sizes)
@@ -987,7 +993,7 @@ def _concreteness_matrix(by_region, flags, max_units, page, max_pages, ax, lang,
     fig, ax = _new_figure(ax, (8.0, max(3.4, 0.19 * len(shown) + 3.0)))
     _unit_matrix(ax, shares, shares.map(lambda v: "" if pd.isna(v) else _pct(v)), "Greens", names,
                  [flag_label(f, lang) for f in flags], axis_label("share_measures", lang),
-                 vmax=_vmax(paged))  # one scale for every page
+                 vmax=vmax)
     return _finish(fig, ax, title, source, note=_note(where, lang, "measures"))
 
 
