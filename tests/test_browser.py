@@ -100,6 +100,10 @@ def browser(tmp_path_factory):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(120)
+    # A headless window never has the focus (document.hasFocus() is false), so JupyterLab's focus tracker never
+    # makes the opened notebook its current widget, and the notebook commands act on nothing. Chromium's focus
+    # emulation gives the page the focus a user's window has.
+    driver.execute_cdp_cmd("Emulation.setFocusEmulationEnabled", {"enabled": True})
     yield driver
     driver.quit()
 
