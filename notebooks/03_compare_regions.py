@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -63,15 +65,12 @@ figs["01_heatmap_region_type"]
 # with their intervals, a χ² test (Fisher's exact test where an expected count is under 5, flagged `small`) and
 # the adjusted standardized residual (beyond ±1.96: over- or under-represented); the terms by keyness
 # (log-likelihood G², positive and negative, place names of the corpus left out); and the concreteness of the
-# measures. Here the two largest units, then the largest against the rest.
+# measures. Here the two largest units, then the largest against the rest. The numbers behind the table are
+# `pair.types` and `pair.measures` (counts, shares, interval bounds), and `pair.table()` is the table shown.
 
 # %%
 pair = study.compare(corpus, largest[0], largest[1] if len(largest) > 1 else None, unit=unit, results=results)
-print(pair.summary())
-
-# %%
-styled(pair.types[["name_zh", "n_a", "share_a", "low_a", "high_a", "n_b", "share_b", "low_b", "high_b", "test",
-                   "p", "residual", "small"]].round(3))
+pair
 
 # %%
 rest = study.compare(corpus, largest[0], unit=unit, results=results)

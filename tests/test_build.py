@@ -107,6 +107,26 @@ def test_cli_compare_prints_types_terms_and_measures(province_build, capsys):
     assert "no unit '鼓楼区'" in capsys.readouterr().err
 
 
+def test_a_comparison_shows_in_a_notebook_as_an_html_table(province_build):
+    """Notebook 03 shows a comparison as HTML: a proportional font cannot line up the terminal's columns, and
+    the terminal summary cuts labels to 24 columns (仅表态（加强、提高、学 …)."""
+    from compare.study import Folders, Study
+
+    study = Study.resolve()
+    corpus, results = study.open_build(Folders(config.RAW_DIR, province_build, province_build / "x"))
+    pair = study.compare(corpus, "许昌市", "海珠区", unit="place", results=results)
+    table = pair.table()
+    assert list(table.columns) == ["of", "label", "a", "b", "test", "p", "residual", "small"]
+    assert (table["of"] == "problems").sum() == 9 and (table["of"] == "measures").sum() == 7
+    party = table.set_index("label").loc["党的建设"]
+    assert (party.a, party.b, party.test, party.small) == ("8/39 21% [11%–36%]", "6/26 23% [11%–42%]", "chi2", False)
+    html = pair._repr_html_()
+    assert html.startswith("<p>许昌市  vs  海珠区（广州市）  (unit: place; problems 39 vs 26, pooled)</p>")
+    assert "<table" in html and "仅表态（加强、提高、学习等）" in html and "8/39 21% [11%–36%]" in html
+    assert "terms positive (G²): " in html and "&lt; 5" in html
+    assert "仅表态（加强、提高、学习等）" not in pair.summary()  # the terminal's column of 24 cuts it
+
+
 def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
     from compare.study import Folders, built_clusters, default_study, read_analyses
 

@@ -376,30 +376,62 @@ class Comparison:
     terms: pd.DataFrame
     measures: pd.DataFrame
 
-    def summary(self, lang: str = "zh", k: int = 8) -> str:
-        """A readable summary: the sides, the overall test, the types and flags that differ, the key terms."""
-        rest = f"{len(self.b)} other units" if len(self.b) > 3 else " + ".join(self.b)
-        o = self.types.attrs.get("overall", {})
-        lines = [f"{' + '.join(self.a)}  vs  {rest}  (unit: {self.unit}; problems {self.types.total_a.iat[0]}"
-                 f" vs {self.types.total_b.iat[0]}, pooled)",
-                 f"types overall: chi2 = {o.get('chi2', float('nan')):.2f}, dof {o.get('dof', 0)}, "
-                 f"p = {o.get('p', float('nan')):.3g}, cells with expected < 5: {o.get('small_cells', 0):.0%}"]
+    def table(self, lang: str = "zh") -> pd.DataFrame:
+        """The rows of the comparison: every type with problems on either side (``of`` = "problems"), then every
+        concreteness flag (``of`` = "measures"); ``a`` and ``b`` as "n/total share [95 % interval]"."""
         from .analysis import CONCRETENESS_FLAGS
 
-        name = "name_zh" if lang == "zh" else "name_en"
-        head = f"{'a':>22}{'b':>22}{'test':>8}{'p':>8}{'resid':>7}"
-        lines.append(_pad("types (of problems)", 24) + head)
-        for r in self.types[(self.types.n_a + self.types.n_b) > 0].itertuples():
-            lines.append(_row(getattr(r, name), r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
-        lines.append(_pad("flags (of measures)", 24) + head)
-        for r in self.measures.itertuples():
-            flag = CONCRETENESS_FLAGS[r.flag][0 if lang == "zh" else 1]
-            lines.append(_row(flag, r) + f"{r.residual:>7.2f}{'  small' if r.small else ''}")
+        types = self.types[(self.types.n_a + self.types.n_b) > 0]
+        labels = [*types["name_zh" if lang == "zh" else "name_en"],
+                  *(CONCRETENESS_FLAGS[f][0 if lang == "zh" else 1] for f in self.measures["flag"])]
+        rows = pd.concat([types, self.measures], ignore_index=True)
+        return pd.DataFrame({
+            "of": ["problems"] * len(types) + ["measures"] * len(self.measures), "label": labels,
+            "a": [_share(r.n_a, r.total_a, r.low_a, r.high_a) for r in rows.itertuples()],
+            "b": [_share(r.n_b, r.total_b, r.low_b, r.high_b) for r in rows.itertuples()],
+            "test": rows["test"].fillna("-").replace("", "-"), "p": rows["p"], "residual": rows["residual"],
+            "small": rows["small"].astype(bool)})
+
+    def _heading(self) -> list[str]:
+        rest = f"{len(self.b)} other units" if len(self.b) > 3 else " + ".join(self.b)
+        o = self.types.attrs.get("overall", {})
+        return [f"{' + '.join(self.a)}  vs  {rest}  (unit: {self.unit}; problems {self.types.total_a.iat[0]}"
+                f" vs {self.types.total_b.iat[0]}, pooled)",
+                f"types overall: chi2 = {o.get('chi2', float('nan')):.2f}, dof {o.get('dof', 0)}, "
+                f"p = {o.get('p', float('nan')):.3g}, cells with expected < 5: {o.get('small_cells', 0):.0%}"]
+
+    def _terms(self, k: int) -> list[str]:
+        lines = []
         for direction in ("positive", "negative"):
             t = self.terms[self.terms["direction"] == direction].head(k) if "direction" in self.terms else self.terms
             lines.append(f"terms {direction} (G²): " + ("、".join(f"{x.term} {x.score:+.1f}" for x in t.itertuples())
                                                         or "-"))
-        return "\n".join(lines)
+        return lines
+
+    def summary(self, lang: str = "zh", k: int = 8) -> str:
+        """A summary for a terminal: the sides, the overall test, the types and flags (:meth:`table`), the key
+        terms. Its columns line up where a CJK character takes two columns; a notebook shows the HTML of
+        the same rows instead (``_repr_html_``)."""
+        lines = self._heading()
+        head = f"{'a':>22}{'b':>22}{'test':>8}{'p':>8}{'resid':>7}"
+        table = self.table(lang)
+        for of in ("problems", "measures"):
+            lines.append(_pad("types (of problems)" if of == "problems" else "flags (of measures)", 24) + head)
+            lines += [_pad(f"  {r.label}", 24) + f"{r.a:>22}{r.b:>22}{r.test:>8}{r.p:>8.3f}{r.residual:>7.2f}"
+                      f"{'  small' if r.small else ''}" for r in table[table["of"] == of].itertuples()]
+        return "\n".join(lines + self._terms(k))
+
+    def _repr_html_(self, lang: str = "zh", k: int = 8) -> str:
+        """The comparison in a notebook: the heading, the rows of :meth:`table` as an HTML table, the terms."""
+        from html import escape
+
+        from .views import styled
+
+        def paragraphs(lines: list[str]) -> str:
+            return "".join(f"<p>{escape(x)}</p>" for x in lines)
+
+        return (paragraphs(self._heading())
+                + styled(self.table(lang).round({"p": 3, "residual": 2})).to_html() + paragraphs(self._terms(k)))
 
 
 def _share(n: int, total: int, low: float, high: float) -> str:
@@ -413,12 +445,6 @@ def _pad(text: str, width: int) -> str:
     while display_width(text) > width:
         text = text[:-1]
     return text + " " * (width - display_width(text))
-
-
-def _row(label: str, r) -> str:
-    """One line of :meth:`Comparison.summary`: the label, both shares with their intervals, the test and p."""
-    return (_pad(f"  {label}", 24) + f"{_share(r.n_a, r.total_a, r.low_a, r.high_a):>22}"
-            f"{_share(r.n_b, r.total_b, r.low_b, r.high_b):>22}{r.test or '-':>8}{r.p:>8.3f}")
 
 
 def read_analyses(folder) -> dict[str, pd.DataFrame]:
