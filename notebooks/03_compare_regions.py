@@ -74,7 +74,7 @@ pair
 
 # %%
 rest = study.compare(corpus, largest[0], unit=unit, results=results)
-rest.terms.groupby("direction").head(8)
+styled(rest.terms.groupby("direction").head(8)).format({"score": "{:+.1f}", "p": "{:.1e}"})
 
 # %% [markdown]
 # ## 反复出现的问题 / Recurring weaknesses
@@ -90,7 +90,7 @@ figs["03_recurring_matrix"]
 
 # %%
 themes = results.get("recurring_themes", pd.DataFrame(columns=["terms", "n_regions", "n_problems"]))
-themes[["terms", "n_regions", "n_problems", *[u for u in largest[:3] if u in themes]]].head(8)
+styled(themes[["terms", "n_regions", "n_problems", *[u for u in largest[:3] if u in themes]]].head(8))
 
 # %% [markdown]
 # ## 一地特有的问题 / Distinctive terms
@@ -110,7 +110,7 @@ styled(results["similar_pairs"][["similarity", "region_a", "title_a", "region_b"
 # Measures copied between problems (cosine of character n-grams, or containment of one in the other ≥ 0.8).
 
 # %%
-results["recycled_text"][["similarity", "scope", "measure_id_a", "measure_id_b", "text_a"]].head(10)
+styled(results["recycled_text"][["similarity", "scope", "measure_id_a", "measure_id_b", "text_a"]].head(10))
 
 # %% [markdown]
 # ## 措施有多具体 / How concrete are the measures?
@@ -122,8 +122,8 @@ figs["06_concreteness"]
 # ## 时间线 / Timeline
 
 # %%
-results["timeline"][["region", "inspection_start", "inspection_end", "feedback_date", "published_date",
-                      "inspection_days", "to_feedback_days", "to_publication_days"]].head(20)
+styled(results["timeline"][["region", "inspection_start", "inspection_end", "feedback_date", "published_date",
+                             "inspection_days", "to_feedback_days", "to_publication_days"]].head(20))
 
 # %%
 figs["07_timeline"]

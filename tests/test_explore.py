@@ -109,6 +109,14 @@ def test_styled_wraps_left_aligns_marks_and_never_cuts(small, codebook):
     assert "&lt;i&gt;x&lt;/i&gt;" in plain and "1.235" in plain and "<mark>" not in plain
 
 
+def test_styled_shows_dates_as_dates_and_times_as_times():
+    days = pd.to_datetime(pd.Series(["2024-03-01", None, "2024-12-31"]))
+    stamps = pd.to_datetime(pd.Series(["2024-03-01 09:30", "2024-03-02 00:00", None]))
+    page = views.styled(pd.DataFrame({"feedback_date": days, "seen": stamps})).to_html()
+    assert ">2024-03-01<" in page and ">2024-12-31<" in page and "2024-03-01 00:00:00" not in page
+    assert "2024-03-01 09:30:00" in page and "2024-03-02 00:00:00" in page  # a time of day stays
+
+
 def test_the_xlsx_view_keeps_wrap_alignment_terms_and_formula_safety(small, codebook, tmp_path):
     from openpyxl import load_workbook
     from openpyxl.cell.rich_text import CellRichText, TextBlock

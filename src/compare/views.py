@@ -245,6 +245,9 @@ def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None
     text_cols = [c for c in shown.columns if _is_text(shown[c])]
     plain = [c for c in text_cols if c not in marks and c not in html_columns]
     sty = shown.style.format(precision=precision, na_rep="")
+    days = [c for c in shown.columns if _is_days(shown[c])]
+    if days:  # dates without a time of day read as dates, not as "2024-03-01 00:00:00"
+        sty = sty.format("{:%Y-%m-%d}", na_rep="", subset=days)
     if plain:
         sty = sty.format(escape="html", na_rep="", subset=plain)
     props = "; ".join(f"{k}: {v}" for k, v in {**TEXT_STYLE, "max-width": max_width, "min-width": min_width}.items())
@@ -256,6 +259,14 @@ def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None
         {"selector": "mark", "props": MARK_STYLE},
     ], overwrite=False)
     return sty if index else sty.hide(axis="index")
+
+
+def _is_days(col: pd.Series) -> bool:
+    """A datetime column whose every value falls on midnight (a date)."""
+    if not pd.api.types.is_datetime64_any_dtype(col):
+        return False
+    known = col.dropna()
+    return bool((known == known.dt.normalize()).all())
 
 
 def _highlight_cell(text, terms) -> str:
