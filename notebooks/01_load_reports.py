@@ -29,6 +29,7 @@ import pandas as pd
 from IPython.display import display
 
 from compare.study import Folders, default_study
+from compare.views import styled
 
 folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
 study = default_study()
@@ -39,13 +40,18 @@ corpus
 
 # %% [markdown]
 # ## 通报 / Reports
-# Metadata parsed from each report: issuer, place (told apart by its admin code; `region_label` is unique),
-# inspection body and the dates (ISO; `YYYY-MM` when the report gives only a month).
+# Metadata parsed from each report: the issuer and the place (told apart by its admin code; `region_label` is
+# unique), then the inspection body, the dates (ISO; `YYYY-MM` when the report gives only a month) and what the
+# report holds. At most 30 reports are shown here; every one is in `corpus.reports` (and the build's `reports.csv`).
 
 # %%
-corpus.reports[["report_id", "issuer", "region_label", "city", "province", "adcode", "admin_level",
-                "inspection_body", "inspection_start", "inspection_end", "feedback_date", "published_date",
-                "n_problems", "n_measures", "is_report", "n_warnings"]]
+SHOW = 30
+if len(corpus.reports) > SHOW:
+    print(f"{len(corpus.reports)} reports, the first {SHOW} shown")
+first = corpus.reports.head(SHOW)
+display(styled(first[["report_id", "issuer", "region_label", "city", "province", "adcode", "admin_level"]]))
+styled(first[["report_id", "inspection_body", "inspection_start", "inspection_end", "feedback_date",
+              "published_date", "n_problems", "n_measures", "is_report", "n_warnings"]])
 
 # %% [markdown]
 # ## 问题与措施 / Problems and measures
@@ -55,11 +61,11 @@ corpus.reports[["report_id", "issuer", "region_label", "city", "province", "adco
 # %%
 largest = corpus.problems.report_id.value_counts().index[0]
 print(largest, corpus.reports.set_index("report_id").at[largest, "region_label"])
-corpus.problems.loc[corpus.problems.report_id == largest, ["problem_id", "label", "aspect", "theme", "title",
-                                                            "n_measures"]].head(12)
+styled(corpus.problems.loc[corpus.problems.report_id == largest, ["problem_id", "label", "aspect", "theme",
+                                                                   "title", "n_measures"]].head(12))
 
 # %%
-corpus.measures.loc[corpus.measures.report_id == largest, ["measure_id", "label", "sub_area", "text"]].head(8)
+styled(corpus.measures.loc[corpus.measures.report_id == largest, ["measure_id", "label", "sub_area", "text"]].head(8))
 
 # %% [markdown]
 # ## 提及 / Mentions
@@ -67,7 +73,7 @@ corpus.measures.loc[corpus.measures.report_id == largest, ["measure_id", "label"
 # how many of each kind, and in how many reports.
 
 # %%
-corpus.mentions.groupby("kind").agg(mentions=("text", "size"), reports=("report_id", "nunique"))
+styled(corpus.mentions.groupby("kind").agg(mentions=("text", "size"), reports=("report_id", "nunique")).reset_index())
 
 # %% [markdown]
 # ## 不丢一个字 / Nothing is lost
@@ -77,7 +83,8 @@ corpus.mentions.groupby("kind").agg(mentions=("text", "size"), reports=("report_
 
 # %%
 spans = corpus.spans.assign(chars=corpus.spans.end - corpus.spans.start)
-spans.groupby("kind").agg(spans=("chars", "size"), chars=("chars", "sum"), reports=("report_id", "nunique"))
+styled(spans.groupby("kind").agg(spans=("chars", "size"), chars=("chars", "sum"),
+                                 reports=("report_id", "nunique")).reset_index())
 
 # %%
 shown = corpus.measures.iloc[0]
@@ -95,10 +102,10 @@ print("original: ", corpus.text(shown.report_id, shown.start, shown.end, raw=Tru
 # build's own errors first, then a demonstration: one report of the corpus beside an empty file and a broken PDF.
 
 # %%
-display(corpus.errors[["path", "stage", "error", "message"]])
+display(styled(corpus.errors[["path", "stage", "error", "message"]]))
 with tempfile.TemporaryDirectory() as tmp:
     (Path(tmp) / "empty.txt").write_bytes(b"")
     (Path(tmp) / "scan.pdf").write_bytes(b"%PDF-1.4 not a real pdf")
     demo = study.load([corpus.reports.source_path.iloc[0], *sorted(Path(tmp).iterdir())])
-    display(demo.errors[["stage", "error", "message"]])
+    display(styled(demo.errors[["stage", "error", "message"]]))
 print(demo)
