@@ -30,20 +30,21 @@ from IPython.display import display
 from compare.cluster import cluster_problems
 from compare.study import Folders, built_clusters, default_study
 from compare.training import evaluate_loro
+from compare.views import styled
 
 folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
 study = default_study()
 pd.set_option("display.max_colwidth", 80)
 corpus, results = study.open_build(folders)  # what the build wrote; computed only when there is no build
-corpus.problems[["problem_id", "title", "primary_code", "codes", "evidence"]].head(10)
+styled(corpus.problems[["problem_id", "title", "primary_code", "codes", "evidence"]].head(10))
 
 # %% [markdown]
 # ## 各类型数量 / Codes
 # Problems per type over the whole corpus, and in how many reports each type occurs.
 
 # %%
-corpus.problems.groupby("primary_code").agg(problems=("problem_id", "size"), reports=("report_id", "nunique")
-                                            ).sort_values("problems", ascending=False)
+styled(corpus.problems.groupby("primary_code").agg(problems=("problem_id", "size"), reports=("report_id", "nunique"))
+       .sort_values("problems", ascending=False).reset_index())
 
 # %% [markdown]
 # ## 分类器的检验 / How good is the classifier?
@@ -73,9 +74,9 @@ second, why_not = study.agreement(corpus)  # the second coder's labels of these 
 if second is None:
     print(why_not)
 else:
-    display(second.summary.round(3), second.per_code.round(3), second.confusion)
-    display(second.disagreements[[c for c in second.disagreements.columns
-                                  if c.startswith(("problem_id", "title", "primary_code"))]])
+    display(styled(second.summary), styled(second.per_code), second.confusion)
+    display(styled(second.disagreements[[c for c in second.disagreements.columns
+                                         if c.startswith(("problem_id", "title", "primary_code"))]]))
 
 # %% [markdown]
 # ## 待复核 / Needs review
@@ -85,7 +86,7 @@ else:
 # %%
 flagged = corpus.problems[corpus.problems["needs_review"].fillna(False).astype(bool)]
 print(f"{len(flagged)} of {len(corpus.problems)} problems need review")
-flagged[["problem_id", "title", "primary_code", "confidence", "review_reason"]].head(20)
+styled(flagged[["problem_id", "title", "primary_code", "confidence", "review_reason"]].head(20))
 
 # %% [markdown]
 # ## 聚类 / Clustering
@@ -101,7 +102,7 @@ if clusters is None:
 clusters.metrics_table()
 
 # %%
-clusters.terms("kmeans", 8).to_frame("top terms")
+styled(clusters.terms("kmeans", 8).to_frame("top terms").reset_index())
 
 # %%
 (clusters.crosstab("kmeans") if training is not None
@@ -113,5 +114,6 @@ clusters.terms("kmeans", 8).to_frame("top terms")
 # Measures are coded by the rules of `data/measure_codebook.yaml`: measures per type, and in how many reports.
 
 # %%
-corpus.measures.assign(measure_type=corpus.measures.measure_type.fillna("(none)")).groupby("measure_type").agg(
-    measures=("measure_id", "size"), reports=("report_id", "nunique")).sort_values("measures", ascending=False)
+styled(corpus.measures.assign(measure_type=corpus.measures.measure_type.fillna("(none)")).groupby("measure_type")
+       .agg(measures=("measure_id", "size"), reports=("report_id", "nunique"))
+       .sort_values("measures", ascending=False).reset_index())
