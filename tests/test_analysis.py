@@ -177,6 +177,22 @@ def test_recurring_types_thresholds_and_ties(corpus, cb):
     assert none.empty and "n_regions" in none.columns
 
 
+def test_recurring_types_lists_a_pooled_units_titles_report_by_report(corpus, cb):
+    """A place that reported twice: its titles of a type are the first report's in document order, then the
+    second's (sorting the pooled problems by their number within a report would interleave the two)."""
+    later = "huidong_2025-09-01"
+    reports = pd.concat([corpus["reports"], corpus["reports"].iloc[[0]].assign(
+        report_id=later, published_date="2025-09-01", n_problems=2)], ignore_index=True)
+    extra = pd.DataFrame({"report_id": later, "problem_id": [f"{later}:P01", f"{later}:P02"], "seq": [1, 2],
+                          "title": ["养老院消防设施老化", "居家养老上门服务覆盖不足"],
+                          "primary_code": "elderly_care"})
+    problems = pd.concat([corpus["problems"], extra], ignore_index=True)
+    rt = A.recurring_types(problems, reports, codebook=cb, unit="place").set_index("code")
+    first = corpus["problems"].set_index("problem_id").at[f"{HD}:P02", "title"]
+    assert rt.at["elderly_care", "惠东县（惠州市）"] == f"{first}；养老院消防设施老化；居家养老上门服务覆盖不足"
+    assert rt.at["elderly_care", "n_problems"] == 5 and rt.at["elderly_care", "n_regions"] == 3
+
+
 # ----------------------------------------------------------------------------------------- measure types
 def test_measure_type_counts(corpus, mcb):
     mc = A.measure_type_counts(corpus["measures"], corpus["problems"], corpus["reports"], codebook=mcb)

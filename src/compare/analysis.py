@@ -730,16 +730,18 @@ def compare_concreteness(flags: pd.DataFrame, a: str | Sequence[str],
 
 def _recurring_row(code: str, grp: pd.DataFrame, regions: Sequence[str]) -> dict:
     """One row of :func:`recurring_types`: the regions of a type and every region's titles in document order."""
-    present = [r for r in regions if r in set(grp["region"])]
+    seen = set(grp["region"])
+    present = [r for r in regions if r in seen]
     row = {
         "code": code,
         "n_regions": len(present),
         "regions": "；".join(present),
         "n_problems": int(grp["problem_id"].nunique()),
     }
-    for region in regions:
-        sub = grp[grp["region"] == region].sort_values("seq")
-        row[region] = "；".join(str(t) for t in sub["title"] if not _blank(t))
+    titles = {region: "；".join(str(t) for t in sub["title"] if not _blank(t))
+              for region, sub in grp.sort_values(["_report", "seq"], kind="stable")
+              .groupby("region", sort=False, observed=True)}
+    row.update({region: titles.get(region, "") for region in regions})
     return row
 
 
@@ -776,21 +778,24 @@ def recurring_types(
         One row per type, ranked by ``n_regions`` then ``n_problems`` (descending; ties in codebook
         order): ``code, name_zh, name_en, n_regions, regions`` (joined by ``'；'`` in report order),
         ``n_problems``, then one column per region (named by the region) holding that region's problem
-        titles of the type in document order, joined by ``'；'`` (``''`` where it has none).
+        titles of the type in document order (report by report, in the reports' order, where a unit pools
+        several), joined by ``'；'`` (``''`` where it has none).
     """
     _require(problems, ["title"], "problems")
     p = _with_region(problems, reports, "problems", unit)
     if "seq" not in p.columns:
         p["seq"] = range(len(p))
+    # a unit of several reports lists their titles report by report (in the reports' order), each in document order
+    p["_report"] = p["report_id"].map({rid: i for i, rid in enumerate(pd.unique(reports["report_id"].astype(str)))})
     assigned = _assignments(p, codes, codebook).merge(
-        p[["problem_id", "region", "seq", "title"]].drop_duplicates("problem_id"), on="problem_id"
+        p[["problem_id", "region", "_report", "seq", "title"]].drop_duplicates("problem_id"), on="problem_id"
     )
     regions = _region_order(reports, p["region"], unit)
     rank = {c: i for i, c in enumerate(codebook.ids)}
     rows = [
         _recurring_row(code, grp, regions)
         for code, grp in assigned.groupby("code", sort=False)
-        if sum(r in set(grp["region"]) for r in regions) >= min_regions
+        if len(set(grp["region"]).intersection(regions)) >= min_regions
     ]
     columns = ["code", "n_regions", "regions", "n_problems", *regions]
     out = pd.DataFrame(rows, columns=columns)

@@ -564,14 +564,14 @@ def recurring_themes(problems: pd.DataFrame, reports: pd.DataFrame, clusters: pd
     order = _unit_order(reports, unit)
     rows = []
     for c, g in df.groupby("cluster", sort=True):
-        present = [r for r in order if r in set(g.region)]
+        titles = {r: "；".join(sub["title"]) for r, sub in g.groupby("region", sort=False, observed=True)}
+        present = [r for r in order if r in titles]
         if len(present) < min_regions:
             continue
         row = {"cluster": c, "terms": (terms or {}).get(c, "") if isinstance(terms, dict) else
                (terms.get(c, "") if terms is not None else ""),
                "n_regions": len(present), "regions": "、".join(present), "n_problems": len(g)}
-        for r in order:
-            row[r] = "；".join(g.loc[g.region == r, "title"])
+        row.update({r: titles.get(r, "") for r in order})
         rows.append(row)
     out = pd.DataFrame(rows, columns=["cluster", "terms", "n_regions", "regions", "n_problems", *order])
     return out.sort_values(["n_regions", "n_problems", "cluster"], ascending=[False, False, True]).reset_index(drop=True)
