@@ -381,6 +381,21 @@ def _summary(values: pd.Series):
     return "、".join(str(v) for v in found)
 
 
+def _unit_values(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per ``_key`` (in order of first appearance): :func:`_summary` of each column, and ``n_reports``.
+
+    A unit of one report keeps that report's values (a blank one as None); only the units of several reports
+    go through the per-group aggregation, which costs a Python call per unit and column."""
+    size = frame.groupby("_key", sort=False).size()
+    many = frame["_key"].map(size).to_numpy() > 1
+    single = frame.loc[~many, ["_key", *columns]].set_index("_key")
+    single = single.where(~single.map(_blank), None)
+    pooled = frame.loc[many].groupby("_key", sort=False).agg({c: _summary for c in columns})
+    out = pd.concat([single, pooled]).reindex(size.index)
+    out["n_reports"] = size.astype("int64")
+    return out
+
+
 def units(reports: pd.DataFrame, unit: str = "report") -> pd.DataFrame:
     """The unit of comparison of every report, with the unit's label and description.
 
@@ -420,9 +435,7 @@ def units(reports: pd.DataFrame, unit: str = "report") -> pd.DataFrame:
     for col in ("province", "city", "admin_level", "agency", "adcode"):
         frame[col] = r[col].map(_text) if col in r.columns else None
     first = frame.drop_duplicates("_key").reset_index(drop=True)
-    described = frame.groupby("_key", sort=False).agg(
-        {c: _summary for c in ("province", "city", "admin_level", "year", "agency", "adcode")})
-    described["n_reports"] = frame.groupby("_key", sort=False).size().astype("int64")
+    described = _unit_values(frame, ["province", "city", "admin_level", "year", "agency", "adcode"])
     first = first[["_key", "_base", "report_id"]].merge(described, left_on="_key", right_index=True)
     first["region"] = _disambiguate(first)
     out = frame[["report_id", "_key"]].merge(first.drop(columns=["report_id", "_base"]), on="_key", how="left")
