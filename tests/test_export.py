@@ -50,6 +50,26 @@ def test_svg_and_pdf_are_byte_identical(fig, tmp_path):
         assert pa.read_bytes() == pb.read_bytes(), pa.suffix
 
 
+def test_save_figure_draws_the_figure_once_per_vector_format(tmp_path, monkeypatch):
+    """Laid out once, then drawn once for the SVG and once for the PDF (the PNG is the PDF's raster): no dry
+    draw before each save, which matplotlib makes while a figure has a layout engine, its placeholder too."""
+    from matplotlib.figure import Figure
+
+    with theme():
+        page = Figure(figsize=(3, 2))
+        page.add_subplot().set_title("惠东县")
+    page.savefig(tmp_path / "before.png")  # a save of its own before: the engine it leaves does not count
+    draws = []
+    real = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(type(getattr(renderer, "_renderer", renderer)).__name__)
+                        or real(self, renderer))
+    save_figure(page, "once", tmp_path, dpi=100)
+    assert draws == ["RendererPdf", "RendererSVG"]  # the PDF first: the PNG is made from it
+    before = (tmp_path / "once.svg").read_bytes()
+    save_figure(page, "once", tmp_path, dpi=100)
+    assert (tmp_path / "once.svg").read_bytes() == before and draws[2:] == ["RendererPdf", "RendererSVG"]
+
+
 def test_png_has_300_dpi(tmp_path):
     with theme():
         from matplotlib.figure import Figure
