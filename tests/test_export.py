@@ -284,7 +284,9 @@ def test_a_failed_write_leaves_the_previous_files(fig, table, tmp_path, monkeypa
 
     monkeypatch.setattr(Figure, "savefig", torn)
     monkeypatch.setattr(pd.DataFrame, "to_csv", torn)
-    monkeypatch.setattr(pd.DataFrame, "to_excel", torn)
+    import openpyxl
+
+    monkeypatch.setattr(openpyxl.Workbook, "save", torn)
     with pytest.raises(OSError, match="disk full"):
         save_figure(fig, "kept", tmp_path, formats=("png",))
     for fmt in ("csv", "xlsx"):

@@ -350,13 +350,22 @@ def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
     if len(sheets) > 1:
         warnings.warn(f"{name}: {len(table)} rows do not fit one XLSX sheet; {path.name} holds them on "
                       f"{len(sheets)} sheets ({', '.join(sheets)})", ExportWarning, stacklevel=3)
-    buf = io.BytesIO()
-    writer = pd.ExcelWriter(buf, engine="openpyxl")  # not a with block: closing it would hide a sheet's error
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    # openpyxl's write-only workbook, rows appended as they are: pandas' to_excel makes a styled cell object for
+    # every value first (the 12,950 × 20 concreteness table of 150 reports took 10.2 s that way)
+    book = Workbook(write_only=True)
     for sheet, start in zip(sheets, starts, strict=True):
         part = table.iloc[start: start + per_sheet]
-        part.to_excel(writer, sheet_name=sheet, index=False)
-        _format_sheet(writer.sheets[sheet], part)
-    writer.close()
+        ws = book.create_sheet(sheet)
+        _format_sheet(ws, part)
+        ws.append([_bold(WriteOnlyCell(ws, value=_xlsx_cell(c)), Font(bold=True)) for c in part.columns])
+        for row in part.itertuples(index=False, name=None):
+            ws.append([_xlsx_cell(v) for v in row])
+    buf = io.BytesIO()
+    book.save(buf)
     atomic_write(path, _reproducible_zip(buf.getvalue()))
     return True
 
@@ -405,6 +414,20 @@ def _clip_long_text(table: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
         warnings.warn(f"{name}: {clipped} cells hold more than {XLSX_MAX_CELL_CHARS} characters; they are cut in "
                       f"{path.name} (the CSV and Parquet files hold them whole)", ExportWarning, stacklevel=4)
     return table
+
+
+def _bold(cell, font):
+    cell.font = font
+    return cell
+
+
+def _xlsx_cell(value):
+    """A value as openpyxl writes it: None for a missing one, Python numbers and datetimes for NumPy's."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
 
 
 def _format_sheet(ws, part: pd.DataFrame) -> None:
