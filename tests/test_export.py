@@ -296,6 +296,20 @@ def test_a_failed_write_leaves_the_previous_files(fig, table, tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "kept.png", "kept.xlsx"]
 
 
+def test_xlsx_cells_keep_numbers_dates_and_blanks_and_write_other_values_as_text(tmp_path):
+    import datetime
+
+    import numpy as np
+    import openpyxl
+
+    df = pd.DataFrame({"n": np.array([3, 4], dtype="int64"), "ok": [True, False], "share": [0.25, np.nan],
+                       "day": pd.to_datetime(["2024-03-01", None]), "span": [pd.Period("2024-03", "M"), None]})
+    (xlsx,) = save_table(df, "kinds", tmp_path, formats=("xlsx",))
+    rows = list(openpyxl.load_workbook(xlsx)["kinds"].iter_rows(values_only=True))
+    assert rows == [("n", "ok", "share", "day", "span"), (3, True, 0.25, datetime.datetime(2024, 3, 1), "2024-03"),
+                    (4, False, None, None, None)]
+
+
 def test_text_longer_than_a_cell_is_cut_in_the_xlsx_only(tmp_path, monkeypatch):
     import openpyxl
 

@@ -20,12 +20,15 @@ The folder is always given by the caller (the entry points take it from :mod:`co
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import io
 import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .cache import atomic_path, atomic_write
@@ -421,13 +424,20 @@ def _bold(cell, font):
     return cell
 
 
+#: What an openpyxl cell holds as it is; any other value is written as its text.
+_XLSX_TYPES = (bool, int, float, str, datetime.date, datetime.time, datetime.timedelta, decimal.Decimal)
+
+
 def _xlsx_cell(value):
-    """A value as openpyxl writes it: None for a missing one, Python numbers and datetimes for NumPy's."""
+    """A value as openpyxl writes it: None for a missing one, Python numbers and datetimes for NumPy's and
+    pandas', text for anything else (a tuple, a Period …), as a CSV would show it."""
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
-    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if isinstance(value, _XLSX_TYPES) else str(value)
 
 
 def _format_sheet(ws, part: pd.DataFrame) -> None:
