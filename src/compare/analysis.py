@@ -741,6 +741,11 @@ def compare_concreteness(flags: pd.DataFrame, a: str | Sequence[str],
     return out
 
 
+def _report_order(reports: pd.DataFrame) -> dict[str, int]:
+    """``report_id`` → its position in ``reports``."""
+    return {rid: i for i, rid in enumerate(pd.unique(reports["report_id"].astype(str)))}
+
+
 def _recurring_row(code: str, grp: pd.DataFrame, regions: Sequence[str]) -> dict:
     """One row of :func:`recurring_types`: the regions of a type and every region's titles in document order."""
     seen = set(grp["region"])
@@ -798,8 +803,7 @@ def recurring_types(
     p = _with_region(problems, reports, "problems", unit)
     if "seq" not in p.columns:
         p["seq"] = range(len(p))
-    # a unit of several reports lists their titles report by report (in the reports' order), each in document order
-    p["_report"] = p["report_id"].map({rid: i for i, rid in enumerate(pd.unique(reports["report_id"].astype(str)))})
+    p["_report"] = p["report_id"].map(_report_order(reports))  # a pooled unit: its titles report by report
     assigned = _assignments(p, codes, codebook).merge(
         p[["problem_id", "region", "_report", "seq", "title"]].drop_duplicates("problem_id"), on="problem_id"
     )

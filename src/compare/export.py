@@ -134,25 +134,28 @@ def save_figure(
     with theme(), mpl.rc_context(NO_LAYOUT):
         _settle_layout(fig)
         pdf: list[bytes] = []  # drawn once, for the PDF and for the PNG
-
-        def drawn_pdf() -> bytes:
-            if not pdf:
-                buf = io.BytesIO()
-                fig.savefig(buf, format="pdf", dpi=dpi, metadata=_METADATA["pdf"], facecolor="white")
-                pdf.append(buf.getvalue())
-            return pdf[0]
-
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
-                if fmt == "svg" or (fmt == "png" and "pdf" not in formats):  # a PNG alone: Agg draws it
-                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
-                elif fmt == "pdf":
-                    Path(tmp).write_bytes(drawn_pdf())
-                else:  # the size matplotlib's own PNG has: the figure's inches × dpi, truncated
-                    _raster(drawn_pdf(), dpi, tuple(int(x * dpi) for x in fig.get_size_inches()), tmp)
+                _save_format(fig, fmt, tmp, dpi, pdf, alone="pdf" not in formats)
             paths.append(path)
     return paths
+
+
+def _save_format(fig, fmt: str, tmp, dpi: int, pdf: list[bytes], alone: bool) -> None:
+    """One format of :func:`save_figure` into ``tmp``. The PDF is drawn once into ``pdf`` and serves the PNG
+    too; a PNG ``alone`` (no PDF asked for) and the SVG are drawn by matplotlib."""
+    if fmt == "svg" or (fmt == "png" and alone):
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
+        return
+    if not pdf:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="pdf", dpi=dpi, metadata=_METADATA["pdf"], facecolor="white")
+        pdf.append(buf.getvalue())
+    if fmt == "pdf":
+        Path(tmp).write_bytes(pdf[0])
+    else:  # the size matplotlib's own PNG has: the figure's inches × dpi, truncated
+        _raster(pdf[0], dpi, tuple(int(x * dpi) for x in fig.get_size_inches()), tmp)
 
 
 #: The settings under which "no layout engine" stays so (matplotlib's set_layout_engine(None) picks one from them).
