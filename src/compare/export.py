@@ -357,8 +357,6 @@ def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
         warnings.warn(f"{name}: {len(table)} rows do not fit one XLSX sheet; {path.name} holds them on "
                       f"{len(sheets)} sheets ({', '.join(sheets)})", ExportWarning, stacklevel=3)
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     # openpyxl's write-only workbook, rows appended as they are: pandas' to_excel makes a styled cell object for
     # every value first (the 12,950 × 20 concreteness table of 150 reports took 10.2 s that way)
@@ -367,9 +365,9 @@ def _write_xlsx(table: pd.DataFrame, name: str, path: Path) -> bool:
         part = table.iloc[start: start + per_sheet]
         ws = book.create_sheet(sheet)
         _format_sheet(ws, part)
-        ws.append([_bold(WriteOnlyCell(ws, value=_xlsx_cell(c)), Font(bold=True)) for c in part.columns])
+        ws.append([_header_cell(ws, c) for c in part.columns])
         for row in part.itertuples(index=False, name=None):
-            ws.append([_xlsx_cell(v) for v in row])
+            ws.append([xlsx_cell(v) for v in row])
     buf = io.BytesIO()
     book.save(buf)
     atomic_write(path, _reproducible_zip(buf.getvalue()))
@@ -422,8 +420,13 @@ def _clip_long_text(table: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
     return table
 
 
-def _bold(cell, font):
-    cell.font = font
+def _header_cell(ws, name):
+    """A bold header cell of a write-only sheet."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    cell = WriteOnlyCell(ws, value=xlsx_cell(name))
+    cell.font = Font(bold=True)
     return cell
 
 
@@ -431,9 +434,10 @@ def _bold(cell, font):
 _XLSX_TYPES = (bool, int, float, str, datetime.date, datetime.time, datetime.timedelta, decimal.Decimal)
 
 
-def _xlsx_cell(value):
+def xlsx_cell(value):
     """A value as openpyxl writes it: None for a missing one, Python numbers and datetimes for NumPy's and
-    pandas', text for anything else (a tuple, a Period …), as a CSV would show it."""
+    pandas', text for anything else (a tuple, a Period …), as a CSV would show it (:func:`save_table` and
+    :func:`compare.views.save_view_xlsx`)."""
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):

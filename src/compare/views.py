@@ -23,11 +23,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
-from .export import save_workbook, xlsx_text
+from .export import save_workbook, xlsx_cell, xlsx_text
 from .names import code_label, display_width, region_label
 
 __all__ = [
@@ -296,14 +295,10 @@ def _rich(text: str, terms: list[str]):
 
 
 def _xlsx_value(value, terms: list[str] | None):
-    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
     if isinstance(value, list | tuple | set):
         value = "、".join(str(v) for v in value)
-    value = xlsx_text(value)
-    if isinstance(value, str) and terms:
-        return _rich(value, terms)
-    return value.item() if isinstance(value, np.generic) else value
+    value = xlsx_cell(xlsx_text(value))
+    return _rich(value, terms) if isinstance(value, str) and terms else value
 
 
 def save_view_xlsx(df: pd.DataFrame, path: str | Path, highlight: Mapping[str, str] | Sequence[str] | None = None,
