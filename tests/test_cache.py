@@ -54,6 +54,19 @@ def test_values_round_trip_as_data(tmp_path):
     assert c.read_json("k", "abc") is None and c.read_json("k", "missing") is None
 
 
+def test_parts_of_one_frame_read_back_as_each_part_written_alone(tmp_path):
+    c = Cache(tmp_path)
+    df = pd.DataFrame({"id": ["a1", "a2", "b1", "c1"], "code": ["x", None, None, "y"],
+                       "score": [0.5, np.nan, 1.0, 0.25], "flag": [True, False, True, False]})
+    c.write_frame_parts("k", df, [("aaa", np.array([0, 1])), ("bbb", np.array([2])), ("ccc", np.zeros(0, int))])
+    for key, rows in (("aaa", [0, 1]), ("bbb", [2]), ("ccc", [])):
+        c.write_frame("alone", key, df.iloc[rows].reset_index(drop=True))
+        pd.testing.assert_frame_equal(c.read_frame("k", key), c.read_frame("alone", key))
+    b = c.read_frame("k", "bbb")
+    assert b[["id", "score", "flag"]].values.tolist() == [["b1", 1.0, True]] and b["code"].isna().all()
+    assert len(c.read_frame("k", "ccc")) == 0 and list(c.read_frame("k", "ccc")) == ["id", "code", "score", "flag"]
+
+
 def test_a_cache_folder_deleted_mid_run_is_made_again(tmp_path):
     c = Cache(tmp_path / "cache")
     c.write_json("k", "aa1", 1)

@@ -201,6 +201,24 @@ class Cache:
         df.to_parquet(buf, index=False)
         self.write_bytes(kind, key, buf.getvalue(), ".parquet")
 
+    def write_frame_parts(self, kind: str, df, parts) -> None:
+        """:meth:`write_frame` of row subsets of one frame, each under its own key.
+
+        ``parts`` gives ``(key, positions)`` pairs (row positions of ``df``). The frame is converted to Arrow
+        once and each part is taken from that table, so many small entries (a chunk's reports) cost one
+        conversion instead of one each; every entry reads back as ``df.iloc[positions]`` would have been written.
+        """
+        if not self.enabled:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        for key, positions in parts:
+            buf = io.BytesIO()
+            pq.write_table(table.take(positions), buf)
+            self.write_bytes(kind, key, buf.getvalue(), ".parquet")
+
     def read_array(self, kind: str, key: str):
         import numpy as np
 

@@ -58,6 +58,7 @@ How good the coding is, and what that figure can and cannot say: :mod:`compare.t
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
@@ -367,6 +368,24 @@ def text_features(features, X: list[str]):
         counts.sum_duplicates()  # also sorts the indices, as CountVectorizer does
         out.append(steps[name]._tfidf.transform(counts, copy=False))  # the vectorizer's own fitted TF-IDF
     return sparse.hstack(out).tocsr()
+
+
+@dataclass
+class Decisions:
+    """What :meth:`CodebookClassifier.decide` found for a list of documents (row ``i`` is document ``i``)."""
+
+    docs: list[str]
+    primary: list            # the primary code, None where nothing scored
+    secondary: list          # the secondary codes, highest support first
+    blend: np.ndarray        # blended scores (documents × codes of ``classes_``)
+    model: np.ndarray        # the text model's probabilities
+    raw: np.ndarray          # raw rule scores
+    terms: list              # {code: matched terms}
+    confidence: np.ndarray
+    reasons: list            # why a document needs review ("" when it does not)
+    features: list           # [(feature, contribution)] of the primary code
+    measure_codes: list
+    outside: np.ndarray      # whether the document's unit is outside the codebook's sector
 
 
 class CodebookClassifier(ClassifierMixin, BaseEstimator):
@@ -762,6 +781,29 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             out.append([(f, round(v, 4)) for v, f in _largest(sums, labels[uniq], self.n_features)])
         return out
 
+    def decide(self, X, agency=None) -> Decisions:
+        """The decisions on documents and their evidence as arrays and lists (what :meth:`explain` shows as one
+        dict per document, and :func:`compare.coding.evidence_columns` as table columns).
+
+        Parameters
+        ----------
+        X : list of str
+        agency : str or sequence of str, optional
+            As in :meth:`explain`.
+        """
+        docs = [_as_text(d) for d in X]
+        blend, model, shares, raw, terms, M = self._scores(docs, agency)
+        outside = self.outside_sector(agency, len(docs))
+        conf, reasons = self.review(blend, model, shares, raw, outside, known_units(agency, len(docs)))
+        top = blend.argmax(axis=1) if len(docs) else np.zeros(0, dtype=int)
+        coded = blend.max(axis=1) > 0 if len(docs) else np.zeros(0, dtype=bool)
+        primary = [self.classes_[j] if ok else None for j, ok in zip(top.tolist(), coded.tolist(), strict=True)]
+        per_measure = self.measure_codes(docs) if self.secondary == "measures" else [[] for _ in docs]
+        return Decisions(docs=docs, primary=primary, secondary=self.secondary_codes(docs, blend, per_measure),
+                         blend=blend, model=model, raw=raw, terms=terms, confidence=np.asarray(conf),
+                         reasons=reasons, features=self._top_features(docs, primary, M),
+                         measure_codes=per_measure, outside=outside)
+
     def explain(self, X, decimals: int | None = 4, agency=None):
         """Decisions with their evidence.
 
@@ -786,35 +828,28 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             ``outside_sector``.
         """
         single = isinstance(X, str)
-        docs = [X] if single else [_as_text(d) for d in X]
-        blend, model, shares, raw, terms, M = self._scores(docs, agency)
-        outside = self.outside_sector(agency, len(docs))
-        conf, reasons = self.review(blend, model, shares, raw, outside, known_units(agency, len(docs)))
-        primary = [self.classes_[r.argmax()] if r.max() > 0 else None for r in blend]
-        per_measure = self.measure_codes(docs) if self.secondary == "measures" else [[] for _ in docs]
-        secondary = self.secondary_codes(docs, blend, per_measure)
-        feats = self._top_features(docs, primary, M)
+        d = self.decide([X] if single else X, agency)
 
         def rnd(v):
             return float(v) if decimals is None else round(float(v), decimals)
 
         out = []
-        for i, doc in enumerate(docs):
+        for i, doc in enumerate(d.docs):
             out.append(
                 {
                     "title": _title(doc),
-                    "primary_code": primary[i],
-                    "codes": secondary[i],
-                    "scores": {c: rnd(v) for c, v in zip(self.classes_, blend[i], strict=True)},
-                    "model_proba": {c: rnd(v) for c, v in zip(self.classes_, model[i], strict=True)},
-                    "rule_scores": {c: float(v) for c, v in zip(self.classes_, raw[i], strict=True) if v > 0},
-                    "matched_terms": {c: list(t) for c, t in terms[i].items()},
-                    "top_features": feats[i],
-                    "measure_codes": per_measure[i],
-                    "confidence": rnd(conf[i]),
-                    "needs_review": bool(reasons[i]),
-                    "review_reason": reasons[i],
-                    "outside_sector": bool(outside[i]),
+                    "primary_code": d.primary[i],
+                    "codes": d.secondary[i],
+                    "scores": {c: rnd(v) for c, v in zip(self.classes_, d.blend[i], strict=True)},
+                    "model_proba": {c: rnd(v) for c, v in zip(self.classes_, d.model[i], strict=True)},
+                    "rule_scores": {c: float(v) for c, v in zip(self.classes_, d.raw[i], strict=True) if v > 0},
+                    "matched_terms": {c: list(t) for c, t in d.terms[i].items()},
+                    "top_features": d.features[i],
+                    "measure_codes": d.measure_codes[i],
+                    "confidence": rnd(d.confidence[i]),
+                    "needs_review": bool(d.reasons[i]),
+                    "review_reason": d.reasons[i],
+                    "outside_sector": bool(d.outside[i]),
                 }
             )
         return out[0] if single else out

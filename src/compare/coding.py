@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 
 from .cache import Cache, source_fingerprint
@@ -33,32 +34,16 @@ _MEASURE_NAMES = {"primary_code": "measure_type", "codes": "measure_types", "pri
 
 
 # -- evidence -------------------------------------------------------------------------------------------------
-def _evidence_row(e: dict) -> dict:
-    """The evidence columns of one :meth:`CodebookClassifier.explain` result."""
-    p = e["primary_code"]
-    terms = e["matched_terms"].get(p, []) if p else []
-    feats = [f for f, _ in e["top_features"]]
+def _evidence_text(terms: list[str], feats: list[str], others: dict[str, tuple[str, ...]]) -> str:
+    """The readable evidence line: the primary code's terms and features, then the other codes' rules."""
     parts = []
     if terms:
         parts.append("terms: " + "、".join(terms))
     if feats:
         parts.append("features: " + "、".join(feats))
-    others = [f"{c}: {'、'.join(t)}" for c, t in e["matched_terms"].items() if c != p]
     if others:
-        parts.append("other rules: " + "; ".join(others))
-    row = {
-        "primary_code": p,
-        "codes": ";".join(e["codes"]),
-        "primary_score": e["scores"][p] if p else 0.0,
-        "confidence": e.get("confidence", 0.0),
-        "needs_review": bool(e.get("needs_review", False)),
-        "review_reason": e.get("review_reason", ""),
-        "matched_terms": ";".join(terms),
-        "top_features": ";".join(feats),
-        "evidence": " | ".join(parts),
-    }
-    row.update({f"score_{c}": v for c, v in e["scores"].items()})
-    return row
+        parts.append("other rules: " + "; ".join(f"{c}: {'、'.join(t)}" for c, t in others.items()))
+    return " | ".join(parts)
 
 
 def evidence_columns(clf: CodebookClassifier, docs: list[str], agency=None) -> pd.DataFrame:
@@ -79,9 +64,25 @@ def evidence_columns(clf: CodebookClassifier, docs: list[str], agency=None) -> p
         ``matched_terms``, ``top_features``, ``evidence`` and one ``score_<code>`` per code of
         ``clf.classes_``; index ``0 … len(docs) - 1``.
     """
-    rows = [_evidence_row(e) for e in clf.explain(docs, decimals=None, agency=agency)]
-    columns = EVIDENCE_COLUMNS + [f"score_{c}" for c in clf.classes_]
-    return pd.DataFrame(rows, index=range(len(docs)), columns=columns)
+    d = clf.decide(docs, agency=agency)
+    terms = [list(t.get(p, ())) if p else [] for p, t in zip(d.primary, d.terms, strict=True)]
+    feats = [[f for f, _ in fs] for fs in d.features]
+    others = [{c: tuple(t) for c, t in found.items() if c != p} for p, found in zip(d.primary, d.terms, strict=True)]
+    rows = np.arange(len(docs))
+    top = d.blend[rows, d.blend.argmax(axis=1)] if len(docs) else np.zeros(0)
+    columns = {
+        "primary_code": d.primary,
+        "codes": [";".join(c) for c in d.secondary],
+        "primary_score": np.where([p is not None for p in d.primary], top, 0.0).astype(float),
+        "confidence": np.asarray(d.confidence, dtype=float),
+        "needs_review": np.array([bool(r) for r in d.reasons], dtype=bool),
+        "review_reason": list(d.reasons),
+        "matched_terms": [";".join(t) for t in terms],
+        "top_features": [";".join(f) for f in feats],
+        "evidence": [_evidence_text(*a) for a in zip(terms, feats, others, strict=True)],
+        **{f"score_{c}": d.blend[:, j].astype(float) for j, c in enumerate(clf.classes_)},
+    }
+    return pd.DataFrame(columns, index=range(len(docs)))
 
 
 def _with(given: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
@@ -283,9 +284,10 @@ def _store_kind(cache, kind: str, keys: pd.DataFrame, rows: pd.DataFrame, added:
     """Write ``added`` (indexed by ``id_col``) under each report's key, one entry per report of ``keys``."""
     if cache is None or not len(keys):
         return
-    groups = dict(tuple(added.groupby(rows["report_id"].to_numpy(), sort=False))) if len(added) else {}
-    for rid, key in zip(keys["report_id"], keys["key"], strict=True):
-        cache.write_frame(kind, key, groups.get(rid, added.iloc[:0]).rename_axis(id_col).reset_index())
+    at = pd.Series(range(len(added))).groupby(rows["report_id"].to_numpy(), sort=False).indices if len(added) else {}
+    none = np.zeros(0, dtype=np.intp)
+    cache.write_frame_parts(kind, added.rename_axis(id_col).reset_index(),
+                            [(key, at.get(rid, none)) for rid, key in zip(keys["report_id"], keys["key"], strict=True)])
 
 
 def _code_new(todo_p, todo_m, model, measure_model, workers: int, progress, cache=None,
