@@ -4,6 +4,7 @@ and the reuse of a report's segmentation for its measures."""
 from __future__ import annotations
 
 import pickle
+import tempfile
 
 import jieba
 import pytest
@@ -91,6 +92,33 @@ def test_damaged_cache_entry_is_recomputed(files):
     assert JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))("完善巡察整改台账系统") == expected
 
 
+def test_jiebas_dictionary_is_read_from_its_cache_file_in_one_piece(files, monkeypatch, tmp_path):
+    import compare.tokens as tokens
+
+    ud, sw, cache = files
+    calls = []
+    real = jieba.Tokenizer.initialize
+    monkeypatch.setattr(jieba.Tokenizer, "initialize", lambda self, *a: calls.append(1) or real(self, *a))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # jieba's cache file: written to, read from here
+
+    def fresh():
+        monkeypatch.setattr(tokens, "_JIEBA_INSTANCES", {})  # as in a new process
+        monkeypatch.setattr(tokens, "_SEGMENTATIONS", {})
+        return JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
+
+    def segmented(text):  # by a new process's jieba: no segmentation of the text is cached yet
+        tk = fresh().jieba
+        return [w for w in tk.cut(text) if w.strip("，")]
+
+    assert segmented("完善巡察整改台账系统，落实低保边缘家庭认定") == ["完善", WORD, "落实", "低保边缘家庭", "认定"]
+    assert calls == [1] and (tmp_path / "jieba.cache").is_file()  # no file yet: jieba built and wrote it
+    assert segmented("健全低保边缘家庭认定机制") == ["健全", "低保边缘家庭", "认定", "机制"]
+    assert calls == [1]  # read from jieba's file, not by jieba's loader
+    (tmp_path / "jieba.cache").write_bytes(b"torn")
+    assert segmented("巡察整改台账系统上线") == [WORD, "上线"] and calls == [1, 1]  # damaged: jieba's own way
+    assert segmented("巡察整改台账系统上线运行") == [WORD, "上线", "运行"] and calls == [1, 1]  # written again
+
+
 def test_project_defaults():
     from compare.study import default_study
 
@@ -111,7 +139,7 @@ def test_cache_entries_are_json_data_never_pickles(files):
     ud, sw, cache = files
     tok = JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))
     expected = tok("完善巡察整改台账系统")
-    (entry,) = [p for p in cache.rglob("*") if p.is_file()]
+    (entry,) = [p for p in cache.rglob("*.json") if p.is_file()]
     entry.write_bytes(pickle.dumps(["planted"]))  # a pickle where the JSON was: recomputed, never unpickled
     assert JiebaTokenizer(userdict=ud, stopwords=sw, cache=Cache(cache))("完善巡察整改台账系统") == expected
     entry.write_text('{"a": 1}', encoding="utf-8")  # JSON, but not a segmentation
