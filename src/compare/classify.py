@@ -76,6 +76,7 @@ from .documents import title_of as _title
 __all__ = [
     "CONFIDENCE_FEATURES",
     "CodebookClassifier",
+    "Decisions",
     "ProblemClassifier",
     "RuleScorer",
     "confidence_features",
