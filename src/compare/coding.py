@@ -68,12 +68,10 @@ def evidence_columns(clf: CodebookClassifier, docs: list[str], agency=None) -> p
     terms = [list(t.get(p, ())) if p else [] for p, t in zip(d.primary, d.terms, strict=True)]
     feats = [[f for f, _ in fs] for fs in d.features]
     others = [{c: tuple(t) for c, t in found.items() if c != p} for p, found in zip(d.primary, d.terms, strict=True)]
-    rows = np.arange(len(docs))
-    top = d.blend[rows, d.blend.argmax(axis=1)] if len(docs) else np.zeros(0)
     columns = {
         "primary_code": d.primary,
         "codes": [";".join(c) for c in d.secondary],
-        "primary_score": np.where([p is not None for p in d.primary], top, 0.0).astype(float),
+        "primary_score": np.where([p is not None for p in d.primary], d.blend.max(axis=1), 0.0).astype(float),
         "confidence": np.asarray(d.confidence, dtype=float),
         "needs_review": np.array([bool(r) for r in d.reasons], dtype=bool),
         "review_reason": list(d.reasons),
@@ -82,7 +80,7 @@ def evidence_columns(clf: CodebookClassifier, docs: list[str], agency=None) -> p
         "evidence": [_evidence_text(*a) for a in zip(terms, feats, others, strict=True)],
         **{f"score_{c}": d.blend[:, j].astype(float) for j, c in enumerate(clf.classes_)},
     }
-    return pd.DataFrame(columns, index=range(len(docs)))
+    return pd.DataFrame(columns, index=range(len(docs)), columns=EVIDENCE_COLUMNS + [f"score_{c}" for c in clf.classes_])
 
 
 def _with(given: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
