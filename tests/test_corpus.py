@@ -209,3 +209,66 @@ def test_gathered_columns_equal_one_frame_when_a_chunk_has_no_text():
     got = cols.frame()
     pd.testing.assert_frame_equal(got, pd.DataFrame(rows, columns=["a", "b", "n"]))
     assert got["b"].tolist()[3] == "q" and str(got["b"].dtype) == str(got["a"].dtype) == "str"
+
+
+def test_stored_tables_read_back_as_the_frames_gathered_in_memory(tmp_path):
+    """With a folder, gather writes mentions and spans to Parquet as it goes and the corpus reads them on access:
+    the same frames (values and dtypes) as a gather in memory, the same rows in len(), one read shared by two
+    accesses while the frame is held, and the files gone with the corpus."""
+    import gc
+    import pickle
+
+    from compare.corpus import STORED, StoredTable, expand_paths, gather, process_file
+
+    paths = expand_paths(config.RAW_DIR)
+    results = [process_file(p) for p in paths]
+    plain = gather(results)
+    stored = gather(results, tmp_path / "tables")
+    for name in STORED:
+        handle = stored.__dict__[name]
+        assert isinstance(handle, StoredTable) and handle.path == tmp_path / "tables" / f"{name}.parquet"
+        pd.testing.assert_frame_equal(getattr(stored, name), getattr(plain, name))
+        assert len(handle) == stored.size(name) == len(getattr(plain, name)) > 0
+    assert stored.size("mentions") == 405 and stored.size("spans") == len(plain.spans)
+    held = stored.mentions
+    assert stored.mentions is held  # read once while held
+    del held
+    copy = pickle.loads(pickle.dumps(stored))  # a copy holds the frames themselves
+    assert isinstance(copy.__dict__["spans"], pd.DataFrame)
+    for name in ("reports", "problems", "measures", "errors"):
+        pd.testing.assert_frame_equal(getattr(stored, name), getattr(plain, name))
+    del stored, handle
+    gc.collect()
+    assert not (tmp_path / "tables").exists()
+    pd.testing.assert_frame_equal(copy.spans, plain.spans)
+
+
+def test_spilled_chunks_keep_one_schema_when_a_chunk_has_no_ids(tmp_path):
+    """A chunk whose problem ids are all missing (a preamble) is written as text like the others: the file
+    reads back equal to the frame gathered in memory, across chunk boundaries."""
+    from compare.corpus import _Columns, _Spill
+
+    cols = ["report_id", "kind", "start", "end", "problem_id", "measure_id"]
+    rows = [{"report_id": "r", "kind": "preamble", "start": 0, "end": 5, "problem_id": None, "measure_id": None},
+            {"report_id": "r", "kind": "blank", "start": 5, "end": 6, "problem_id": None, "measure_id": None},
+            {"report_id": "r", "kind": "measure", "start": 6, "end": 9, "problem_id": "r:P01", "measure_id": "r:P01:M01"},
+            {"report_id": "r", "kind": "body", "start": 9, "end": 12, "problem_id": "r:P01"}]
+    memory, spill = _Columns(cols, chunk=2), _Spill(cols, tmp_path / "spans.parquet", chunk=2)
+    for r in rows:
+        memory.extend([r])
+        spill.extend([r])
+    got = spill.frame().frame()
+    pd.testing.assert_frame_equal(got, memory.frame())
+    assert got["measure_id"].isna().tolist() == [True, True, False, True]
+
+
+def test_a_gather_that_fails_leaves_no_stored_file(tmp_path):
+    from compare.corpus import expand_paths, gather, process_file
+
+    def results():
+        yield process_file(expand_paths(config.RAW_DIR)[0])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        gather(results(), tmp_path / "tables")
+    assert not (tmp_path / "tables").exists()

@@ -582,7 +582,7 @@ class _BuildState:
         c = self.corpus
         return {
             "reports": int(c.reports.is_report.sum()) if len(c.reports) else 0, "documents": len(c.reports),
-            "problems": len(c.problems), "measures": len(c.measures), "mentions": len(c.mentions),
+            "problems": len(c.problems), "measures": len(c.measures), "mentions": c.size("mentions"),
             "errors": len(c.errors), "figures": self.n_figures, "seconds": self.stage.seconds,
             "skipped": self.stage.skipped, "total_seconds": total, "ok": ok, "raw": str(self.raw),
             "by": self.by, "weighting": self.weighting,

@@ -15,10 +15,12 @@ convenience that resolves the defaults).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import glob as _glob
 import hashlib
 import os
 import traceback
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -392,6 +394,68 @@ class Documents(Mapping):
 
 
 # --------------------------------------------------------------------------------------------- the corpus
+class StoredTable:
+    """A table kept in a Parquet file and read back (Arrow-backed) when asked for.
+
+    :class:`Corpus` holds its large tables that few steps read (``mentions``, ``spans``) this way when its
+    loader was given a folder: at 10,000 reports they are about half a gigabyte. The frame read last is shared
+    while anyone holds it (a weak reference), so two reads in one expression read the file once; an edit made in
+    place to that frame is gone once it is dropped (assign a frame to the corpus to keep it in memory).
+    ``owned``: the file is removed when this handle is, and its folder with it once empty.
+    """
+
+    def __init__(self, path: PathLike, owned: bool = False):
+        self.path = Path(path)
+        self._last = None
+        if owned:
+            weakref.finalize(self, _remove_file, str(self.path))
+
+    def frame(self) -> pd.DataFrame:
+        df = self._last() if self._last is not None else None
+        if df is None:
+            df = pd.read_parquet(self.path)
+            self._last = weakref.ref(df)
+        return df
+
+    def __len__(self) -> int:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(self.path).metadata.num_rows
+
+    def __repr__(self) -> str:
+        return f"StoredTable({str(self.path)!r})"
+
+    def __reduce__(self):  # a copy (pickle, deepcopy) is the frame itself: it must not outlive this file
+        return (_same, (self.frame(),))
+
+
+def _same(value):
+    return value
+
+
+def _remove_file(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))  # only when empty: the other stored tables of the corpus may be there
+
+
+class _Table:
+    """A :class:`Corpus` table attribute: a DataFrame, or a :class:`StoredTable` read on access."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            raise AttributeError(self.name)  # no class-level default: the dataclass field stays required
+        value = obj.__dict__[self.name]
+        return value.frame() if isinstance(value, StoredTable) else value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.name] = value
+
+
 @dataclass
 class Corpus:
     """The tables of a set of reports (DESIGN.md section 3).
@@ -399,6 +463,7 @@ class Corpus:
     Attributes
     ----------
     reports, problems, measures, mentions, errors, spans : pandas.DataFrame
+        ``mentions`` and ``spans`` may be given as a :class:`StoredTable`: each access reads its file.
     documents : Mapping
         ``report_id`` → :class:`compare.normalize.Normalized` (the canonical text and the map to the raw text);
         a :class:`Documents` that loads each on access.
@@ -407,16 +472,20 @@ class Corpus:
     reports: pd.DataFrame
     problems: pd.DataFrame
     measures: pd.DataFrame
-    mentions: pd.DataFrame
+    mentions: pd.DataFrame = _Table()
     errors: pd.DataFrame
-    spans: pd.DataFrame
+    spans: pd.DataFrame = _Table()
     documents: Mapping[str, Normalized] = field(default_factory=Documents, repr=False)
 
     TABLES = TABLES
 
     def __repr__(self) -> str:
         return (f"Corpus({len(self.reports)} reports, {len(self.problems)} problems, {len(self.measures)} measures, "
-                f"{len(self.mentions)} mentions, {len(self.errors)} errors)")
+                f"{self.size('mentions')} mentions, {len(self.errors)} errors)")
+
+    def size(self, name: str) -> int:
+        """The number of rows of a table, without reading a stored one."""
+        return len(self.__dict__[name])
 
     def text(self, report_id: str, start: int, end: int, raw: bool = False) -> str:
         """The text of a span of a report, canonical or (``raw=True``) as in the source."""
@@ -429,7 +498,8 @@ class Corpus:
 
     @classmethod
     def load(cls, out: PathLike, cache: Cache | None = None) -> Corpus:
-        """The corpus a build wrote into ``out`` (its Parquet tables); documents load from the source files.
+        """The corpus a build wrote into ``out`` (its Parquet tables; those of :data:`STORED` read on access);
+        documents load from the source files.
 
         Raises ``FileNotFoundError`` naming the folder when a table is missing.
         """
@@ -437,7 +507,8 @@ class Corpus:
         missing = [n for n in TABLES if not (out / f"{n}.parquet").is_file()]
         if missing:
             raise FileNotFoundError(f"{out} holds no complete build: missing {', '.join(missing)}.parquet")
-        frames = {n: pd.read_parquet(out / f"{n}.parquet") for n in TABLES}
+        frames = {n: StoredTable(out / f"{n}.parquet") if n in STORED else pd.read_parquet(out / f"{n}.parquet")
+                  for n in TABLES}
         docs = Documents({r.report_id: LazyDocument(r.source_path, r.report_id, cache, r.sha256)
                           for r in frames["reports"].itertuples()})
         return cls(**frames, documents=docs)
@@ -488,6 +559,46 @@ class _Columns:
         return out
 
 
+class _Spill(_Columns):
+    """Rows of one table written to a Parquet file every ``chunk`` rows; :meth:`frame` gives a
+    :class:`StoredTable` of it (the caller removes the folder, or the table owns it).
+
+    Every column is text except the offsets (``start``, ``end``, ``int64``), so each chunk has the same
+    schema and the file reads back as the frame :class:`_Columns` gathers in memory.
+    """
+
+    def __init__(self, columns: list[str], path: Path, chunk: int = 20_000):
+        import pyarrow as pa
+
+        self.path = Path(path)
+        self.schema = pa.schema([(c, pa.int64() if c in ("start", "end") else pa.large_string()) for c in columns])
+        self.writer = None
+        super().__init__(columns, chunk)
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        if self.n:
+            arrays = [pa.array([None if v is None or v != v else v for v in self.data[f.name]], type=f.type)
+                      for f in self.schema]
+            self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        self._new()
+
+    def frame(self) -> StoredTable:
+        self._flush()
+        self.writer.close()
+        return StoredTable(self.path, owned=True)
+
+    def discard(self) -> None:
+        """Close and remove the file (a gather that failed)."""
+        if self.writer is not None:
+            self.writer.close()
+        _remove_file(str(self.path))
+
+
 def _text_dtypes(parts: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
     """Chunks whose column is all missing take the text dtype of the other chunks of that column.
 
@@ -524,15 +635,36 @@ def _typed_reports(reports: pd.DataFrame) -> pd.DataFrame:
     return reports
 
 
-def gather(results: Iterable[FileResult]) -> Corpus:
+#: The tables a gather given a folder writes to Parquet as it goes (:class:`StoredTable`), not kept in memory.
+STORED = ("mentions", "spans")
+
+
+def gather(results: Iterable[FileResult], folder: PathLike | None = None) -> Corpus:
     """Assemble per-file results into a :class:`Corpus`, consuming them one at a time.
 
     Parameters
     ----------
     results : iterable of compare.schema.FileResult
         An iterator (such as :func:`read_corpus`'s) keeps only the tables in memory.
+    folder : path, optional
+        An empty folder (made if missing) for the tables of :data:`STORED`: they are written there chunk by
+        chunk and the corpus reads them on access (:class:`StoredTable`). Their files, and then the folder, are
+        removed with the last handle on them. None: every table is held in memory.
     """
     tabs = {name: _Columns(cols) for name, cols in _COLUMNS.items()}
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tabs.update({name: _Spill(_COLUMNS[name], Path(folder) / f"{name}.parquet") for name in STORED})
+    try:
+        return _gather(results, tabs)
+    except BaseException:
+        for t in tabs.values():
+            if isinstance(t, _Spill):
+                t.discard()
+        raise
+
+
+def _gather(results: Iterable[FileResult], tabs: dict) -> Corpus:
     docs = Documents()
     for r in results:
         if r.error is not None:
@@ -563,7 +695,7 @@ def _work(item: tuple[str, str], cache: Cache | None, tokenizer, lazy: bool = Tr
 
 def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache | None = None, tokenizer=None,
                 jobs: int | None = 1, engine: str = "local", scheduler=None,
-                progress: bool | None = None, max_chars: int | None = None) -> Corpus:
+                progress: bool | None = None, max_chars: int | None = None, folder: PathLike | None = None) -> Corpus:
     """Run the per-file work over ``paths`` (with :mod:`compare.runner`) and gather the tables.
 
     Parameters
@@ -580,6 +712,8 @@ def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache 
     max_chars : int, optional
         The reader's size limit per file (default :data:`compare.io.DEFAULT_MAX_CHARS`): a bigger file is an
         ``errors`` row ``too_large``.
+    folder : path, optional
+        Where the large tables few steps read are kept instead of memory (see :func:`gather`).
     """
     ids = ids if ids is not None else report_ids(paths)
     items = list(zip(map(str, paths), ids, strict=True))
@@ -587,4 +721,4 @@ def read_corpus(paths: list[str], ids: list[str] | None = None, *, cache: Cache 
         _ = tokenizer.jieba  # loaded here once: forked workers inherit the dictionary instead of each loading it
     work = partial(_work, cache=cache, tokenizer=tokenizer, lazy=engine == "local", max_chars=max_chars)
     return gather(runner.imap(work, items, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress,
-                              desc="reports", unit="file"))
+                              desc="reports", unit="file"), folder)

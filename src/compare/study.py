@@ -117,6 +117,7 @@ class Study:
         from .codebook import load_codebook
         from .tokens import JiebaTokenizer
 
+        _arrow_gives_memory_back()
         cb_path = Path(codebook_path or config.CODEBOOK_PATH)
         mcb_path = Path(measure_codebook_path or config.MEASURE_CODEBOOK_PATH)
         store = Cache(Path(cache_dir or config.CACHE_DIR) if cache else None).check()
@@ -172,12 +173,19 @@ class Study:
     # ----------------------------------------------------------------------------------------- stages
     def load(self, path_or_glob=None, jobs: int | None = 1, engine: str = "local", scheduler=None,
              progress: bool | None = None, tokens: bool = True):
-        """Read reports into a :class:`compare.corpus.Corpus` (the per-file stage, cached)."""
+        """Read reports into a :class:`compare.corpus.Corpus` (the per-file stage, cached).
+
+        Its ``mentions`` and ``spans`` are kept in a new folder of the system's temporary folder (``TMPDIR``),
+        read on access and removed with the corpus (:class:`compare.corpus.StoredTable`).
+        """
+        import tempfile
+
         from .corpus import expand_paths, read_corpus
 
         paths = expand_paths(path_or_glob if path_or_glob is not None else config.RAW_DIR)
         return read_corpus(paths, cache=self.cache, tokenizer=self.tokenizer if tokens else None, jobs=jobs,
-                           engine=engine, scheduler=scheduler, progress=progress, max_chars=self.max_chars)
+                           engine=engine, scheduler=scheduler, progress=progress, max_chars=self.max_chars,
+                           folder=tempfile.mkdtemp(prefix="compare-tables-"))
 
     def code(self, corpus, jobs: int | None = 1, progress: bool | None = None, model=None):
         """Add problem codes and measure types to the corpus tables (cached per report); returns the corpus.
@@ -316,6 +324,16 @@ class Study:
         res = agreement(a, b, self.codebook, names=("first", coder))
         res.summary.attrs["files"] = (first.name, second.name)  # which two codings, for a printed header
         return res, None
+
+def _arrow_gives_memory_back() -> None:
+    """Arrow's buffers (the tables' text columns) from the system allocator, unless ``ARROW_DEFAULT_MEMORY_POOL``
+    names one: Arrow's default, mimalloc, keeps freed pages for reuse, and the gather and coding free many.
+    Measured on 1,000 reports with two workers: the parent's peak 600 -> 525 MB, no slower."""
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
+
 
 def built_clusters(results: dict[str, pd.DataFrame]):
     """The build's problem clusters as a :class:`compare.cluster.ClusterResult` read from its tables
