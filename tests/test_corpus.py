@@ -243,23 +243,27 @@ def test_stored_tables_read_back_as_the_frames_gathered_in_memory(tmp_path):
     pd.testing.assert_frame_equal(copy.spans, plain.spans)
 
 
-def test_spilled_chunks_keep_one_schema_when_a_chunk_has_no_ids(tmp_path):
-    """A chunk whose problem ids are all missing (a preamble) is written as text like the others: the file
-    reads back equal to the frame gathered in memory, across chunk boundaries."""
-    from compare.corpus import _Columns, _Spill
+def test_batches_keep_one_schema_when_a_chunk_has_no_ids(tmp_path):
+    """Rows sent as Arrow batches (row_batch), combined every two rows, give the frame the dict rows give: a chunk
+    whose problem ids are all missing (a preamble) is text like the others, in memory and in a stored file."""
+    from compare.corpus import _Batches, _Columns, row_batch
 
-    cols = ["report_id", "kind", "start", "end", "problem_id", "measure_id"]
     rows = [{"report_id": "r", "kind": "preamble", "start": 0, "end": 5, "problem_id": None, "measure_id": None},
             {"report_id": "r", "kind": "blank", "start": 5, "end": 6, "problem_id": None, "measure_id": None},
             {"report_id": "r", "kind": "measure", "start": 6, "end": 9, "problem_id": "r:P01", "measure_id": "r:P01:M01"},
-            {"report_id": "r", "kind": "body", "start": 9, "end": 12, "problem_id": "r:P01"}]
-    memory, spill = _Columns(cols, chunk=2), _Spill(cols, tmp_path / "spans.parquet", chunk=2)
-    for r in rows:
-        memory.extend([r])
-        spill.extend([r])
-    got = spill.frame().frame()
-    pd.testing.assert_frame_equal(got, memory.frame())
+            {"report_id": "s", "kind": "body", "start": 0, "end": 3, "problem_id": "s:P01"}]
+    expected = _Columns(list(rows[0]), chunk=2)
+    memory, stored = _Batches("spans", chunk=2), _Batches("spans", tmp_path / "spans.parquet", chunk=2)
+    for part in (rows[:1], rows[1:3], rows[3:]):
+        expected.extend(part)
+        memory.add(row_batch("spans", part))
+        stored.add(row_batch("spans", part))
+    want = expected.frame()
+    pd.testing.assert_frame_equal(memory.frame(), want)
+    got = stored.frame().frame()
+    pd.testing.assert_frame_equal(got, want)
     assert got["measure_id"].isna().tolist() == [True, True, False, True]
+    assert got["start"].dtype == "int64" and str(got["kind"].dtype) == "str"
 
 
 def test_a_gather_that_fails_leaves_no_stored_file(tmp_path):

@@ -177,3 +177,25 @@ def test_benchmark_targets_read_the_memory_figures():
     assert res == {"pipeline_vs_jieba": "pass", "pipeline_vs_jieba_at_scale": "not measured",
                    "speedup_jobs2": "miss", "warm_vs_cold": "pass", "growth": "pass",
                    "peak_rss_mb_10000": "miss", "pss_mb_10000": "pass"}
+
+
+def _seen(first, other):
+    """A map_frames function that returns what it was given of the other frame (ids and whether it is a view)."""
+    return pd.DataFrame({"key": first["key"].iloc[:1].tolist() * len(other), "row": other["row"].tolist()})
+
+
+def test_map_frames_slices_the_other_frames_when_their_groups_run_side_by_side():
+    """The other frames' rows of a chunk are the same rows whether they are found by slicing (each group one run,
+    as the corpus tables are) or by a mask (a group split in two runs, a key missing, rows in another order)."""
+    from compare.runner import _runs
+
+    first = pd.DataFrame({"key": list("aabccd"), "v": range(6)})
+    runs = pd.DataFrame({"key": list("aaabccccd"), "row": range(9)})
+    split = pd.DataFrame({"key": list("abacd"), "row": range(5)})
+    missing = pd.DataFrame({"key": list("aad"), "row": range(3)})
+    assert _runs(runs["key"]) == {"a": (0, 3), "b": (3, 4), "c": (4, 8), "d": (8, 9)}
+    assert _runs(split["key"]) is None and _runs(missing["key"].iloc[:0]) == {}
+    for other in (runs, split, missing):
+        got = map_frames(_seen, [first, other], by="key", max_groups=2)
+        want = pd.concat([_seen(first[first.key.isin(ks)], other[other.key.isin(ks)]) for ks in (["a", "b"], ["c", "d"])])
+        pd.testing.assert_frame_equal(got, want)

@@ -41,8 +41,8 @@ from .tokens import segment_report
 PathLike = str | os.PathLike
 TABLES = ("reports", "problems", "measures", "mentions", "errors", "spans")
 
-__all__ = ["TABLES", "Corpus", "Documents", "LazyDocument", "expand_paths", "gather", "process_bytes",
-           "process_file", "read_corpus", "report_ids"]
+__all__ = ["STORED", "TABLES", "Corpus", "Documents", "LazyDocument", "StoredTable", "expand_paths", "gather",
+           "process_bytes", "process_file", "read_corpus", "report_ids", "row_batch"]
 
 
 # --------------------------------------------------------------------------------------------- per-file work
@@ -559,44 +559,83 @@ class _Columns:
         return out
 
 
-class _Spill(_Columns):
-    """Rows of one table written to a Parquet file every ``chunk`` rows; :meth:`frame` gives a
-    :class:`StoredTable` of it (the caller removes the folder, or the table owns it).
+#: The columns of the row tables that hold whole numbers; every other column of them is text.
+_INT_COLUMNS = frozenset({"seq", "n_measures", "start", "end"})
 
-    Every column is text except the offsets (``start``, ``end``, ``int64``), so each chunk has the same
-    schema and the file reads back as the frame :class:`_Columns` gathers in memory.
+
+def _arrow_schema(name: str):
+    import pyarrow as pa
+
+    return pa.schema([(c, pa.int64() if c in _INT_COLUMNS else pa.large_string()) for c in _COLUMNS[name]])
+
+
+def row_batch(name: str, rows: list[dict]):
+    """The rows of one report for table ``name`` (one of :attr:`compare.schema.FileResult.TABLES`) as an Arrow
+    record batch of that table's schema (a missing key is null).
+
+    The per-file work in a worker sends its rows so (:func:`read_corpus`): the parent then unpickles a few
+    buffers per report instead of a Python object per value, which at 10,000 reports left freed memory
+    scattered through the parent's heap, and it gathers with no loop over rows.
+    """
+    import pyarrow as pa
+
+    schema = _arrow_schema(name)
+    return pa.RecordBatch.from_arrays([pa.array([r.get(f.name) for r in rows], type=f.type) for f in schema],
+                                      schema=schema)
+
+
+class _Batches:
+    """The record batches of one table, combined every ``chunk`` rows into one contiguous chunk (which lets the
+    per-report buffers go) and, with a ``path``, written to a Parquet file instead of kept.
+
+    :meth:`frame` gives the DataFrame (text columns ``str``, whole numbers ``int64``), or with a path a
+    :class:`StoredTable` that reads it back.
     """
 
-    def __init__(self, columns: list[str], path: Path, chunk: int = 20_000):
-        import pyarrow as pa
-
-        self.path = Path(path)
-        self.schema = pa.schema([(c, pa.int64() if c in ("start", "end") else pa.large_string()) for c in columns])
+    def __init__(self, name: str, path: Path | None = None, chunk: int = 4_096):
+        self.schema = _arrow_schema(name)
+        self.path = None if path is None else Path(path)
+        self.chunk = chunk
+        self.pending: list = []
+        self.n = 0
+        self.chunks: list = []
         self.writer = None
-        super().__init__(columns, chunk)
+
+    def add(self, batch) -> None:
+        self.pending.append(batch)
+        self.n += batch.num_rows
+        if self.n >= self.chunk:
+            self._flush()
 
     def _flush(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        table = pa.Table.from_batches(self.pending, self.schema).combine_chunks()
+        self.pending, self.n = [], 0
+        if self.path is None:
+            self.chunks.append(table)
+            return
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, self.schema)
-        if self.n:
-            arrays = [pa.array([None if v is None or v != v else v for v in self.data[f.name]], type=f.type)
-                      for f in self.schema]
-            self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
-        self._new()
+        self.writer.write_table(table)
 
-    def frame(self) -> StoredTable:
+    def frame(self) -> pd.DataFrame | StoredTable:
+        import pyarrow as pa
+
         self._flush()
-        self.writer.close()
-        return StoredTable(self.path, owned=True)
+        if self.path is not None:
+            self.writer.close()
+            return StoredTable(self.path, owned=True)
+        chunks, self.chunks = self.chunks, []
+        return pa.concat_tables(chunks).to_pandas(self_destruct=True)
 
     def discard(self) -> None:
         """Close and remove the file (a gather that failed)."""
         if self.writer is not None:
             self.writer.close()
-        _remove_file(str(self.path))
+        if self.path is not None:
+            _remove_file(str(self.path))
 
 
 def _text_dtypes(parts: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
@@ -651,15 +690,16 @@ def gather(results: Iterable[FileResult], folder: PathLike | None = None) -> Cor
         chunk and the corpus reads them on access (:class:`StoredTable`). Their files, and then the folder, are
         removed with the last handle on them. None: every table is held in memory.
     """
-    tabs = {name: _Columns(cols) for name, cols in _COLUMNS.items()}
+    tabs: dict = {"reports": _Columns(_COLUMNS["reports"]), "errors": _Columns(_COLUMNS["errors"])}
     if folder is not None:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        tabs.update({name: _Spill(_COLUMNS[name], Path(folder) / f"{name}.parquet") for name in STORED})
+    tabs.update({name: _Batches(name, Path(folder) / f"{name}.parquet" if folder is not None and name in STORED
+                                else None) for name in FileResult.TABLES})
     try:
         return _gather(results, tabs)
     except BaseException:
         for t in tabs.values():
-            if isinstance(t, _Spill):
+            if isinstance(t, _Batches):
                 t.discard()
         raise
 
@@ -672,7 +712,7 @@ def _gather(results: Iterable[FileResult], tabs: dict) -> Corpus:
             continue
         tabs["reports"].extend([r.report])
         for name in FileResult.TABLES:
-            tabs[name].extend(getattr(r, name))
+            tabs[name].add(r.batches[name] if r.batches is not None else row_batch(name, getattr(r, name)))
         docs[r.report_id] = r.document
     frames = {name: t.frame() for name, t in tabs.items()}
     frames["reports"] = _typed_reports(frames["reports"])
@@ -681,13 +721,18 @@ def _gather(results: Iterable[FileResult], tabs: dict) -> Corpus:
 
 def _work(item: tuple[str, str], cache: Cache | None, tokenizer, lazy: bool = True,
           max_chars: int | None = None) -> FileResult:
-    """The per-file work in a worker: the document travels back as a handle, not as text and offset map.
+    """The per-file work in a worker: the rows travel back as Arrow record batches (:func:`row_batch`), the
+    document as a handle, not as text and offset map.
 
     ``lazy=False`` (a Dask cluster, whose workers' files and caches this machine may not see) sends the
     document back whole.
     """
     path, rid = item
     res = process_file(path, rid, cache, tokenizer, want_tokens=False, max_chars=max_chars)
+    if res.ok:
+        res.batches = {name: row_batch(name, getattr(res, name)) for name in FileResult.TABLES}
+        for name in FileResult.TABLES:
+            setattr(res, name, [])
     if lazy and res.document is not None and cache is not None and cache.enabled:
         res.document = LazyDocument(path, rid, cache, res.report["sha256"], max_chars)
     return res

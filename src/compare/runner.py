@@ -26,6 +26,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 __all__ = ["imap", "map_frames", "progress_bar", "resolve_jobs", "shared_workers", "show_progress"]
 
@@ -227,6 +228,39 @@ def _chunk_bounds(keys, workers: int, chunks: int | None, max_groups: int | None
     return [starts[round(k * len(starts) / n)] for k in range(n)] + [len(keys)]
 
 
+def _runs(keys) -> dict | None:
+    """``key`` → ``(start, end)`` of its rows when each key's rows are one run (as the corpus tables are, in
+    report order), else None. Slicing such a run costs nothing; selecting rows by a mask copies every text
+    column of the table first when it is held in several Arrow chunks."""
+    import numpy as np
+
+    values = keys.to_numpy()
+    if not len(values):
+        return {}
+    starts = np.flatnonzero(values[1:] != values[:-1]) + 1
+    bounds = [0, *starts.tolist(), len(values)]
+    out = {values[a]: (a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
+    return out if len(out) == len(bounds) - 1 else None
+
+
+def _rows_of(other, runs: dict | None, by: str, wanted: set):
+    """The rows of ``other`` in the groups ``wanted``: a slice when they lie side by side (no copy)."""
+    if runs is not None:
+        spans = sorted(runs[k] for k in wanted if k in runs)
+        if all(e == s for (_, e), (s, _) in zip(spans, spans[1:], strict=False)):
+            return other.iloc[spans[0][0]:spans[-1][1]] if spans else other.iloc[:0]
+    return other[other[by].isin(wanted)]
+
+
+def _chunk_tasks(func, first, others, by: str, bounds: list[int], kwargs: dict):
+    """The tasks of :func:`map_frames`, made as they are handed out: only a few chunks' rows exist at once."""
+    runs = [_runs(o[by]) for o in others]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        part = first.iloc[a:b]
+        wanted = set(part[by])
+        yield func, [part, *[_rows_of(o, r, by, wanted) for o, r in zip(others, runs, strict=True)]], kwargs
+
+
 def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks: int | None = None,
                max_groups: int | None = 250, progress: bool | None = False, desc: str = "chunks", **kwargs):
     """Apply a row-wise function of tables to chunks of whole groups (in worker processes); concatenate.
@@ -272,11 +306,7 @@ def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks
     if len(bounds) <= 2:
         return func(*frames, **kwargs)
 
-    def tasks():  # made as they are handed out: only a few chunks' copies of the rows exist at once
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            part = first.iloc[a:b]
-            wanted = set(part[by])
-            yield func, [part, *[o[o[by].isin(wanted)] for o in others]], kwargs
+    tasks = partial(_chunk_tasks, func, first, others, by, bounds, kwargs)
 
     n = len(bounds) - 1
     parts = (list(_map_window(_call_chunk, tasks(), n, min(workers, n), progress, desc, "chunk")) if workers > 1

@@ -62,6 +62,9 @@ class FileResult:
     tokens : dict or None
         ``{"dict_hash", "problems", "measures"}``: the jieba segmentation of every problem document and
         measure text, in row order (kept only when asked for).
+    batches : dict or None
+        Table name → the rows of that table as an Arrow record batch, in place of the lists (which are then
+        empty): how the rows travel back from a worker (:func:`compare.corpus.row_batch`).
     """
 
     path: str
@@ -74,6 +77,7 @@ class FileResult:
     error: dict | None = None
     document: Any = None
     tokens: dict | None = None
+    batches: dict | None = None
 
     TABLES = ("problems", "measures", "mentions", "spans")
 
