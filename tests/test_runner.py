@@ -199,3 +199,16 @@ def test_map_frames_slices_the_other_frames_when_their_groups_run_side_by_side()
         got = map_frames(_seen, [first, other], by="key", max_groups=2)
         want = pd.concat([_seen(first[first.key.isin(ks)], other[other.key.isin(ks)]) for ks in (["a", "b"], ["c", "d"])])
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_study_lets_arrow_give_freed_memory_back_unless_told_otherwise(tmp_path):
+    """Study.resolve puts Arrow on the system allocator (mimalloc keeps what the gather frees), and leaves the
+    pool alone when ARROW_DEFAULT_MEMORY_POOL names one."""
+    import os
+
+    code = ("from compare.study import Study; import pyarrow as pa; Study.resolve(cache=False); "
+            "print(pa.default_memory_pool().backend_name)")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    got = [subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,
+                          check=True).stdout.strip() for extra in ({}, {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})]
+    assert got == ["system", "mimalloc"]

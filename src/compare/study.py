@@ -8,8 +8,10 @@ calls on the default study, for interactive use.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -117,7 +119,7 @@ class Study:
         from .codebook import load_codebook
         from .tokens import JiebaTokenizer
 
-        _arrow_gives_memory_back()
+        _memory_goes_back()
         cb_path = Path(codebook_path or config.CODEBOOK_PATH)
         mcb_path = Path(measure_codebook_path or config.MEASURE_CODEBOOK_PATH)
         store = Cache(Path(cache_dir or config.CACHE_DIR) if cache else None).check()
@@ -325,14 +327,27 @@ class Study:
         res.summary.attrs["files"] = (first.name, second.name)  # which two codings, for a printed header
         return res, None
 
-def _arrow_gives_memory_back() -> None:
-    """Arrow's buffers (the tables' text columns) from the system allocator, unless ``ARROW_DEFAULT_MEMORY_POOL``
-    names one: Arrow's default, mimalloc, keeps freed pages for reuse, and the gather and coding free many.
-    Measured on 1,000 reports with two workers: the parent's peak 600 -> 525 MB, no slower."""
+def _memory_goes_back() -> None:
+    """Let freed memory go back to the system, so a large corpus's peak is its tables and not what was freed.
+
+    * Arrow's buffers (the tables' text columns) come from the system allocator unless
+      ``ARROW_DEFAULT_MEMORY_POOL`` names one: Arrow's default, mimalloc, keeps freed pages for reuse.
+    * glibc's malloc serves blocks of 64 KiB and more with their own mappings unless ``MALLOC_MMAP_THRESHOLD_``
+      is set: the per-report messages from the workers and the chunks of a gather are freed in an order that
+      otherwise leaves the heap full of holes it cannot return. Workers forked later inherit the setting.
+
+    Measured on 1,000 reports with two workers, the parent's peak: 626 MB with neither, 600 -> 525 MB from the
+    first (with the stored tables), 482 -> 442 MB from the second.
+    """
     if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         import pyarrow as pa
 
         pa.set_memory_pool(pa.system_memory_pool())
+    if not os.environ.get("MALLOC_MMAP_THRESHOLD_") and sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):  # a C library other than glibc (musl) has no mallopt
+            ctypes.CDLL(None).mallopt(-3, 64 * 1024)  # M_MMAP_THRESHOLD
 
 
 def built_clusters(results: dict[str, pd.DataFrame]):
