@@ -201,6 +201,43 @@ def test_map_frames_slices_the_other_frames_when_their_groups_run_side_by_side()
         pd.testing.assert_frame_equal(got, want)
 
 
+class _Remembers:
+    """Counts, per process, how often it was unpickled; remembers what a call computed on it."""
+
+    unpickled = 0
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def __setstate__(self, state):
+        type(self).unpickled += 1
+        self.__dict__.update(state)
+
+
+def _note_chunk(first, thing):
+    import os
+
+    thing.seen.append(first["key"].iloc[0])
+    return pd.DataFrame({"pid": [os.getpid()], "unpickled": [type(thing).unpickled], "seen": [len(thing.seen)]})
+
+
+def test_map_frames_opens_its_keyword_arguments_once_per_worker():
+    """Every chunk of one call finds the same objects in its worker: unpickled at its first chunk only, so what
+    an object computes on first use (a model's feature labels) is computed once per worker, not per chunk."""
+    from compare.runner import shared_workers
+
+    first = pd.DataFrame({"key": [f"r{i:02d}" for i in range(24)]})
+    with shared_workers(2):
+        got = map_frames(_note_chunk, first, by="key", jobs=2, chunks=12, thing=_Remembers())
+        again = map_frames(_note_chunk, first, by="key", jobs=2, chunks=12, thing=_Remembers())
+    assert len(got) == 12 and got["pid"].nunique() == 2
+    for _, rows in got.groupby("pid"):
+        assert rows["seen"].tolist() == list(range(1, len(rows) + 1))  # one object, chunk after chunk
+        assert set(rows["unpickled"]) == {1}
+    for _, rows in again.groupby("pid"):  # a new call: new objects, unpickled once more in each worker
+        assert set(rows["unpickled"]) == {2} and rows["seen"].iloc[0] == 1
+
+
 def test_a_study_lets_arrow_give_freed_memory_back_unless_told_otherwise(tmp_path):
     """Study.resolve puts Arrow on the system allocator (mimalloc keeps what the gather frees), and leaves the
     pool alone when ARROW_DEFAULT_MEMORY_POOL names one."""

