@@ -102,6 +102,21 @@ def test_the_reader_has_a_table_of_contents_after_the_title(executed, tmp_path):
     assert reader_notebook(executed).cells[1].cell_type == "markdown" and len(executed.cells) == 8
 
 
+def test_one_notebook_gives_the_same_pages_every_time_and_others_between_do_not_change_them(executed, tmp_path):
+    """The exporters are made once per process and lent to each notebook in turn: what one notebook leaves on
+    them (its filters, its metadata) must not reach the next page, and nothing random goes into a page."""
+    import compare.build as build
+
+    first = [p.read_bytes() for p in export_html(executed, "09_example", tmp_path / "a")]
+    other = new_notebook(cells=[new_markdown_cell("# 另一份 / Another"), _table_cell()])
+    export_html(other, "10_other", tmp_path / "a")
+    again = [p.read_bytes() for p in export_html(executed, "09_example", tmp_path / "b")]
+    build._EXPORTERS.clear()  # and a fresh exporter writes the very same bytes
+    fresh = [p.read_bytes() for p in export_html(executed, "09_example", tmp_path / "c")]
+    assert first == again == fresh
+    assert b'id="cell-id=compare-toc"' in first[1] and b"compare-toc" not in first[0]
+
+
 def test_both_pages_read_offline(executed, tmp_path):
     (tmp_path / "book").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "book" / "logo.png")

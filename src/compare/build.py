@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -263,13 +264,26 @@ WIDGET_NOTE = ('<div class="compare-widget-note"><p><em>交互式部件：请在
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 
 
+_EXPORTERS: dict[bool, tuple[threading.Lock, object]] = {}  # reader -> (its lock, the exporter)
+_EXPORTERS_LOCK = threading.Lock()
+
+
+@contextmanager
 def _exporter(reader: bool):
+    """The HTML exporter of the full (``reader=False``) or the reader pages, made once per process and lent to
+    one notebook at a time: a new exporter compiles its twenty templates again (0.35 s here, twice a notebook)."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    hidden = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True) if reader else {}
-    return HTMLExporter(template_name="lab", extra_loaders=[DictLoader({_TEMPLATE: _OFFLINE_TEMPLATE})],
-                        template_file=_TEMPLATE, embed_images=True, **hidden)
+    with _EXPORTERS_LOCK:
+        if reader not in _EXPORTERS:
+            hidden = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True) if reader else {}
+            _EXPORTERS[reader] = (threading.Lock(), HTMLExporter(
+                template_name="lab", extra_loaders=[DictLoader({_TEMPLATE: _OFFLINE_TEMPLATE})],
+                template_file=_TEMPLATE, embed_images=True, **hidden))
+        lock, exporter = _EXPORTERS[reader]
+    with lock:  # from_notebook_node registers filters on the exporter: one notebook at a time
+        yield exporter
 
 
 def headings(nb) -> list[tuple[int, str, str]]:
@@ -337,7 +351,8 @@ def reader_notebook(nb):
     if items:
         toc = ('<nav class="compare-toc">\n<p><strong>目录 / Contents</strong></p>\n<ul>\n' + "\n".join(items)
                + "\n</ul>\n</nav>")
-        reader.cells.insert(1 if titled else 0, nbformat.v4.new_markdown_cell(toc))
+        # a fixed cell id (nbformat would draw a random one): the same notebook gives the same page
+        reader.cells.insert(1 if titled else 0, nbformat.v4.new_markdown_cell(toc, id="compare-toc"))
     return reader
 
 
@@ -354,8 +369,10 @@ def export_html(nb, stem: str, out: Path, path: Path | None = None) -> tuple[Pat
     def resources() -> dict:  # an exporter writes into its resources: a fresh dict for each
         return {"metadata": {"name": title, "path": str(path or out)}}
 
-    full, _ = _exporter(reader=False).from_notebook_node(nb, resources=resources())
-    reader, _ = _exporter(reader=True).from_notebook_node(reader_notebook(nb), resources=resources())
+    with _exporter(reader=False) as exporter:
+        full, _ = exporter.from_notebook_node(nb, resources=resources())
+    with _exporter(reader=True) as exporter:
+        reader, _ = exporter.from_notebook_node(reader_notebook(nb), resources=resources())
     return atomic_write(out / f"{stem}.html", full), atomic_write(out / READER_DIR / f"{stem}.html", reader)
 
 
