@@ -27,9 +27,8 @@
 import pandas as pd
 from IPython.display import display
 
-from compare.cluster import cluster_problems
 from compare.study import Folders, built_clusters, default_study
-from compare.training import evaluate_loro
+from compare.training import LoroResult
 from compare.views import styled
 
 folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
@@ -50,14 +49,14 @@ styled(corpus.problems.groupby("primary_code").agg(problems=("problem_id", "size
 # ## 分类器的检验 / How good is the classifier?
 # Leave-one-report-out over the hand-labelled problems: train on the other reports, predict the held-out one,
 # for each in turn. `blend` is the shipped classifier (model + codebook rules), `model` and `rules` its two
-# halves alone. It needs hand codes for the problems of at least two reports of this corpus.
+# halves alone. It needs hand codes for the problems of at least two reports of this corpus; the build made it
+# (`evaluation_scores`, `evaluation_confusion`, `evaluation_predictions` in its tables).
 
 # %%
-training, missing = study.evaluation(corpus)  # the hand labels of these problems, or what is missing
-if training is None:
-    print(missing)
+loro = LoroResult.from_tables(results)  # the build's evaluation; None when the hand labels do not allow one
+if loro is None:
+    print(study.evaluation(corpus)[1])  # what is missing
 else:
-    loro = evaluate_loro(*training)
     display(loro.scores.pivot(index="region", columns="method", values="accuracy").round(3))
     display(loro.summary("blend")[["n", "accuracy", "macro_f1", "secondary_f1"]].round(3))
     display(loro.confusion)
@@ -91,23 +90,25 @@ styled(flagged[["problem_id", "title", "primary_code", "confidence", "review_rea
 # %% [markdown]
 # ## 聚类 / Clustering
 # jieba TF-IDF → LSA → k-means and agglomerative clustering, k chosen by silhouette (the build's clusters);
-# where there are hand labels, clustered again to be compared with them (homogeneity, completeness, V-measure,
+# where there are hand labels, the build scored them against those too (homogeneity, completeness, V-measure,
 # adjusted Rand; mean ± std over seeds).
 
 # %%
-clusters = built_clusters(results) if training is None else None  # the build's clustering, from its tables
+clusters = built_clusters(results)  # the build's clustering, from its tables (None: too few problems)
 if clusters is None:
-    clusters = cluster_problems(corpus.problems, None if training is None else training.labels,
-                                tokenizer=study.tokenizer)
-clusters.metrics_table()
+    print(f"No clusters: the build clusters four problems or more, this corpus has {len(corpus.problems)}.")
+else:
+    display(clusters.metrics_table(), styled(clusters.terms("kmeans", 8).to_frame("top terms").reset_index()))
+
+# %% [markdown]
+# Clusters (rows) against the hand codes where there are any, else against the codes the coder gave.
 
 # %%
-styled(clusters.terms("kmeans", 8).to_frame("top terms").reset_index())
-
-# %%
-(clusters.crosstab("kmeans") if training is not None
- else pd.crosstab(clusters.assignments["kmeans"].rename("cluster"),
-                  corpus.problems.set_index("problem_id").loc[clusters.assignments["id"], "primary_code"].to_numpy()))
+if clusters is not None:
+    labelled = clusters.assignments["label"].notna().any()
+    coded = corpus.problems.set_index("problem_id").loc[clusters.assignments["id"], "primary_code"].to_numpy()
+    display(clusters.crosstab("kmeans") if labelled
+            else pd.crosstab(clusters.assignments["kmeans"].rename("cluster"), pd.Series(coded, name="code")))
 
 # %% [markdown]
 # ## 整改措施的类型 / What the measures did

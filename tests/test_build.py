@@ -24,7 +24,7 @@ def test_build_writes_tables_and_summary(tmp_path):
     summary = build(raw_dir=raw, out_dir=out, jobs=1, figures=False, notebooks=False, quiet=True, progress=False)
     assert {k: summary[k] for k in ("reports", "problems", "measures", "errors")} == {
         "reports": 3, "problems": 75, "measures": 259, "errors": 1}
-    assert set(summary["seconds"]) == {"load", "classify", "tables", "cluster+analysis"}
+    assert set(summary["seconds"]) == {"load", "classify", "evaluation", "cluster+analysis", "tables"}
     assert json.loads((out / "build_summary.json").read_text(encoding="utf-8"))["problems"] == 75
     problems = pd.read_parquet(out / "problems.parquet")
     assert problems.primary_code.notna().all() and len(problems) == 75
@@ -33,6 +33,14 @@ def test_build_writes_tables_and_summary(tmp_path):
     tc = pd.read_csv(out / "tables" / "type_counts.csv", encoding="utf-8-sig")
     assert tc.groupby("region").n.sum().to_dict() == {"惠东县（惠州市）": 10, "海珠区（广州市）": 26, "许昌市": 39}
     assert (out / "tables" / "recycled_text.xlsx").exists()
+    # the classifier's leave-one-region-out evaluation against the 75 hand labels, for notebook 02 and the reader
+    scores = pd.read_csv(out / "tables" / "evaluation_scores.csv", encoding="utf-8-sig")
+    blend = scores[scores.method == "blend"].set_index("region")
+    assert blend.n.to_dict() == {"海珠区": 26, "惠东县": 10, "许昌市": 39, "overall": 75}
+    confusion = pd.read_csv(out / "tables" / "evaluation_confusion.csv", encoding="utf-8-sig")
+    right = confusion[confusion.true == confusion.predicted].problems.sum()
+    assert confusion.problems.sum() == 75 and blend.loc["overall", "accuracy"] == pytest.approx(right / 75)
+    assert len(pd.read_csv(out / "tables" / "evaluation_predictions.csv", encoding="utf-8-sig")) == 75
 
 
 def test_cli_build_help_lists_the_options():
@@ -129,6 +137,7 @@ def test_a_comparison_shows_in_a_notebook_as_an_html_table(province_build):
 
 def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
     from compare.study import Folders, built_clusters, default_study, read_analyses
+    from compare.training import LoroResult
 
     tables = read_analyses(province_build / "tables")
     assert tables["type_counts"].attrs == {"unit": "province", "weighting": "mean"}
@@ -140,9 +149,14 @@ def test_the_notebooks_read_the_analyses_the_build_wrote(province_build):
                                                   note=said.append)
     assert said == [] and set(results) == set(tables) and len(corpus.problems) == 75
     assert corpus.problems.primary_code.notna().all()  # the coded corpus, as Corpus.load reads it
-    clusters = built_clusters(results)  # notebook 02 shows the build's clusters where there are no hand labels
+    clusters = built_clusters(results)  # notebook 02 shows the build's clusters, scored against the hand labels
     assert len(clusters.assignments) == 75 and set(clusters.k) == {"kmeans", "agglomerative"}
-    assert clusters.metrics_table().columns.tolist() == ["silhouette"] and len(clusters.terms("kmeans", 3))
+    assert clusters.metrics_table().columns.tolist() == ["homogeneity", "completeness", "v_measure",
+                                                         "adjusted_rand", "silhouette"]
+    assert clusters.crosstab().to_numpy().sum() == 75 and len(clusters.terms("kmeans", 3))
+    loro = LoroResult.from_tables(results)  # and the build's evaluation, as evaluate_loro gives it
+    assert loro.confusion.index.name == "true" and loro.confusion.to_numpy().sum() == 75
+    assert loro.confusion.index.tolist() == loro.confusion.columns.tolist() == default_study().codebook.ids
     from compare import study as study_module
 
     drawn = []

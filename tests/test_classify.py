@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -19,7 +20,7 @@ from compare.classify import ProblemClassifier
 from compare.codebook import load_codebook
 from compare.coding import classify_measures, classify_problems, code_problem_rows
 from compare.documents import measure_documents, measure_segments, problem_documents
-from compare.training import Training, evaluate_loro, load_model, model_inputs, training_data
+from compare.training import LoroResult, Training, evaluate_loro, load_model, model_inputs, training_data
 
 # --- floors (measured: blend accuracy 0.947 overall, per region 0.923 / 1.000 / 0.949; macro-F1 0.952;
 # text model alone 0.600; secondary-code micro-F1 0.613) -----------------------------------------------------
@@ -73,6 +74,20 @@ def test_loro_confusion_and_predictions(loro, data):
     pred = loro.predictions
     assert list(pred["true"]) == list(data[1])
     assert set(pred["blend"]) <= set(codes)
+
+
+def test_loro_reads_back_from_the_builds_tables_and_gives_the_same_figures_with_two_workers(corpus, labels, codebook,
+                                                                                             tokenizer):
+    """The build writes the evaluation as tables (LoroResult.tables) and notebook 02 reads them back; the folds
+    fitted two at a time give the very same figures as one after the other."""
+    one = evaluate_loro(corpus, labels, codebook, tokenizer, jobs=1, **FAST)
+    two = evaluate_loro(corpus, labels, codebook, tokenizer, jobs=2, **FAST)
+    back = LoroResult.from_tables({k: v.copy() for k, v in two.tables().items()})
+    for res in (two, back):
+        pd.testing.assert_frame_equal(res.scores, one.scores)
+        pd.testing.assert_frame_equal(res.confusion, one.confusion)
+        pd.testing.assert_frame_equal(res.predictions, one.predictions)
+    assert LoroResult.from_tables({}) is None
 
 
 def test_loro_holds_the_region_out(corpus, data, monkeypatch, labels, codebook, tokenizer):

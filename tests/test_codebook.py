@@ -281,6 +281,15 @@ def test_build_with_a_codebook_of_another_sector(tmp_path):
                                        "家庭医生签约服务质量不高"]
     assert list(problems["primary_code"]) == ["medical_services", "party_work", "primary_care"]
     assert not problems["needs_review"].any()
+    # the shipped hand labels are of the civil-affairs codes: no evaluation, and one line says why
+    assert not (tmp_path / "out" / "tables" / "evaluation_scores.csv").exists()
+    from compare.corpus import Corpus
+    from compare.study import Study
+
+    study = Study.resolve(codebook_path=OTHER / "health_codebook.yaml", cache_dir=tmp_path / "cache")
+    training, why = study.evaluation(Corpus.load(tmp_path / "out", cache=study.cache))
+    assert training is None and why.startswith("No evaluation: 75 row(s) of problems.csv do not fit the codebook "
+                                                "health_codebook.yaml (the first: unknown code 'party_building'")
 
 
 def test_codebook_draft_proposes_candidates_from_poorly_covered_problems(tokenizer):

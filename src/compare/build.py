@@ -558,16 +558,16 @@ class _BuildState:
         self.done[part] = self.stamps[part]
         _write_summary(self.layout, self._summary(ok=False))
 
-    def _analyses(self) -> dict:
-        if self.analyses is None:
-            with self.stage("cluster+analysis"):
-                self.analyses = self.study.analyses(self.corpus, unit=self.by, weighting=self.weighting)
+    def _analyses(self, jobs) -> dict:
+        if self.analyses is None:  # timed as two stages: evaluation, cluster+analysis
+            self.analyses = self.study.analyses(self.corpus, unit=self.by, weighting=self.weighting, jobs=jobs,
+                                                stage=self.stage)
         return self.analyses
 
     def tables(self, jobs) -> None:
         if self._fresh("tables"):
             return
-        analyses = self._analyses()
+        analyses = self._analyses(jobs)
         with self.stage("tables"):
             write_tables(self.corpus, analyses, self.staging.folder("tables", 0), self.staging.folder("tables", 1),
                          self.by, self.weighting, jobs=jobs)
@@ -577,7 +577,7 @@ class _BuildState:
         if self._fresh("figures"):
             self.n_figures = sum(1 for p in self.outputs["figures"] if p.endswith(".png"))
             return
-        analyses = self._analyses()
+        analyses = self._analyses(jobs)
         with self.stage("figures"):
             if analyses:
                 _figures(analyses, self.staging.folder("figures"), jobs, self.study.codebooks(), self.study.cache,

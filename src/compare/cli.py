@@ -220,7 +220,7 @@ def cmd_train(args) -> int:
         print(f"confidence calibrated on {cal['n']} out-of-sample predictions ({cal['n_training_folds']} "
               f"leave-one-region-out, {cal['n_statements']} written statements; {cal['errors']} wrong)")
     if not args.no_eval:
-        res = evaluate_loro(*training)
+        res = evaluate_loro(*training, jobs=-1)  # the folds on every core
         print("leave-one-region-out (train on the other regions, predict this one):")
         print(res.scores.round(3).to_string(index=False))
     return 0

@@ -33,7 +33,6 @@ import pandas as pd
 
 from .cache import atomic_path, atomic_write
 from .names import display_width
-from .theme import theme
 
 __all__ = [
     "XLSX_MAX_CELL_CHARS",
@@ -126,6 +125,8 @@ def save_figure(
     and the SVG hash salt is fixed, so SVG and PDF output is byte-for-byte reproducible.
     """
     import matplotlib as mpl
+
+    from .theme import theme  # here: the tables' half of this module (and compare.views) needs no matplotlib
 
     name = _check_name(name)
     formats = _check_formats(formats, tuple(_METADATA), "figure")

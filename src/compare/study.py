@@ -207,16 +207,31 @@ class Study:
         return corpus
 
     def analyses(self, corpus, clusters=None, seed: int = 0, unit: str = DEFAULT_BY,
-                 weighting: str = "pooled") -> dict[str, pd.DataFrame]:
+                 weighting: str = "pooled", evaluate: bool = True, jobs: int | None = 1,
+                 stage=None) -> dict[str, pd.DataFrame]:
         """Every analysis table of the comparison (see :func:`run_analyses`), by ``unit``.
 
         Every table's ``attrs`` holds ``unit`` and ``weighting`` (pooled problems or the mean of the reports'
-        shares, :func:`compare.analysis.type_counts`).
+        shares, :func:`compare.analysis.type_counts`). With ``evaluate``, where hand labels cover the problems
+        of two reports or more (:meth:`evaluation`), also the classifier's leave-one-region-out evaluation
+        (``evaluation_scores``, ``evaluation_confusion``, ``evaluation_predictions``:
+        :meth:`compare.training.LoroResult.tables`), and the clusters are scored against those labels.
+        ``stage``: a context manager per step (``stage("evaluation")``, ``stage("cluster+analysis")``), which
+        the build uses to time them; ``jobs``: the evaluation's folds fitted at once.
         """
+        from .training import evaluate_loro
+
         if not len(corpus.problems):
             return {}
-        out = _run_analyses(corpus, self.codebook, self.measure_codebook, self.tokenizer, clusters=clusters,
-                            seed=seed, unit=unit, weighting=weighting)
+        stage = stage or (lambda name: contextlib.nullcontext())
+        with stage("evaluation"):
+            training = self.evaluation(corpus)[0] if evaluate else None
+            evaluation = evaluate_loro(*training, jobs=jobs).tables() if training is not None else {}
+        with stage("cluster+analysis"):
+            out = _run_analyses(corpus, self.codebook, self.measure_codebook, self.tokenizer, clusters=clusters,
+                                seed=seed, unit=unit, weighting=weighting,
+                                labels=None if training is None else training.labels)
+        out.update(evaluation)
         for df in out.values():
             df.attrs.update(unit=unit, weighting=weighting)
         return out
@@ -288,12 +303,19 @@ class Study:
         """The hand labels of this corpus's problems as :class:`compare.training.Training`, or the reason why not.
 
         Returns ``(training, None)``, or ``(None, reason)`` — one line saying what the evaluation needs — when
-        fewer than two reports of the corpus have hand-coded problems in :attr:`labels_path`.
+        fewer than two reports of the corpus have hand-coded problems in :attr:`labels_path`, or when its codes
+        are not this codebook's (a codebook of another sector).
         """
-        from .labels import read_labels
+        from .labels import LabelError, read_labels
         from .training import Training
 
-        labels = read_labels(self.labels_path, problems=False, codebook=self.codebook)
+        try:
+            labels = read_labels(self.labels_path, problems=False, codebook=self.codebook)
+        except LabelError as exc:
+            first = exc.rows[0]["message"] if exc.rows else str(exc)
+            return None, (f"No evaluation: {len({r['row'] for r in exc.rows})} row(s) of {self.labels_path.name} do not fit the codebook "
+                          f"{self.codebook_path.name} (the first: {first}); hand-code this corpus's problems with "
+                          "its codes (python -m compare labels-export SHEET.xlsx, then labels-import).")
         labels = labels[labels["primary_code"] != ""]
         report_of = corpus.problems.set_index("problem_id")["report_id"]
         mine = labels[labels["problem_id"].isin(report_of.index)].copy()
@@ -512,7 +534,7 @@ def _units(reports: pd.DataFrame) -> dict:
 
 
 def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: int = 0,
-                  unit: str = DEFAULT_BY, weighting: str = "pooled") -> dict[str, pd.DataFrame]:
+                  unit: str = DEFAULT_BY, weighting: str = "pooled", labels=None) -> dict[str, pd.DataFrame]:
     from . import analysis, similarity
     from .cluster import cluster_problems, embed_problems, embed_vectors
     from .tokens import problem_tokens
@@ -539,7 +561,7 @@ def _run_analyses(corpus, codebook, measure_codebook, tok, clusters=None, seed: 
     out["similar_pairs"] = similarity.similar_pairs(problems, reports, top_n=20, seed=seed, tokenizer=tok, **by)
     out["recycled_text"], out["recycled_by_report"] = similarity.recycled(measures, reports)
     if len(problems) >= 4:
-        clusters = clusters or cluster_problems(problems, None, seed=seed, tokenizer=tok)
+        clusters = clusters or cluster_problems(problems, labels, seed=seed, tokenizer=tok)
         out["clusters"], out["cluster_terms"] = clusters.assignments, clusters.top_terms
         out["cluster_scores"] = clusters.scores
         assign = clusters.assignments.set_index("id")["kmeans"].reindex(problems.problem_id)

@@ -368,6 +368,25 @@ class LoroResult:
         """The scores of one method, indexed by region."""
         return self.scores[self.scores["method"] == method].set_index("region")
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The evaluation as the build's tables: ``evaluation_scores`` (:attr:`scores`), ``evaluation_confusion``
+        (long: ``true``, ``predicted``, ``problems``, every pair of codes) and ``evaluation_predictions``."""
+        confusion = self.confusion.stack().rename("problems").reset_index()
+        return {"evaluation_scores": self.scores, "evaluation_confusion": confusion,
+                "evaluation_predictions": self.predictions}
+
+    @classmethod
+    def from_tables(cls, tables: dict[str, pd.DataFrame]) -> LoroResult | None:
+        """The evaluation back from :meth:`tables` (e.g. the build's, :func:`compare.study.read_analyses`);
+        None when there is none (the build found fewer than two reports with hand-coded problems)."""
+        if "evaluation_scores" not in tables:
+            return None
+        long = tables["evaluation_confusion"]
+        confusion = (long.pivot(index="true", columns="predicted", values="problems")
+                     .reindex(index=pd.unique(long["true"]), columns=pd.unique(long["predicted"])).astype(int))
+        confusion.index.name, confusion.columns.name = "true", "predicted"
+        return cls(tables["evaluation_scores"], confusion, tables["evaluation_predictions"])
+
 
 def _secondary_f1(true: list[set], pred: list[set]) -> float:
     tp = sum(len(t & p) for t, p in zip(true, pred, strict=True))
@@ -378,25 +397,36 @@ def _secondary_f1(true: list[set], pred: list[set]) -> float:
     return 2 * tp / (n_pred + n_true)
 
 
-def _loro_predictions(base, docs: list[str], y: np.ndarray, regions: np.ndarray):
-    """Per fold, one fit on the other regions; the held-out predictions of the blend and of its two parts."""
+def _loro_fold(task):
+    """One fold (a runner task): one fit on the other regions; the held-out predictions of the blend and of its
+    two parts, and the blend's secondary codes. The model's and the rules' own scores are the blend's parts."""
+    base, docs, y, test = task
+    clf = clone(base).fit([d for d, t in zip(docs, test, strict=True) if not t], y[~test])
+    d_test = [d for d, t in zip(docs, test, strict=True) if t]
+    blend, model, shares, _, _, _ = clf._scores(d_test)
+    preds = {}
+    for method, proba in (("blend", blend), ("model", model), ("rules", shares)):
+        pred = clf.classes_[proba.argmax(axis=1)].astype(object)
+        pred[proba.max(axis=1) <= 0] = None  # rules alone: no rule matched
+        preds[method] = pred
+    return list(clf.classes_), preds, [set(s) for s in clf.secondary_codes(d_test, blend)]
+
+
+def _loro_predictions(base, docs: list[str], y: np.ndarray, regions: np.ndarray, jobs: int | None = 1):
+    """Every fold (:func:`_loro_fold`), ``jobs`` at a time; the predictions put back in the problems' order."""
+    from .runner import imap
+
     preds = {m: np.empty(len(y), dtype=object) for m in ("blend", "model", "rules")}
     sec_pred = [set() for _ in y]
     codes: list[str] = []
-    for region in pd.unique(regions):
-        test = regions == region
-        d_train = [d for d, t in zip(docs, test, strict=True) if not t]
-        d_test = [d for d, t in zip(docs, test, strict=True) if t]
-        # one fit per fold: the model's and the rules' own scores are the two parts of the blend
-        clf = clone(base).fit(d_train, y[~test])
-        codes = list(clf.classes_)
-        blend, model, shares, _, _, _ = clf._scores(d_test)
-        for method, proba in (("blend", blend), ("model", model), ("rules", shares)):
-            pred = clf.classes_[proba.argmax(axis=1)].astype(object)
-            pred[proba.max(axis=1) <= 0] = None  # rules alone: no rule matched
+    folds = [regions == region for region in pd.unique(regions)]
+    done = imap(_loro_fold, [(base, docs, y, test) for test in folds], jobs=jobs, progress=False)
+    for test, (classes, fold, secondary) in zip(folds, done, strict=True):
+        codes = classes  # the codebook's codes, the same in every fold
+        for method, pred in fold.items():
             preds[method][test] = pred
-        for i, s in zip(np.flatnonzero(test), clf.secondary_codes(d_test, blend), strict=True):
-            sec_pred[i] = set(s)
+        for i, s in zip(np.flatnonzero(test), secondary, strict=True):
+            sec_pred[i] = s
     return preds, sec_pred, codes
 
 
@@ -419,7 +449,7 @@ def _loro_scores(preds: dict, y: np.ndarray, regions: np.ndarray, sec_true: list
     return pd.DataFrame(rows)
 
 
-def evaluate_loro(corpus, labels: pd.DataFrame, codebook, tokenizer, **params) -> LoroResult:
+def evaluate_loro(corpus, labels: pd.DataFrame, codebook, tokenizer, jobs: int | None = 1, **params) -> LoroResult:
     """Leave-one-region-out: train on the other regions, predict the held-out one, for every region.
 
     Nothing is tuned on the held-out region. Three methods are scored on the same folds: ``blend`` (the
@@ -433,6 +463,8 @@ def evaluate_loro(corpus, labels: pd.DataFrame, codebook, tokenizer, **params) -
         See :func:`training_data`.
     codebook, tokenizer :
         See :func:`train_model`.
+    jobs : int, optional
+        Folds fitted at once (:func:`compare.runner.resolve_jobs`); the figures are the same for any ``jobs``.
     **params
         Further :class:`ProblemClassifier` parameters of the blend.
 
@@ -445,7 +477,7 @@ def evaluate_loro(corpus, labels: pd.DataFrame, codebook, tokenizer, **params) -
     base = ProblemClassifier(codebook=codebook, tokenizer=tokenizer, **params)
     if base.rule_weight in (0, 1):
         raise ValueError("evaluate_loro compares the blend with its parts: use 0 < rule_weight < 1")
-    preds, sec_pred, codes = _loro_predictions(base, docs, y, regions)
+    preds, sec_pred, codes = _loro_predictions(base, docs, y, regions, jobs=jobs)
     sec_true = [set(split_codes(s)) for s in frame["secondary_codes"]]
     scores = _loro_scores(preds, y, regions, sec_true, sec_pred)
     cm = confusion_matrix(y, preds["blend"], labels=codes)
