@@ -29,7 +29,7 @@ from IPython.display import display
 
 from compare.study import Folders, built_clusters, default_study
 from compare.training import LoroResult
-from compare.views import styled
+from compare.views import named_codes, styled
 
 folders = Folders.from_env()  # the reports and output folders the build passed (default: the project's)
 study = default_study()
@@ -59,7 +59,7 @@ if loro is None:
 else:
     display(loro.scores.pivot(index="region", columns="method", values="accuracy").round(3))
     display(loro.summary("blend")[["n", "accuracy", "macro_f1", "secondary_f1"]].round(3))
-    display(loro.confusion)
+    display(named_codes(loro.confusion, study.codebook))  # rows: hand code; columns: predicted
 
 # %% [markdown]
 # ## 第二编码员 / A second coder
@@ -73,7 +73,7 @@ second, why_not = study.agreement(corpus)  # the second coder's labels of these 
 if second is None:
     print(why_not)
 else:
-    display(styled(second.summary), styled(second.per_code), second.confusion)
+    display(styled(second.summary), styled(second.per_code), named_codes(second.confusion, study.codebook))
     display(styled(second.disagreements[[c for c in second.disagreements.columns
                                          if c.startswith(("problem_id", "title", "primary_code"))]]))
 
@@ -85,7 +85,8 @@ else:
 # %%
 flagged = corpus.problems[corpus.problems["needs_review"].fillna(False).astype(bool)]
 print(f"{len(flagged)} of {len(corpus.problems)} problems need review")
-styled(flagged[["problem_id", "title", "primary_code", "confidence", "review_reason"]].head(20))
+if len(flagged):
+    display(styled(flagged[["problem_id", "title", "primary_code", "confidence", "review_reason"]].head(20)))
 
 # %% [markdown]
 # ## 聚类 / Clustering
@@ -107,8 +108,9 @@ else:
 if clusters is not None:
     labelled = clusters.assignments["label"].notna().any()
     coded = corpus.problems.set_index("problem_id").loc[clusters.assignments["id"], "primary_code"].to_numpy()
-    display(clusters.crosstab("kmeans") if labelled
-            else pd.crosstab(clusters.assignments["kmeans"].rename("cluster"), pd.Series(coded, name="code")))
+    display(named_codes(clusters.crosstab("kmeans") if labelled
+                        else pd.crosstab(clusters.assignments["kmeans"].rename("cluster"), pd.Series(coded, name="code")),
+                        study.codebook))
 
 # %% [markdown]
 # ## 整改措施的类型 / What the measures did

@@ -109,6 +109,22 @@ def test_styled_wraps_left_aligns_marks_and_never_cuts(small, codebook):
     assert "&lt;i&gt;x&lt;/i&gt;" in plain and "1.235" in plain and "<mark>" not in plain
 
 
+def test_a_categorical_text_column_is_escaped_and_wrapped_like_any_text():
+    cats = pd.DataFrame({"region": pd.Categorical(["<b>海珠区</b>", "惠东县"])})
+    page = views.styled(cats).to_html()
+    assert "&lt;b&gt;海珠区&lt;/b&gt;" in page and "<b>" not in page and "white-space: pre-wrap" in page
+
+
+def test_named_codes_names_both_axes_and_keeps_the_rest(codebook):
+    confusion = pd.DataFrame([[5, 1], [0, 3]], index=pd.Index(["party_building", "elderly_care"], name="true"),
+                             columns=pd.Index(["party_building", "other"], name="predicted"))
+    named = views.named_codes(confusion, codebook)
+    assert named.index.tolist() == ["党的建设", "养老服务"] and named.columns.tolist() == ["党的建设", "other"]
+    assert (named.index.name, named.columns.name) == ("true", "predicted")
+    assert named.to_numpy().tolist() == [[5, 1], [0, 3]] and confusion.index[0] == "party_building"
+    assert views.named_codes(confusion, codebook, "en").index.tolist() == ["Party building", "Elderly care"]
+
+
 def test_styled_shows_dates_as_dates_and_times_as_times():
     days = pd.to_datetime(pd.Series(["2024-03-01", None, "2024-12-31"]))
     stamps = pd.to_datetime(pd.Series(["2024-03-01 09:30", "2024-03-02 00:00", None]))

@@ -49,7 +49,9 @@ def test_notebooks_execute_end_to_end(tmp_path):
     assert "macro_f1" in page02
     # the blind second coder: κ 0.953 over the 75 problems, three to adjudicate (labels/problems_second.csv)
     assert "0.953" in page02 and "cohen_kappa" in page02 and "xuchang_2024-12-31:P27" in page02
-    assert "0 of 75 problems need review" in page02
+    assert "0 of 75 problems need review" in page02 and ">review_reason</th>" not in page02  # no empty table
+    # the confusion tables name the codes (the columns of a 9 x 9 table fit the page)
+    assert ">基层治理与社会事务</th>" in page02 and ">grassroots_governance</th>" not in page02
     assert "empty" in (tmp_path / "01_load_reports.html").read_text(encoding="utf-8")
     for name, n_figures in FIGURE_CELLS.items():
         page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")

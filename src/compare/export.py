@@ -255,7 +255,8 @@ def _cell(value):
     return value
 
 
-def _is_text(series: pd.Series) -> bool:
+def is_text_column(series: pd.Series) -> bool:
+    """Whether ``series`` holds text (object, string or categorical dtype): the cells a table cleans and wraps."""
     return (series.dtype == object or isinstance(series.dtype, pd.CategoricalDtype)
             or pd.api.types.is_string_dtype(series.dtype))
 
@@ -275,7 +276,7 @@ def _spreadsheet_safe(df: pd.DataFrame, clean=neutralize_formula) -> pd.DataFram
     """``clean`` applied to every text cell and column name (numbers, booleans and dates are left alone)."""
     out = df.copy()
     for col in out.columns:
-        if _is_text(out[col]):
+        if is_text_column(out[col]):
             out[col] = out[col].astype(object).map(clean)
     out.columns = [clean(c) for c in out.columns]
     return out
@@ -409,7 +410,7 @@ def _clip_long_text(table: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
     """Text longer than an XLSX cell holds, cut to :data:`XLSX_MAX_CELL_CHARS` ending with "…" (one warning)."""
     clipped = 0
     for col in table.columns:  # the table is a copy made for the XLSX: changed in place
-        if not _is_text(table[col]):
+        if not is_text_column(table[col]):
             continue
         long = table[col].map(lambda v: isinstance(v, str) and len(v) > XLSX_MAX_CELL_CHARS).to_numpy(bool)
         if long.any():

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .codebook import Codebook
-from .export import save_workbook, xlsx_cell, xlsx_text
+from .export import is_text_column, save_workbook, xlsx_cell, xlsx_text
 from .names import code_label, display_width, region_label
 
 __all__ = [
@@ -193,6 +193,19 @@ def evidence_table(problems: pd.DataFrame, reports: pd.DataFrame | None = None, 
     return out.reset_index(drop=True)
 
 
+def named_codes(table: pd.DataFrame, codebook: Codebook | None, lang: str = "zh") -> pd.DataFrame:
+    """``table`` with the code ids of its index and columns replaced by their names (:func:`compare.names.code_label`).
+
+    For a code × code table (a confusion table): the Chinese names (四到九个字) keep nine columns within a page,
+    where ids such as ``grassroots_governance`` made it twice as wide. The axis names stay; labels that are no
+    code of ``codebook`` stay as they are.
+    """
+    out = table.copy()
+    out.index = pd.Index([code_label(c, codebook, lang) for c in table.index], name=table.index.name)
+    out.columns = pd.Index([code_label(c, codebook, lang) for c in table.columns], name=table.columns.name)
+    return out
+
+
 def _highlights(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None) -> dict[str, str]:
     """``column → terms column``; by default ``title`` and ``text`` with ``matched_terms`` when present."""
     if highlight is None:
@@ -205,10 +218,6 @@ def _highlights(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] |
     if missing:
         raise ValueError(f"the table lacks the columns {missing}")
     return dict(highlight)
-
-
-def _is_text(series: pd.Series) -> bool:
-    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
 
 
 def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None = None,
@@ -241,7 +250,7 @@ def styled(df: pd.DataFrame, highlight: Mapping[str, str] | Sequence[str] | None
     shown = df.copy()
     for col, terms in marks.items():
         shown[col] = [_highlight_cell(v, t) for v, t in zip(df[col], df[terms], strict=True)]
-    text_cols = [c for c in shown.columns if _is_text(shown[c])]
+    text_cols = [c for c in shown.columns if is_text_column(shown[c])]
     plain = [c for c in text_cols if c not in marks and c not in html_columns]
     sty = shown.style.format(precision=precision, na_rep="")
     days = [c for c in shown.columns if _is_days(shown[c])]
