@@ -119,10 +119,15 @@ def test_named_codes_names_both_axes_and_keeps_the_rest(codebook):
     confusion = pd.DataFrame([[5, 1], [0, 3]], index=pd.Index(["party_building", "elderly_care"], name="true"),
                              columns=pd.Index(["party_building", "other"], name="predicted"))
     named = views.named_codes(confusion, codebook)
-    assert named.index.tolist() == ["党的建设", "养老服务"] and named.columns.tolist() == ["党的建设", "other"]
+    # codebook order (养老服务 comes first in it), labels that are no code after the codes, counts moved along
+    assert named.index.tolist() == ["养老服务", "党的建设"] and named.columns.tolist() == ["党的建设", "other"]
     assert (named.index.name, named.columns.name) == ("true", "predicted")
-    assert named.to_numpy().tolist() == [[5, 1], [0, 3]] and confusion.index[0] == "party_building"
-    assert views.named_codes(confusion, codebook, "en").index.tolist() == ["Party building", "Elderly care"]
+    assert named.to_numpy().tolist() == [[0, 3], [5, 1]] and confusion.index[0] == "party_building"
+    clusters = pd.DataFrame([[1, 2, 0]], index=pd.Index([0], name="cluster"),
+                            columns=pd.Index(["social_assistance", "elderly_care", "(none)"], name="code"))
+    assert views.named_codes(clusters, codebook).columns.tolist() == ["养老服务", "社会救助", "(none)"]
+    assert views.named_codes(clusters, codebook).to_numpy().tolist() == [[2, 1, 0]]
+    assert views.named_codes(confusion, codebook, "en").index.tolist() == ["Elderly care", "Party building"]
 
 
 def test_styled_shows_dates_as_dates_and_times_as_times():

@@ -197,12 +197,18 @@ def named_codes(table: pd.DataFrame, codebook: Codebook | None, lang: str = "zh"
     """``table`` with the code ids of its index and columns replaced by their names (:func:`compare.names.code_label`).
 
     For a code × code table (a confusion table): the Chinese names (四到九个字) keep nine columns within a page,
-    where ids such as ``grassroots_governance`` made it twice as wide. The axis names stay; labels that are no
-    code of ``codebook`` stay as they are.
+    where ids such as ``grassroots_governance`` made it twice as wide. The codes come in codebook order (a
+    crosstab sorts them by id), labels that are no code of ``codebook`` after them as they were; the axis
+    names stay.
     """
-    out = table.copy()
-    out.index = pd.Index([code_label(c, codebook, lang) for c in table.index], name=table.index.name)
-    out.columns = pd.Index([code_label(c, codebook, lang) for c in table.columns], name=table.columns.name)
+    ids = list(codebook.ids) if codebook is not None else []
+
+    def ordered(labels: list) -> list:
+        return [c for c in ids if c in labels] + [c for c in labels if c not in ids]
+
+    out = table.loc[ordered(list(table.index)), ordered(list(table.columns))]
+    out.index = pd.Index([code_label(c, codebook, lang) for c in out.index], name=table.index.name)
+    out.columns = pd.Index([code_label(c, codebook, lang) for c in out.columns], name=table.columns.name)
     return out
 
 
