@@ -19,7 +19,7 @@ from compare import config
 from compare.classify import ProblemClassifier
 from compare.codebook import load_codebook
 from compare.coding import classify_measures, classify_problems, code_problem_rows
-from compare.documents import measure_documents, measure_segments, problem_documents
+from compare.documents import measure_documents, measure_segments, measure_spans, problem_documents
 from compare.training import LoroResult, Training, evaluate_loro, load_model, model_inputs, training_data
 
 # --- floors (measured: blend accuracy 0.947 overall, per region 0.923 / 1.000 / 0.949; macro-F1 0.952;
@@ -160,6 +160,22 @@ def test_measure_segments():
     assert measure_segments(doc) == ["甲。", "乙；", "丙。"]
     assert measure_segments("标题\n只有一段") == ["只有一段"]
     assert measure_segments("只有标题") == []
+    # 标0 题1 \n2, "1.针对标题问题。" 3–11, \n12, 一13 是14 甲15 。16 二17 是18 乙19 ；20 三21 是22 丙23 。24
+    assert measure_spans(doc) == [(15, 17), (19, 21), (23, 25)]
+    # 标0 题1 \n2, 一5 是6, "甲 。" 8–10, \n11 二12 是13 \n14, 乙17
+    assert measure_spans("标题\n  一是 甲 。\n二是\n  乙 ") == [(8, 11), (17, 18)]
+
+
+def test_measure_codes_from_one_pass_equal_scoring_each_measure_alone(model, corpus):
+    docs = problem_documents(corpus.problems, corpus.measures)
+    rules = model.rules_
+    alone = []
+    for doc in docs:  # the definition: each measure scored as a document of its own, with no title
+        raw, _ = rules.score(["\n" + seg for seg in measure_segments(doc)])
+        alone.append([model.classes_[r.argmax()] if r.max() > 0 else None for r in raw])
+    assert model.measure_codes(docs) == alone
+    assert model.measure_codes(docs, rules.occurrences(docs)) == alone
+    assert sum(len(m) for m in alone) == 259 and sum(c is not None for m in alone for c in m) > 200
 
 
 def test_classify_problems_table(corpus, model):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from compare import config
-from compare.codebook import Code, Codebook, RuleScore, load_codebook
+from compare.codebook import Code, Codebook, RuleScore, load_codebook, terms_within
 
 FIXTURES = Path(__file__).parent / "data" / "analysis"
 NINE = [
@@ -210,6 +210,45 @@ def test_index_handles_overlaps_none_terms_and_pickling(tmp_path):
     assert s["a"] == RuleScore(score=3.0, terms=("养老", "养老机构", "机构", "监管"))
     assert s["b"] == RuleScore(score=1.0, terms=("老机",))  # overlapping occurrence found too
     assert book.score("儿童养老机构监管")["a"] == RuleScore(score=1.0, terms=("养老", "养老机构"))
+
+
+def test_one_pass_of_occurrences_scores_every_part_of_a_text(tmp_path, corpus):
+    path = write(tmp_path, """\
+    codes:
+      - code: a
+        name_zh: 甲
+        name_en: A
+        color: "#111111"
+        rules:
+          - any: [养老, 养老机构]
+          - all: [机构, 监管]
+            weight: 2
+      - code: b
+        name_zh: 乙
+        name_en: B
+        color: "#222222"
+        rules:
+          - any: [老机]
+    """)
+    book = load_codebook(path)
+    text = "加强养老机构监管"  # 加0 强1 养2 老3 机4 构5 监6 管7
+    occ = book.occurrences(text)
+    assert sorted(occ) == [(3, "养老"), (4, "老机"), (5, "养老机构"), (5, "机构"), (7, "监管")]
+    assert [e for e, _ in occ] == sorted(e for e, _ in occ)  # in order of their end
+    assert terms_within(occ, 0, 4) == {"养老"}  # 老机 ends at 4, outside [0, 4)
+    assert terms_within(occ, 4, 8) == {"机构", "监管"}  # 老机 and 养老机构 start before 4
+    assert terms_within(occ, 0, len(text)) == book._index().terms_in(text)
+    assert book.score_terms(terms_within(occ, 4, 8))["a"] == RuleScore(score=2.0, terms=("机构", "监管"))
+    # any part of a real text scores as that part on its own (the bundled codebook, every problem)
+    real = load_codebook(config.CODEBOOK_PATH)
+    checked = 0
+    for t in corpus.problems["text"]:
+        occ = real.occurrences(t)
+        ends = [e for e, _ in occ]
+        for a, b in ((0, len(t) // 3), (len(t) // 4, len(t) // 2), (len(t) // 2, len(t)), (7, 7)):
+            assert real.score_terms(terms_within(occ, a, b, ends)) == real.score(t[a:b])
+            checked += bool(terms_within(occ, a, b, ends))
+    assert checked > len(corpus.problems)  # most parts hold terms: the comparison is not of empty sets
 
 
 def test_a_broken_file_names_itself_and_what_is_wrong(tmp_path):

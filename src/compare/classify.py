@@ -59,6 +59,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
@@ -68,9 +69,9 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .codebook import Codebook, load_codebook
+from .codebook import Codebook, load_codebook, terms_within
 from .documents import as_text as _as_text
-from .documents import han_only, measure_segments
+from .documents import han_only, measure_spans
 from .documents import title_of as _title
 
 __all__ = [
@@ -145,13 +146,21 @@ class RuleScorer(TransformerMixin, BaseEstimator):
         self.codes_ = np.array(self.codebook_.ids, dtype=object)
         return self
 
-    def score(self, X) -> tuple[np.ndarray, list[dict[str, tuple[str, ...]]]]:
+    def occurrences(self, X) -> list[list[tuple[int, str]]]:
+        """The rule terms' occurrences in each document (:meth:`compare.codebook.Codebook.occurrences`): one pass
+        of the term index per document, which :meth:`score` and the measures' codes then read."""
+        check_is_fitted(self, "codebook_")
+        return [self.codebook_.occurrences(_as_text(doc)) for doc in X]
+
+    def score(self, X, occurrences=None) -> tuple[np.ndarray, list[dict[str, tuple[str, ...]]]]:
         """Raw rule scores and the matched terms.
 
         Parameters
         ----------
         X : iterable of str
             Documents (first line = title).
+        occurrences : list, optional
+            :meth:`occurrences` of ``X`` when already found.
 
         Returns
         -------
@@ -160,11 +169,12 @@ class RuleScorer(TransformerMixin, BaseEstimator):
             Per document, ``{code: matched terms}`` for the codes with a positive score.
         """
         check_is_fitted(self, "codebook_")
+        X = [_as_text(doc) for doc in X]
+        occurrences = self.occurrences(X) if occurrences is None else occurrences
         rows, terms = [], []
-        for doc in X:
-            doc = _as_text(doc)
-            head = self.codebook_.score(_title(doc))
-            full = self.codebook_.score(doc)
+        for doc, occ in zip(X, occurrences, strict=True):
+            head = self.codebook_.score_terms(_title_terms(occ, len(_title(doc))))
+            full = self.codebook_.score_terms(frozenset(map(itemgetter(1), occ)))
             row = np.array([self.title_weight * head[c].score + full[c].score for c in self.codes_])
             rows.append(row)
             terms.append(
@@ -185,6 +195,14 @@ class RuleScorer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "codebook_")
         return np.array([f"rule__{c}" for c in self.codes_], dtype=object)
+
+
+def _title_terms(occurrences: list[tuple[int, str]], title_length: int) -> frozenset[str]:
+    """The terms of a document's occurrences that end in its title (they start there too: the title leads)."""
+    k = 0
+    while k < len(occurrences) and occurrences[k][0] < title_length:  # few, at the start: a scan, no index
+        k += 1
+    return frozenset(map(itemgetter(1), occurrences[:k]))
 
 
 def make_text_pipeline(
@@ -269,7 +287,7 @@ def _word_counts(vec, docs: list[str]):
         words = tok(doc)
         found = [] if lo > 1 else [c for c in map(voc.get, words) if c is not None]
         for n in range(max(lo, 2), hi + 1):
-            grams = (" ".join(words[k:k + n]) for k in range(len(words) - n + 1))
+            grams = map(" ".join, zip(*(words[k:] for k in range(n)), strict=False))  # the n-grams, made in C
             found += [c for c in map(voc.get, grams) if c is not None]
         cols.append(found)
         rows.append(len(found))
@@ -602,7 +620,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         P[rows] = np.divide(P[rows], total, out=np.zeros_like(P[rows]), where=total > 0)
         return P
 
-    def _scores(self, X, agency=None):
+    def _scores(self, X, agency=None, occurrences=None):
         """Blended scores and their parts (module docstring), with the sector boundary applied.
 
         For a document of a unit outside the codebook's sector the field codes' rule scores go to the
@@ -613,7 +631,7 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "classes_")
         X = [_as_text(d) for d in X]
-        raw, terms = self.rules_.score(X)
+        raw, terms = self.rules_.score(X, occurrences)
         out = self.outside_sector(agency, len(X))
         raw = self._line_of_business(raw, out)
         evidence = raw
@@ -698,21 +716,26 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         out[proba.max(axis=1) <= 0] = None
         return out
 
-    def measure_codes(self, X) -> list[list[str | None]]:
+    def measure_codes(self, X, occurrences=None) -> list[list[str | None]]:
         """The top rule code of every measure of every document (None for a measure no rule matches).
 
         The body (after the title line) is cut at the ``一是/二是…`` ordinals; a body without them is one
-        measure. Text before the first ordinal (a heading) is not a measure.
+        measure. Text before the first ordinal (a heading) is not a measure. ``occurrences``: the rule terms'
+        occurrences in ``X`` (:meth:`RuleScorer.occurrences`) when already found.
         """
         check_is_fitted(self, "classes_")
+        X = [_as_text(doc) for doc in X]
+        occurrences = self.rules_.occurrences(X) if occurrences is None else occurrences
+        codebook, codes = self.rules_.codebook_, self.rules_.codes_
         out = []
-        for doc in X:
-            segs = measure_segments(_as_text(doc))
-            if not segs:
-                out.append([])
-                continue
-            raw, _ = self.rules_.score(["\n" + seg for seg in segs])
-            out.append([self.classes_[r.argmax()] if r.max() > 0 else None for r in raw])
+        for doc, occ in zip(X, occurrences, strict=True):
+            ends = list(map(itemgetter(0), occ))
+            per = []
+            for a, b in measure_spans(doc):  # a measure is scored as a document of its own, with no title
+                found = codebook.score_terms(terms_within(occ, a, b, ends)) if occ else None
+                row = np.array([found[c].score for c in codes]) if found else np.zeros(len(codes))
+                per.append(self.classes_[row.argmax()] if row.max() > 0 else None)
+            out.append(per)
         return out
 
     def secondary_codes(self, X, proba: np.ndarray | None = None, measure_codes=None) -> list[list[str]]:
@@ -793,13 +816,14 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             As in :meth:`explain`.
         """
         docs = [_as_text(d) for d in X]
-        blend, model, shares, raw, terms, M = self._scores(docs, agency)
+        occurrences = self.rules_.occurrences(docs)  # one pass of the term index: the documents' and measures' rules
+        blend, model, shares, raw, terms, M = self._scores(docs, agency, occurrences)
         outside = self.outside_sector(agency, len(docs))
         conf, reasons = self.review(blend, model, shares, raw, outside, known_units(agency, len(docs)))
         top = blend.argmax(axis=1) if len(docs) else np.zeros(0, dtype=int)
         coded = blend.max(axis=1) > 0 if len(docs) else np.zeros(0, dtype=bool)
         primary = [self.classes_[j] if ok else None for j, ok in zip(top.tolist(), coded.tolist(), strict=True)]
-        per_measure = self.measure_codes(docs) if self.secondary == "measures" else [[] for _ in docs]
+        per_measure = self.measure_codes(docs, occurrences) if self.secondary == "measures" else [[] for _ in docs]
         return Decisions(docs=docs, primary=primary, secondary=self.secondary_codes(docs, blend, per_measure),
                          blend=blend, model=model, raw=raw, terms=terms, confidence=np.asarray(conf),
                          reasons=reasons, features=self._top_features(docs, primary, M),

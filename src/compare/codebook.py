@@ -35,15 +35,17 @@ one colour in every chart.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import yaml
 
-__all__ = ["Code", "Codebook", "Rule", "RuleScore", "Sector", "load_codebook", "parse_codebook"]
+__all__ = ["Code", "Codebook", "Rule", "RuleScore", "Sector", "load_codebook", "parse_codebook", "terms_within"]
 
 _TOP_KEYS = {"version", "codes", "description", "sector"}
 _SECTOR_KEYS = {"name_zh", "name_en", "agencies", "field_codes", "other_units"}
@@ -297,6 +299,16 @@ class Codebook:
         index = self._index()
         return index.score_found(index.terms_in(text or ""), self.codes)
 
+    def occurrences(self, text: str) -> list[tuple[int, str]]:
+        """Every occurrence of a rule term in ``text`` (overlapping ones included) as ``(end, term)``, ``end`` the
+        index of its last character, in order of ``end``: one pass of the term index, from which
+        :func:`terms_within` gives the terms of any part of the text."""
+        return self._index().occurrences(text or "")
+
+    def score_terms(self, found: frozenset[str]) -> dict[str, RuleScore]:
+        """:meth:`score` of a text whose rule terms are ``found`` (e.g. from :func:`terms_within`)."""
+        return self._index().score_found(found, self.codes)
+
     def _index(self) -> _TermIndex:
         if getattr(self, "_term_index", None) is None:  # also a Codebook pickled before the index existed
             self._term_index = _TermIndex(self.codes)
@@ -377,9 +389,23 @@ class _TermIndex:
 
     def terms_in(self, text: str) -> frozenset[str]:
         """The indexed terms that occur in ``text`` (overlapping occurrences included)."""
+        return frozenset(map(itemgetter(1), self.occurrences(text)))
+
+    def occurrences(self, text: str) -> list[tuple[int, str]]:
+        """``(end, term)`` of every occurrence in ``text``, in order of ``end`` (:meth:`Codebook.occurrences`)."""
         if self.automaton is None or not text:
-            return frozenset()
-        return frozenset(t for _, t in self.automaton.iter(text))
+            return []
+        return list(self.automaton.iter(text))
+
+
+def terms_within(occurrences: list[tuple[int, str]], start: int, end: int, ends: list[int] | None = None) -> frozenset[str]:
+    """The terms of :meth:`Codebook.occurrences` that lie wholly in ``text[start:end]``: the terms
+    :meth:`Codebook.score` finds in that part of the text. ``ends``: the occurrences' end indices, when several
+    parts of one text are asked for (found by bisection instead of a scan)."""
+    if ends is None:
+        ends = list(map(itemgetter(0), occurrences))
+    hits = occurrences[bisect.bisect_left(ends, start):bisect.bisect_left(ends, end)]
+    return frozenset(t for e, t in hits if e - len(t) + 1 >= start)
 
 
 def check_lang(lang: str) -> None:

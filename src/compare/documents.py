@@ -23,6 +23,7 @@ __all__ = [
     "measure_document",
     "measure_documents",
     "measure_segments",
+    "measure_spans",
     "problem_document",
     "problem_documents",
     "title_of",
@@ -120,7 +121,23 @@ def measure_segments(doc: str) -> list[str]:
 
     A body without ordinals is one measure; text before the first ordinal (the heading) is dropped.
     """
-    body = doc.split("\n", 1)[1] if "\n" in doc else ""
-    parts = _ORDINAL_RE.split(body)
-    segs = parts[1:] if len(parts) > 1 else parts
-    return [p.strip() for p in segs if p.strip()]
+    return [doc[a:b] for a, b in measure_spans(doc)]
+
+
+def measure_spans(doc: str) -> list[tuple[int, int]]:
+    """Where the :func:`measure_segments` of a document lie in it: ``(start, end)`` of each, whitespace stripped."""
+    nl = doc.find("\n")
+    if nl < 0:
+        return []
+    base, body = nl + 1, doc[nl + 1:]
+    cuts = [m.span() for m in _ORDINAL_RE.finditer(body)]
+    pieces = (zip([e for _, e in cuts], [s for s, _ in cuts[1:]] + [len(body)], strict=True) if cuts
+              else [(0, len(body))])
+    out = []
+    for a, b in pieces:
+        seg = body[a:b]
+        kept = seg.strip()
+        if kept:
+            lead = a + len(seg) - len(seg.lstrip())
+            out.append((base + lead, base + lead + len(kept)))
+    return out

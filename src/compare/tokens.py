@@ -333,14 +333,13 @@ class JiebaTokenizer:
         kept = self._kept
         if len(kept) > 1_000_000:  # a vocabulary this large is not a vocabulary: start over
             kept.clear()
-        out = []
-        for t in segmentation:
-            word = kept.get(t)
-            if word is None:
-                word = kept[t] = sys.intern(t.strip()) if self.keep(t) else ""
-            if word:
-                out.append(word)
-        return out
+        words = list(map(kept.get, segmentation))  # "" for a token dropped, None for one not seen yet
+        if None in words:
+            for k, (t, word) in enumerate(zip(segmentation, words, strict=True)):
+                if word is None:
+                    word = kept.get(t)
+                    words[k] = kept[t] = (sys.intern(t.strip()) if self.keep(t) else "") if word is None else word
+        return list(filter(None, words))
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         """:meth:`tokenize` over several texts."""
