@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from compare import coding, config
-from compare.cache import Cache
+from compare.cache import FRAME_SUFFIX, Cache
 from compare.training import load_model
 
 
@@ -34,7 +34,7 @@ def code(shipped_model, measure_model, cache_dir):
 
 
 def _entries(cache_dir):
-    return sorted(p.name for p in (cache_dir / "coded").rglob("*.parquet"))
+    return sorted(p.name for p in (cache_dir / "coded").rglob("*" + FRAME_SUFFIX))
 
 
 def test_cold_parallel_and_warm_equal_the_direct_run(corpus, direct, cache_dir, code, monkeypatch):
@@ -111,7 +111,7 @@ class _Payload:
 def test_a_planted_pickle_is_never_loaded(corpus, direct, cache_dir, monkeypatch, code):
     code(corpus.problems, corpus.measures)
     planted = pickle.dumps(_Payload())
-    entries = [p for p in cache_dir.rglob("*.parquet")]
+    entries = [p for p in cache_dir.rglob("*" + FRAME_SUFFIX)]
     assert entries
     for entry in entries:  # every entry replaced by a pickle, and a .pkl beside it as the old cache had
         entry.write_bytes(planted)

@@ -5,7 +5,7 @@
 * :func:`code_problem_rows` codes the rows of one report (``python -m compare parse FILE --json``);
 * :func:`code_tables` does both tables of a corpus in chunks of whole reports, in worker processes
   (:func:`compare.runner.map_frames`; a problem's codes only read its own row and its report's measures),
-  and keeps each report's codes in a :class:`compare.cache.Cache` (Parquet, kind ``"coded"`` and
+  and keeps each report's codes in a :class:`compare.cache.Cache` (Arrow tables, kind ``"coded"`` and
   ``"coded-measures"``). An entry's key is a digest of :func:`compare.cache.source_fingerprint` (the package's
   code and resources), of the ``model_key`` naming the two classifiers, and of the report's problem and
   measure rows: a re-run after adding reports codes only the new ones, and an edit of any module, codebook or
