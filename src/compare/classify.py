@@ -734,8 +734,8 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
             ends = list(map(itemgetter(0), occ))
             per = []
             for a, b in measure_spans(doc):  # a measure is scored as a document of its own, with no title
-                found = codebook.score_terms(terms_within(occ, a, b, ends)) if occ else None
-                row = np.array([found[c].score for c in codes]) if found else np.zeros(len(codes))
+                found = codebook.score_terms(terms_within(occ, a, b, ends))
+                row = np.array([found[c].score for c in codes])
                 per.append(self.classes_[row.argmax()] if row.max() > 0 else None)
             out.append(per)
         return out
