@@ -184,27 +184,30 @@ def test_indexed_scoring_equals_testing_every_rule(corpus, path):
     assert hits > len(texts) * 0.8  # the comparison covers matching texts, not only empty scores
 
 
+_OVERLAPPING = """\
+codes:
+  - code: a
+    name_zh: 甲
+    name_en: A
+    color: "#111111"
+    rules:
+      - any: [养老, 养老机构]
+      - all: [机构, 监管]
+        none: [儿童]
+        weight: 2
+  - code: b
+    name_zh: 乙
+    name_en: B
+    color: "#222222"
+    rules:
+      - any: [老机]
+"""
+
+
 def test_index_handles_overlaps_none_terms_and_pickling(tmp_path):
     import pickle
 
-    path = write(tmp_path, """\
-    codes:
-      - code: a
-        name_zh: 甲
-        name_en: A
-        color: "#111111"
-        rules:
-          - any: [养老, 养老机构]
-          - all: [机构, 监管]
-            none: [儿童]
-            weight: 2
-      - code: b
-        name_zh: 乙
-        name_en: B
-        color: "#222222"
-        rules:
-          - any: [老机]
-    """)
+    path = write(tmp_path, _OVERLAPPING)
     book = pickle.loads(pickle.dumps(load_codebook(path)))
     s = book.score("加强养老机构监管")
     assert s["a"] == RuleScore(score=3.0, terms=("养老", "养老机构", "机构", "监管"))
@@ -213,23 +216,7 @@ def test_index_handles_overlaps_none_terms_and_pickling(tmp_path):
 
 
 def test_one_pass_of_occurrences_scores_every_part_of_a_text(tmp_path, corpus):
-    path = write(tmp_path, """\
-    codes:
-      - code: a
-        name_zh: 甲
-        name_en: A
-        color: "#111111"
-        rules:
-          - any: [养老, 养老机构]
-          - all: [机构, 监管]
-            weight: 2
-      - code: b
-        name_zh: 乙
-        name_en: B
-        color: "#222222"
-        rules:
-          - any: [老机]
-    """)
+    path = write(tmp_path, _OVERLAPPING)
     book = load_codebook(path)
     text = "加强养老机构监管"  # 加0 强1 养2 老3 机4 构5 监6 管7
     occ = book.occurrences(text)
@@ -237,7 +224,7 @@ def test_one_pass_of_occurrences_scores_every_part_of_a_text(tmp_path, corpus):
     assert [e for e, _ in occ] == sorted(e for e, _ in occ)  # in order of their end
     assert terms_within(occ, 0, 4) == {"养老"}  # 老机 ends at 4, outside [0, 4)
     assert terms_within(occ, 4, 8) == {"机构", "监管"}  # 老机 and 养老机构 start before 4
-    assert terms_within(occ, 0, len(text)) == book._index().terms_in(text)
+    assert book.score_terms(terms_within(occ, 0, len(text))) == book.score(text)
     assert book.score_terms(terms_within(occ, 4, 8))["a"] == RuleScore(score=2.0, terms=("机构", "监管"))
     # any part of a real text scores as that part on its own (the bundled codebook, every problem)
     real = load_codebook(config.CODEBOOK_PATH)
