@@ -110,6 +110,29 @@ def test_chart_draws_without_missing_glyphs(data, chart, lang, tmp_path, caplog)
         assert any("Huidong County" in t for t in texts)
 
 
+@pytest.mark.parametrize("lang,name", [("zh", "未归类"), ("en", "No type")])
+def test_measures_no_type_matched_are_a_grey_segment_so_bars_reach_100_percent(data, lang, name):
+    reports, problems, measures = (load(n) for n in ("reports", "problems", "measures"))
+    huidong = measures.index[measures["report_id"].str.startswith("huidong")][:2]
+    measures.loc[huidong, "measure_type"] = None  # 2 of 惠东县's 6 measures match no type
+    counts = A.measure_type_counts(measures, problems, reports, codebook=data["mcb"])
+    fig = P.bars_measure_types(counts, codebook=data["mcb"], lang=lang)
+    ax = fig.axes[0]
+    grey = [p for p in ax.patches if matplotlib.colors.to_hex(p.get_facecolor()) == P.UNTYPED_COLOR and p.get_width() > 0]
+    assert len(grey) == 1 and grey[0].get_width() == pytest.approx(2 / 6)
+    ends = {}
+    for p in ax.patches:
+        if p.get_width() > 0:
+            y = round(p.get_y() + p.get_height() / 2, 3)
+            ends[y] = max(ends.get(y, 0), p.get_x() + p.get_width())
+    assert sorted(ends.values()) == pytest.approx([1.0, 1.0, 1.0])  # 惠东县, 海珠区, 许昌市 all at 100 %
+    assert name in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.get_text() for t in ax.texts if t.get_text() == "2"]  # its count printed on the segment
+    # without untyped measures no grey segment and no legend entry
+    plain = P.bars_measure_types(data["measures"], codebook=data["mcb"], lang=lang)
+    assert name not in [t.get_text() for t in plain.axes[0].get_legend().get_texts()]
+
+
 def test_one_colour_per_type(data):
     cb, palette = data["cb"], data["cb"].palette()
     fig = P.bars_type_by_region(data["counts"], codebook=cb)

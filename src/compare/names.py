@@ -43,6 +43,7 @@ AXIS_LABELS: dict[str, tuple[str, str]] = {
     "share_measures": ("措施占比", "Share of measures"),
     "problem_type": ("问题类型", "Problem type"),
     "measure_type": ("措施类型", "Measure type"),
+    "untyped_measures": ("未归类", "No type"),
     "region": ("地区", "Region"),
     "regions_covered": ("覆盖地区", "Regions"),
     "dimension": ("维度", "Dimension"),

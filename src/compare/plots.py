@@ -266,16 +266,26 @@ def _finish(fig, ax, title: str | None, source: str | None, fig_title: bool = Fa
 _FALLBACK_COLORS = [mpl.colors.to_hex(c) for c in colormaps["tab10"].colors]
 
 
+#: The category of the measures no type matched (:func:`_with_untyped`), and its colour: lighter than any
+#: colour of a codebook's palette, so that it never reads as one more type.
+UNTYPED = "_untyped"
+UNTYPED_COLOR = "#e4e4e4"
+
+
 def _category_style(ids: Sequence[str], codebook: Codebook | None, lang: str) -> tuple[dict, dict]:
-    """Colours and labels of codes; codes outside the codebook get a grey and their id."""
+    """Colours and labels of codes; codes outside the codebook get a grey and their id, :data:`UNTYPED` its
+    own light grey and name."""
     colors = {}
     fallback = iter(_FALLBACK_COLORS * 3)
     for code in ids:
-        if codebook is not None and code in codebook:
+        if code == UNTYPED:
+            colors[code] = UNTYPED_COLOR
+        elif codebook is not None and code in codebook:
             colors[code] = codebook.color(code)
         else:
             colors[code] = "#bdbdbd" if codebook is not None else next(fallback)
-    return colors, {code: code_label(code, codebook, lang) for code in ids}
+    return colors, {code: axis_label("untyped_measures", lang) if code == UNTYPED else code_label(code, codebook, lang)
+                    for code in ids}
 
 
 def _region_colors(n: int) -> list[str]:
@@ -697,7 +707,8 @@ def bars_measure_types(
     title: str | None = None,
     source: str | None = None,
 ) -> Figure:
-    """Horizontal bars of measure types per region, one colour per measure type.
+    """Horizontal bars of measure types per region, one colour per measure type; the measures no type matched
+    are the last segment, light grey, named 未归类 / "No type" (so every bar of shares reaches 100 %).
 
     Parameters
     ----------
@@ -726,9 +737,31 @@ def bars_measure_types(
     _need(counts, ["region", "measure_type", "n", value], "bars_measure_types")
     x_label = axis_label("n_measures" if value == "n" else "share_of_region_measures", lang)
     counts, shown, where = _cap_units(counts, _sizes(counts, "n_region"), max_units, page, max_pages)
+    counts = _with_untyped(counts)
     fig, ax = _bars_by_region(counts, "measure_type", value, stacked, codebook, annotate, ax, lang, x_label,
                               axis_label("measure_type", lang), shown)
     return _finish(fig, ax, title, source, note=_note(where, lang, "measures"))
+
+
+def _with_untyped(counts: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` plus, for each region with measures that no measure type matched, one more category,
+    :data:`UNTYPED` (drawn last, light grey, named 未归类 / "No type"): ``n_region`` counts them, so without it
+    a region's bar would stop short of 100 % with nothing to say why."""
+    if "n_region" not in counts.columns or not len(counts):
+        return counts
+    per = counts.groupby("region", sort=False).agg(n=("n", "sum"), n_region=("n_region", "first"))
+    rest = (per["n_region"] - per["n"]).astype(int)
+    rest = rest[rest > 0]
+    if rest.empty:
+        return counts
+    extra = counts.drop_duplicates("region").set_index("region").loc[rest.index].reset_index()
+    extra["measure_type"] = UNTYPED
+    extra["n"] = rest.to_numpy()
+    extra["share_of_region"] = rest.to_numpy() / per.loc[rest.index, "n_region"].to_numpy()
+    for col in ("n_type", "share_of_type", "name_zh", "name_en"):
+        if col in extra:
+            extra[col] = None
+    return pd.concat([counts, extra[counts.columns]], ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------- 3 recurring
