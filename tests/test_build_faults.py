@@ -169,7 +169,7 @@ def test_nothing_in_the_cache_folder_can_run_code(raw, tmp_path, monkeypatch):
     monkeypatch.setenv("PLANTED_MARKER", str(marker))
     payload = pickle.dumps(_Planted())
     entries = [p for p in cache.rglob("*") if p.is_file()]
-    assert entries and all(p.suffix in (".json", ".parquet", ".npy", ".otf", ".bin") for p in entries)
+    assert entries and all(p.suffix in (".json", ".arrow", ".parquet", ".npy", ".otf", ".bin") for p in entries)
     for p in entries:  # every entry replaced by a pickle, and a pickle beside it under every usual name
         p.write_bytes(payload)
         for suffix in (".pkl", ".pickle", ".joblib"):
