@@ -231,7 +231,8 @@ def _report_keys(problems: pd.DataFrame, measures: pd.DataFrame, fingerprint: st
     for rid, h in by_report.items():
         h.update(repr(("agency", (agency or {}).get(rid))).encode())
     for name, df, cols in (("p", problems, p_cols), ("m", measures, m_cols)):
-        for row in df[["report_id", *cols]].itertuples(index=False, name=None):
+        # columns as lists, zipped: what itertuples yields, without reading Arrow-backed text value by value
+        for row in zip(*(df[c].tolist() for c in ("report_id", *cols)), strict=True):
             by_report[row[0]].update(repr((name, *row[1:])).encode())
     return {rid: h.hexdigest() for rid, h in by_report.items()}
 

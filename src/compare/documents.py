@@ -96,12 +96,17 @@ def problem_documents(problems: pd.DataFrame, measures: pd.DataFrame | None = No
     """
     by_problem = _measure_texts(problems, measures)
     docs = []
-    for r in problems.to_dict("records"):
-        text = as_text(r.get("text"))
+    for title, text, pid in zip(*(_column(problems, c) for c in ("title", "text", "problem_id")), strict=True):
+        text = as_text(text)
         if not text.strip():
-            text = by_problem.get(r.get("problem_id"), "")
-        docs.append(problem_document(r.get("title"), text))
+            text = by_problem.get(pid, "")
+        docs.append(problem_document(title, text))
     return docs
+
+
+def _column(df: pd.DataFrame, name: str) -> list:
+    """A column's values as a list (None where the table has no such column): read in one piece, not row by row."""
+    return df[name].tolist() if name in df else [None] * len(df)
 
 
 def measure_document(text: str | None) -> str:
@@ -113,7 +118,7 @@ def measure_document(text: str | None) -> str:
 
 def measure_documents(measures: pd.DataFrame) -> list[str]:
     """The :func:`measure_document` of every measure of a table (column ``text``)."""
-    return [measure_document(t) for t in measures["text"].map(as_text)]
+    return [measure_document(t) for t in _column(measures, "text")]
 
 
 def measure_segments(doc: str) -> list[str]:
