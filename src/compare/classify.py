@@ -173,7 +173,7 @@ class RuleScorer(TransformerMixin, BaseEstimator):
         occurrences = self.occurrences(X) if occurrences is None else occurrences
         rows, terms = [], []
         for doc, occ in zip(X, occurrences, strict=True):
-            head = self.codebook_.score_terms(_title_terms(occ, len(_title(doc))))
+            head = self.codebook_.score_terms(terms_within(occ, 0, len(_title(doc))))
             full = self.codebook_.score_terms(frozenset(map(itemgetter(1), occ)))
             row = np.array([self.title_weight * head[c].score + full[c].score for c in self.codes_])
             rows.append(row)
@@ -195,14 +195,6 @@ class RuleScorer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "codebook_")
         return np.array([f"rule__{c}" for c in self.codes_], dtype=object)
-
-
-def _title_terms(occurrences: list[tuple[int, str]], title_length: int) -> frozenset[str]:
-    """The terms of a document's occurrences that end in its title (they start there too: the title leads)."""
-    k = 0
-    while k < len(occurrences) and occurrences[k][0] < title_length:  # few, at the start: a scan, no index
-        k += 1
-    return frozenset(map(itemgetter(1), occurrences[:k]))
 
 
 def make_text_pipeline(
@@ -731,10 +723,9 @@ class CodebookClassifier(ClassifierMixin, BaseEstimator):
         codebook, codes = self.rules_.codebook_, self.rules_.codes_
         out = []
         for doc, occ in zip(X, occurrences, strict=True):
-            ends = list(map(itemgetter(0), occ))
             per = []
             for a, b in measure_spans(doc):  # a measure is scored as a document of its own, with no title
-                found = codebook.score_terms(terms_within(occ, a, b, ends))
+                found = codebook.score_terms(terms_within(occ, a, b))
                 row = np.array([found[c].score for c in codes])
                 per.append(self.classes_[row.argmax()] if row.max() > 0 else None)
             out.append(per)

@@ -398,13 +398,11 @@ class _TermIndex:
         return list(self.automaton.iter(text))
 
 
-def terms_within(occurrences: list[tuple[int, str]], start: int, end: int, ends: list[int] | None = None) -> frozenset[str]:
+def terms_within(occurrences: list[tuple[int, str]], start: int, end: int) -> frozenset[str]:
     """The terms of :meth:`Codebook.occurrences` that lie wholly in ``text[start:end]``: the terms
-    :meth:`Codebook.score` finds in that part of the text. ``ends``: the occurrences' end indices, when several
-    parts of one text are asked for (found by bisection instead of a scan)."""
-    if ends is None:
-        ends = list(map(itemgetter(0), occurrences))
-    hits = occurrences[bisect.bisect_left(ends, start):bisect.bisect_left(ends, end)]
+    :meth:`Codebook.score` finds in that part of the text (the occurrences ending there found by bisection)."""
+    end_of = itemgetter(0)
+    hits = occurrences[bisect.bisect_left(occurrences, start, key=end_of):bisect.bisect_left(occurrences, end, key=end_of)]
     return frozenset(t for e, t in hits if e - len(t) + 1 >= start)
 
 

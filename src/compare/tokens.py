@@ -335,10 +335,11 @@ class JiebaTokenizer:
             kept.clear()
         words = list(map(kept.get, segmentation))  # "" for a token dropped, None for one not seen yet
         if None in words:
-            for k, (t, word) in enumerate(zip(segmentation, words, strict=True)):
-                if word is None:
-                    word = kept.get(t)
-                    words[k] = kept[t] = (sys.intern(t.strip()) if self.keep(t) else "") if word is None else word
+            for k, t in enumerate(segmentation):
+                if words[k] is None:
+                    if t not in kept:  # a token seen twice in this segmentation is decided once
+                        kept[t] = sys.intern(t.strip()) if self.keep(t) else ""
+                    words[k] = kept[t]
         return list(filter(None, words))
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
