@@ -220,3 +220,21 @@ def test_problem_tokens_read_each_reports_documents_once_without_jieba(files, mo
     assert [known(d) for d in docs] == expected
     with pytest.raises(pytest.fail.Exception):
         known("一个没有见过的文本")  # any other text goes to the tokenizer (here: jieba, forbidden)
+
+
+def test_making_a_tokenizer_does_not_import_jieba(files):
+    """A notebook kernel makes the study's tokenizer but never cuts a text: jieba (0.2 s to import) waits for
+    the first text, and the dictionary hash, part of every segmentation's cache key, names jieba's version."""
+    import subprocess
+    import sys
+
+    from compare.cache import digest
+
+    ud, sw, _ = files
+    code = ("import sys; from compare.tokens import JiebaTokenizer; "
+            f"t = JiebaTokenizer({str(ud)!r}, {str(sw)!r}); "
+            "print(t.dict_hash_, 'jieba' in sys.modules); t.tokenize('加强养老机构监管'); print('jieba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    made = JiebaTokenizer(ud, sw)
+    assert out == [made.dict_hash_, "False", "True"]
+    assert made.dict_hash_ == digest("jieba", jieba.__version__, "hmm=True", made.userdict_text)

@@ -183,10 +183,12 @@ class JiebaTokenizer:
 
     # -- state ---------------------------------------------------------------------------------------------
     def _setup(self) -> None:
-        import jieba
+        from importlib.metadata import version
 
         self.stopwords_ = frozenset(self.stopwords_text.split("\n")) - {""}
-        self.dict_hash_ = digest("jieba", jieba.__version__, f"hmm={self.hmm}", self.userdict_text)
+        # jieba's version from its metadata: importing jieba (0.2 s, pkg_resources) waits until a text is cut,
+        # which a notebook kernel reading the build's tables never does
+        self.dict_hash_ = digest("jieba", version("jieba"), f"hmm={self.hmm}", self.userdict_text)
         # in-memory caches bounded by the number of tokens they hold (an LRU of cachetools), so a corpus of
         # any size never piles its segmentations up in memory: the disk cache is the long-term store
         self._tokens: LRUCache = LRUCache(maxsize=MEMORY_CACHE_TOKENS, getsizeof=len)
