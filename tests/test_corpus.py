@@ -159,6 +159,37 @@ def test_documents_load_on_access_and_notice_a_changed_file(tmp_path, monkeypatc
         docs["huidong"]
 
 
+def test_a_document_loads_from_the_entry_its_run_cached_without_parsing_again(tmp_path, monkeypatch):
+    """The explorer's and kwic's texts: a report loaded with tokens is read back from that run's cache entry,
+    in the run's corpus and in the corpus a build wrote (a notebook kernel), not parsed again."""
+    from compare import corpus as corpus_mod
+    from compare.corpus import Corpus
+    from compare.export import save_corpus
+    from compare.study import Study
+
+    src = tmp_path / "huidong.txt"
+    shutil.copy(config.RAW_DIR / BUNDLED["huidong"], src)
+    study = Study.resolve(cache_dir=tmp_path / "cache")
+    loaded = study.load([src])
+    save_corpus(loaded, tmp_path / "out")
+    built = Corpus.load(tmp_path / "out", cache=study.cache, dict_hash=study.tokenizer.dict_hash_)
+    entries = sorted((tmp_path / "cache" / "parse").rglob("*.json"))
+    assert len(entries) == 1
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(corpus_mod, "process_bytes", no_parsing)
+    expected = raw_text("huidong")
+    for corpus in (loaded, built):
+        assert corpus.documents["huidong"].raw == expected
+        assert corpus.text("huidong", 0, 4) == corpus.documents["huidong"].text[:4]
+    assert sorted((tmp_path / "cache" / "parse").rglob("*.json")) == entries  # no second entry written
+    # without the run's dictionary hash the entry is not the one asked for: the file is parsed again
+    with pytest.raises(AssertionError, match="parsed again"):
+        Corpus.load(tmp_path / "out", cache=study.cache).documents["huidong"]
+
+
 def test_an_exception_in_any_step_of_one_report_is_an_errors_row_naming_the_step(tmp_path, monkeypatch):
     """A bug that trips on one report (here: in the mention finder) costs that report, not the batch."""
     import compare.corpus as corpus_module

@@ -194,10 +194,9 @@ def _document_from(d: dict) -> Normalized:
                       deleted=[tuple(x) for x in d["deleted"]], traditional=bool(d["traditional"]))
 
 
-def _entry_key(data: bytes, path: str, rid: str, tokenizer, max_chars: int | None = None) -> str:
-    dict_hash = tokenizer.dict_hash_ if tokenizer is not None else "no-tokens"
+def _entry_key(data: bytes, path: str, rid: str, dict_hash: str | None, max_chars: int | None = None) -> str:
     limit = () if max_chars is None else (f"max_chars={max_chars}",)
-    return digest(hashlib.sha256(data).hexdigest(), path, rid, source_fingerprint(), dict_hash, *limit)
+    return digest(hashlib.sha256(data).hexdigest(), path, rid, source_fingerprint(), dict_hash or "no-tokens", *limit)
 
 
 def _from_entry(entry: dict, path: str, rid: str) -> FileResult:
@@ -209,7 +208,8 @@ def _from_entry(entry: dict, path: str, rid: str) -> FileResult:
 
 
 def process_file(path: PathLike, report_id: str | None = None, cache: Cache | None = None, tokenizer=None,
-                 want_tokens: bool = True, max_chars: int | None = None) -> FileResult:
+                 want_tokens: bool = True, max_chars: int | None = None,
+                 dict_hash: str | None = None) -> FileResult:
     """:func:`process_bytes` on a file, cached in ``cache`` by content hash, code fingerprint and dictionary.
 
     Parameters
@@ -225,6 +225,9 @@ def process_file(path: PathLike, report_id: str | None = None, cache: Cache | No
         Return the tokens (False: they are computed and cached, but not read back or returned).
     max_chars : int, optional
         The reader's size limit (see :func:`process_bytes`); a file too big for it is refused unread.
+    dict_hash : str, optional
+        Without a tokenizer: the ``dict_hash_`` of the tokenizer whose run cached this file, whose entry
+        (tokens and all) is then read first (a :class:`LazyDocument` loading its report again).
 
     A missing file, a dangling link, a symlink loop, a folder (``x.txt/``) or a file too large gives an
     ``errors`` row (stage ``read``), like a file that cannot be decoded.
@@ -236,8 +239,10 @@ def process_file(path: PathLike, report_id: str | None = None, cache: Cache | No
     except Exception as exc:  # ReadError, or an unsupported suffix
         return FileResult(path, rid, error=_error(path, "read", exc))
     cache = cache or Cache(None)
-    key = _entry_key(data, path, rid, tokenizer, max_chars)
+    key = _entry_key(data, path, rid, tokenizer.dict_hash_ if tokenizer is not None else None, max_chars)
     entry = cache.read_json("parse", key)
+    if entry is None and tokenizer is None and dict_hash is not None:
+        entry = cache.read_json("parse", _entry_key(data, path, rid, dict_hash, max_chars))
     if entry is not None and "report" in entry:
         res = _from_entry(entry, path, rid)
         if tokenizer is not None and want_tokens:
@@ -341,7 +346,8 @@ class LazyDocument:
     """Where a report's :class:`compare.normalize.Normalized` can be made again: its file, id, cache and hash.
 
     :meth:`load` repeats the per-file work (a read of the cache entry when there is one) and checks the file
-    has not changed since the corpus was loaded.
+    has not changed since the corpus was loaded. ``dict_hash`` names the tokenizer of the run that cached the
+    report, whose entry is the one to read (without it, or when that entry is gone, the file is parsed again).
     """
 
     path: str
@@ -349,9 +355,11 @@ class LazyDocument:
     cache: Cache | None
     sha256: str
     max_chars: int | None = None
+    dict_hash: str | None = None
 
     def load(self) -> Normalized:
-        res = process_file(self.path, self.report_id, self.cache, None, want_tokens=False, max_chars=self.max_chars)
+        res = process_file(self.path, self.report_id, self.cache, None, want_tokens=False, max_chars=self.max_chars,
+                           dict_hash=self.dict_hash)
         if res.report is None or res.report["sha256"] != self.sha256:
             raise ValueError(f"{self.path} changed (or vanished) since the corpus was loaded; load it again")
         return res.document
@@ -497,9 +505,10 @@ class Corpus:
         return {name: getattr(self, name) for name in TABLES}
 
     @classmethod
-    def load(cls, out: PathLike, cache: Cache | None = None) -> Corpus:
+    def load(cls, out: PathLike, cache: Cache | None = None, dict_hash: str | None = None) -> Corpus:
         """The corpus a build wrote into ``out`` (its Parquet tables; those of :data:`STORED` read on access);
-        documents load from the source files.
+        documents load from the source files, or from ``cache`` where the build's run kept them (``dict_hash``:
+        its tokenizer's, see :class:`LazyDocument`).
 
         Raises ``FileNotFoundError`` naming the folder when a table is missing.
         """
@@ -509,7 +518,7 @@ class Corpus:
             raise FileNotFoundError(f"{out} holds no complete build: missing {', '.join(missing)}.parquet")
         frames = {n: StoredTable(out / f"{n}.parquet") if n in STORED else pd.read_parquet(out / f"{n}.parquet")
                   for n in TABLES}
-        docs = Documents({r.report_id: LazyDocument(r.source_path, r.report_id, cache, r.sha256)
+        docs = Documents({r.report_id: LazyDocument(r.source_path, r.report_id, cache, r.sha256, dict_hash=dict_hash)
                           for r in frames["reports"].itertuples()})
         return cls(**frames, documents=docs)
 
@@ -734,7 +743,8 @@ def _work(item: tuple[str, str], cache: Cache | None, tokenizer, lazy: bool = Tr
         for name in FileResult.TABLES:
             setattr(res, name, [])
     if lazy and res.document is not None and cache is not None and cache.enabled:
-        res.document = LazyDocument(path, rid, cache, res.report["sha256"], max_chars)
+        res.document = LazyDocument(path, rid, cache, res.report["sha256"], max_chars,
+                                    tokenizer.dict_hash_ if tokenizer is not None else None)
     return res
 
 

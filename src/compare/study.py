@@ -262,7 +262,7 @@ class Study:
         from .corpus import Corpus
 
         try:
-            corpus = Corpus.load(folders.out, cache=self.cache)
+            corpus = Corpus.load(folders.out, cache=self.cache, dict_hash=self.tokenizer.dict_hash_)
             return corpus, read_analyses(Path(folders.out) / "tables") if analyses else {}
         except FileNotFoundError as exc:
             note(f"No build in {folders.out} ({exc}); computing from {folders.raw} instead "
