@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .codebook import Codebook
-from .export import is_text_column, save_workbook, xlsx_cell, xlsx_text
+from .export import PNG_COMPRESS_LEVEL, is_text_column, save_workbook, xlsx_cell, xlsx_text
 from .names import code_label, display_width, region_label
 
 __all__ = [
@@ -402,7 +402,7 @@ class FigurePages:
             with Image.open(path) as im:
                 width = round(im.width * self.SHOWN)
                 buf = io.BytesIO()
-                im.reduce(self.REDUCE).save(buf, format="png")
+                im.reduce(self.REDUCE).save(buf, format="png", compress_level=PNG_COMPRESS_LEVEL)
             out.append(Shown(data=buf.getvalue(), format="png", width=width))
         return out
 
