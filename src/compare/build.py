@@ -513,6 +513,8 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     study, stage = Study.resolve(codebook_path=codebook_path, measure_codebook_path=measure_codebook_path,
                                  cache_dir=cache_dir, max_chars=max_chars), _Stages(quiet)
     with runner.shared_workers(jobs if engine == "local" else 1):  # one pool for both stages, forked once
+        with stage("model"):  # before the first task forks the workers: they inherit the model and scikit-learn
+            study.model()
         with stage("load"):
             corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
         with stage("classify"):
