@@ -512,13 +512,7 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     _check_options(raw, layout, max_pages)
     study, stage = Study.resolve(codebook_path=codebook_path, measure_codebook_path=measure_codebook_path,
                                  cache_dir=cache_dir, max_chars=max_chars), _Stages(quiet)
-    with runner.shared_workers(jobs if engine == "local" else 1):  # one pool for both stages, forked once
-        with stage("model"):  # before the first task forks the workers: they inherit the model and scikit-learn
-            study.model()
-        with stage("load"):
-            corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
-        with stage("classify"):
-            study.code(corpus, jobs=jobs, progress=progress)
+    corpus = _coded_corpus(study, raw, stage, jobs, engine, scheduler, progress)
     _check_by(corpus, by, weighting)
     state = _BuildState(layout, corpus, study, raw, stage, by, weighting, max_pages)
     state.tables(jobs)
@@ -527,6 +521,17 @@ def build(raw_dir=None, out_dir=None, jobs: int | None = -1, engine: str = "loca
     if notebooks:
         state.reports(jobs, progress)
     return state.finish(t0, quiet, figures, notebooks)
+
+
+def _coded_corpus(study, raw: Path, stage: _Stages, jobs, engine: str, scheduler, progress):
+    """The stages model, load and classify: the reports of ``raw`` read and coded, in one pool of workers."""
+    with runner.shared_workers(jobs if engine == "local" else 1):  # one pool for both stages, forked once
+        with stage("model"):  # before the first task forks the workers: they inherit the model and scikit-learn
+            study.model()
+        with stage("load"):
+            corpus = study.load(raw, jobs=jobs, engine=engine, scheduler=scheduler, progress=progress)
+        with stage("classify"):
+            return study.code(corpus, jobs=jobs, progress=progress)
 
 
 class _BuildState:
