@@ -146,12 +146,9 @@ def save_figure(
 def _save_format(fig, fmt: str, tmp, dpi: int, pdf: list[bytes], alone: bool) -> None:
     """One format of :func:`save_figure` into ``tmp``. The PDF is drawn once into ``pdf`` and serves the PNG
     too; a PNG ``alone`` (no PDF asked for) and the SVG are drawn by matplotlib."""
-    if fmt == "svg":
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
-        return
-    if fmt == "png" and alone:
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white",
-                    pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    if fmt == "svg" or (fmt == "png" and alone):
+        png = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if fmt == "png" else {}
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white", **png)
         return
     if not pdf:
         buf = io.BytesIO()
